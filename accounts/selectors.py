@@ -1,0 +1,92 @@
+"""Who may do what, and the reads the pages share. Every permission rule about users
+lives here once; views, templates, services and commands call these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts.models import Department, User
+
+
+def _is_active_user(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def has_full_control(user: Any) -> bool:
+    """The primary contact or a super admin (特権管理者): may grant or remove super
+    admin, transfer the primary contact role and manage the subscription."""
+    return _is_active_user(user) and bool(user.is_primary_contact or user.is_super_admin)
+
+
+def can_manage_subscription(user: Any) -> bool:
+    """Only the primary contact or a super admin may change the plan."""
+    return has_full_control(user)
+
+
+def can_manage_users(user: Any) -> bool:
+    """Administrators and above may list, invite, (de)activate users and edit roles."""
+    return has_full_control(user) or (_is_active_user(user) and bool(user.is_administrator))
+
+
+def can_manage_departments(user: Any) -> bool:
+    """Administrators and above may create and rename departments."""
+    return can_manage_users(user)
+
+
+def can_edit_user(actor: Any, user: User) -> bool:
+    """Administrators may edit agents and administrators; a super admin or the
+    primary contact is edited only by the primary contact or a super admin."""
+    if not can_manage_users(actor):
+        return False
+    if user.is_super_admin or user.is_primary_contact:
+        return has_full_control(actor)
+    return True
+
+
+def role_labels(user: User) -> list[str]:
+    """The user's roles, highest first, in the active language."""
+    labels = []
+    if user.is_primary_contact:
+        labels.append(_("Primary contact"))
+    if user.is_super_admin:
+        labels.append(_("Super admin"))
+    if user.is_administrator:
+        labels.append(_("Administrator"))
+    return labels or [_("Agent")]
+
+
+def initials(user: Any) -> str:
+    """One or two letters for the avatar: from the name, else from the email."""
+    name = (getattr(user, "full_name", "") or "").strip()
+    if name:
+        words = name.split()
+        letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    else:
+        letters = (getattr(user, "email", "") or "?")[0]
+    return letters.upper()
+
+
+def list_users() -> QuerySet[User]:
+    """Everyone in the current organisation: active first, then by name and email."""
+    return User.objects.order_by("-is_active", "full_name", "email")
+
+
+def list_departments() -> QuerySet[Department]:
+    """The current organisation's departments, oldest first."""
+    return Department.objects.order_by("created_at", "id")
+
+
+def set_password_path(user: User) -> str:
+    """The path of a one-time link with which ``user`` chooses a password (allauth's
+    password-reset-from-key view; valid for PASSWORD_RESET_TIMEOUT, single use)."""
+    return reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+        urlconf="portal.urls_tenants",
+    )

@@ -1,0 +1,230 @@
+"""Writes on users, roles and departments of the current organisation's schema.
+
+Each service takes the acting user (``None`` for operators' commands), checks the rules
+in ``accounts.selectors``, runs in one transaction with the rows it changes locked, and
+sends email only after commit.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+
+from accounts import selectors
+from accounts.exceptions import (
+    AlreadyActive,
+    AlreadyDeactivated,
+    AlreadyPrimaryContact,
+    CannotDeactivateSelf,
+    DepartmentNameTaken,
+    InvalidDepartmentName,
+    InvalidEmail,
+    NotAllowed,
+    PrimaryContactProtected,
+    SuperAdminRightsRequired,
+    UserAlreadyExists,
+    UserInactive,
+)
+from accounts.models import Department, User
+from allauth.account.models import EmailAddress
+from portal.models import Organisation
+from portal.selectors import organisation_url
+
+
+def normalise_email(email: str) -> str:
+    """Lower-cased, trimmed; raises ``InvalidEmail`` when it is not an address."""
+    value = (email or "").strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidEmail(email=email) from None
+    return value
+
+
+def _require_user_manager(acting_user: User | None) -> None:
+    if acting_user is not None and not selectors.can_manage_users(acting_user):
+        raise NotAllowed()
+
+
+def _require_full_control(acting_user: User | None) -> None:
+    if acting_user is not None and not selectors.has_full_control(acting_user):
+        raise SuperAdminRightsRequired()
+
+
+def _require_may_edit(acting_user: User | None, user: User) -> None:
+    _require_user_manager(acting_user)
+    if acting_user is not None and not selectors.can_edit_user(acting_user, user):
+        raise SuperAdminRightsRequired()
+
+
+def _locked(user: User) -> User:
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def add_user(
+    *,
+    email: str,
+    full_name: str = "",
+    is_super_admin: bool = False,
+    is_administrator: bool = False,
+    is_primary_contact: bool = False,
+    password: str | None = None,
+    acting_user: User | None,
+) -> User:
+    """Create a user in the current organisation. Without ``password`` the user has
+    none until they follow a set-password link. Granting super admin needs full control;
+    the primary contact role is given only by commands (organisation creation)."""
+    _require_user_manager(acting_user)
+    if is_super_admin:
+        _require_full_control(acting_user)
+    if is_primary_contact and acting_user is not None:
+        raise SuperAdminRightsRequired()
+    address = normalise_email(email)
+    with transaction.atomic():
+        if User.objects.filter(email=address).exists():
+            raise UserAlreadyExists(email=address)
+        try:
+            user = User.objects.create_user(
+                address,
+                password,
+                full_name=full_name.strip(),
+                is_super_admin=is_super_admin,
+                is_administrator=is_administrator,
+                is_primary_contact=is_primary_contact,
+            )
+        except IntegrityError:  # a concurrent add of the same address
+            raise UserAlreadyExists(email=address) from None
+        EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+    return user
+
+
+def invite_user(
+    *,
+    organisation: Organisation,
+    email: str,
+    full_name: str = "",
+    is_super_admin: bool = False,
+    is_administrator: bool = False,
+    acting_user: User | None,
+) -> User:
+    """Add a user without a password and email them a link to choose one (after commit)."""
+    with transaction.atomic():
+        user = add_user(
+            email=email,
+            full_name=full_name,
+            is_super_admin=is_super_admin,
+            is_administrator=is_administrator,
+            acting_user=acting_user,
+        )
+        link = organisation_url(organisation, selectors.set_password_path(user))
+        context = {"organisation": organisation, "user": user, "inviter": acting_user, "link": link}
+        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+        body = render_to_string("accounts/email/invitation_message.txt", context)
+        transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+    return user
+
+
+def update_roles(
+    user: User, *, is_super_admin: bool, is_administrator: bool, acting_user: User | None
+) -> User:
+    """Set the super admin and administrator flags. Only full control may touch the
+    super admin flag or edit a super admin; the primary contact's roles never go down."""
+    with transaction.atomic():
+        user = _locked(user)
+        _require_may_edit(acting_user, user)
+        if is_super_admin != user.is_super_admin:
+            _require_full_control(acting_user)
+        demoted = (user.is_super_admin and not is_super_admin) or (
+            user.is_administrator and not is_administrator
+        )
+        if user.is_primary_contact and demoted:
+            raise PrimaryContactProtected()
+        user.is_super_admin = is_super_admin
+        user.is_administrator = is_administrator
+        user.save(update_fields=["is_super_admin", "is_administrator"])
+    return user
+
+
+def deactivate_user(user: User, *, acting_user: User | None) -> User:
+    """Stop a user from signing in. Their data stays; nothing is deleted."""
+    with transaction.atomic():
+        user = _locked(user)
+        _require_may_edit(acting_user, user)
+        if acting_user is not None and acting_user.pk == user.pk:
+            raise CannotDeactivateSelf()
+        if user.is_primary_contact:
+            raise PrimaryContactProtected()
+        if not user.is_active:
+            raise AlreadyDeactivated(user=user)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return user
+
+
+def reactivate_user(user: User, *, acting_user: User | None) -> User:
+    """Let a deactivated user sign in again, with all their data as it was."""
+    with transaction.atomic():
+        user = _locked(user)
+        _require_may_edit(acting_user, user)
+        if user.is_active:
+            raise AlreadyActive(user=user)
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user
+
+
+def transfer_primary_contact(new_contact: User, *, acting_user: User | None) -> User:
+    """Make ``new_contact`` the organisation's one primary contact. Only the primary
+    contact or a super admin may; the former contact keeps their other roles."""
+    _require_full_control(acting_user)
+    with transaction.atomic():
+        current = User.objects.select_for_update().filter(is_primary_contact=True).first()
+        new_contact = _locked(new_contact)
+        if not new_contact.is_active:
+            raise UserInactive(user=new_contact)
+        if new_contact.is_primary_contact:
+            raise AlreadyPrimaryContact(user=new_contact)
+        if current is not None:
+            # Cleared first: the database allows one primary contact at a time.
+            current.is_primary_contact = False
+            current.save(update_fields=["is_primary_contact"])
+        new_contact.is_primary_contact = True
+        new_contact.save(update_fields=["is_primary_contact"])
+    return new_contact
+
+
+def _clean_department_name(name: str) -> str:
+    value = " ".join((name or "").split())
+    if not value or len(value) > 100:
+        raise InvalidDepartmentName()
+    return value
+
+
+def create_department(*, name: str, acting_user: User | None) -> Department:
+    """Add a department to the current organisation; names are unique, ignoring case."""
+    if acting_user is not None and not selectors.can_manage_departments(acting_user):
+        raise NotAllowed()
+    value = _clean_department_name(name)
+    try:
+        with transaction.atomic():
+            return Department.objects.create(name=value)
+    except IntegrityError:
+        raise DepartmentNameTaken(name=value) from None
+
+
+def rename_department(department: Department, *, name: str, acting_user: User | None) -> Department:
+    """Rename a department; its rows and history are otherwise untouched."""
+    if acting_user is not None and not selectors.can_manage_departments(acting_user):
+        raise NotAllowed()
+    value = _clean_department_name(name)
+    try:
+        with transaction.atomic():
+            department = Department.objects.select_for_update().get(pk=department.pk)
+            department.name = value
+            department.save(update_fields=["name"])
+    except IntegrityError:
+        raise DepartmentNameTaken(name=value) from None
+    return department

@@ -1,0 +1,40 @@
+"""manage.py create_organisation --name NAME --slug SLUG --primary-contact EMAIL"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.exceptions import DomainError
+from portal.selectors import organisation_url
+from portal.services import create_organisation
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an organisation: its schema, its site <slug>.PORTAL_BASE_DOMAIN, a first "
+        "department and its primary contact, who gets a link to choose a password."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--name", required=True, help="The organisation's display name.")
+        parser.add_argument("--slug", required=True, help="Subdomain: lowercase letters, digits, hyphens.")
+        parser.add_argument("--primary-contact", required=True, metavar="EMAIL")
+        parser.add_argument("--primary-contact-name", default="", metavar="NAME")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            created = create_organisation(
+                name=options["name"],
+                slug=options["slug"],
+                primary_contact_email=options["primary_contact"],
+                primary_contact_name=options["primary_contact_name"],
+            )
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        organisation = created.organisation
+        self.stdout.write(self.style.SUCCESS(f"Created {organisation.name} ({organisation.slug})."))
+        self.stdout.write(f"Site:          {organisation_url(organisation)}")
+        self.stdout.write(f"Primary contact: {created.primary_contact.email}")
+        self.stdout.write(f"Set-password link (single use): {created.set_password_url}")

@@ -1,0 +1,102 @@
+"""manage.py seed_demo: demo organisations, users in every role, and a staff user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from accounts.models import Department, User
+from accounts.services import add_user, create_department, deactivate_user
+from portal.models import Organisation
+from portal.selectors import organisation_url, public_url
+from portal.services import create_organisation
+
+DEMO_PASSWORD = "demo-pass-2026"
+STAFF_EMAIL = "staff@vendor.example"
+
+# (slug, name, [(email, full name, roles)], [departments]); the first user is the
+# primary contact. Roles: "super", "admin", "agent", "inactive" (a deactivated agent).
+DEMO_ORGANISATIONS = [
+    (
+        "acme",
+        "Acme Corporation",
+        [
+            ("ayako@acme.example", "Ayako Sato", "primary"),
+            ("ken@acme.example", "Ken Suzuki", "super"),
+            ("mika@acme.example", "Mika Takahashi", "admin"),
+            ("taro@acme.example", "Taro Tanaka", "agent"),
+            ("hanako@acme.example", "Hanako Ito", "agent"),
+            ("jiro@acme.example", "Jiro Watanabe", "agent"),
+            ("emi@acme.example", "Emi Yamamoto", "inactive"),
+        ],
+        ["Billing", "Technical support", "Sales"],
+    ),
+    (
+        "globex",
+        "Globex Japan",
+        [
+            ("hiro@globex.example", "Hiro Nakamura", "primary"),
+            ("yui@globex.example", "Yui Kobayashi", "admin"),
+            ("sora@globex.example", "Sora Kato", "agent"),
+        ],
+        ["Customer care", "Returns"],
+    ),
+    (
+        "initech",
+        "Initech",
+        [
+            ("peter@initech.example", "Peter Gibbons", "primary"),
+            ("joanna@initech.example", "Joanna Smith", "agent"),
+        ],
+        [],
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations, users and a vendor staff user (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for slug, name, people, departments in DEMO_ORGANISATIONS:
+            organisation = Organisation.objects.filter(slug=slug).first()
+            if organisation is None:
+                primary_email, primary_name, _ = people[0]
+                organisation = create_organisation(
+                    name=name, slug=slug, primary_contact_email=primary_email,
+                    primary_contact_name=primary_name, primary_contact_password=DEMO_PASSWORD,
+                ).organisation
+            with schema_context(organisation.schema_name), transaction.atomic():
+                self._seed_people(people[1:])
+                for department in departments:
+                    if not Department.objects.filter(name__iexact=department).exists():
+                        create_department(name=department, acting_user=None)
+        self._seed_staff()
+        self._print_summary()
+
+    def _seed_people(self, people: list[tuple[str, str, str]]) -> None:
+        for email, full_name, role in people:
+            if User.objects.filter(email=email).exists():
+                continue
+            user = add_user(
+                email=email, full_name=full_name, password=DEMO_PASSWORD,
+                is_super_admin=role == "super", is_administrator=role == "admin",
+                acting_user=None,
+            )
+            if role == "inactive":
+                deactivate_user(user, acting_user=None)
+
+    def _seed_staff(self) -> None:
+        if not User.objects.filter(email=STAFF_EMAIL).exists():
+            User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, full_name="Vendor Staff")
+
+    def _print_summary(self) -> None:
+        self.stdout.write(self.style.SUCCESS("Demo data is ready. Every demo password: " + DEMO_PASSWORD))
+        self.stdout.write(f"  Vendor staff admin: {public_url('/admin/')}  ({STAFF_EMAIL})")
+        for slug, name, people, _ in DEMO_ORGANISATIONS:
+            organisation = Organisation.objects.get(slug=slug)
+            self.stdout.write(f"  {name}: {organisation_url(organisation, '/accounts/login/')}")
+            for email, _, role in people:
+                self.stdout.write(f"      {role:<8} {email}")

@@ -1,0 +1,82 @@
+"""Creating organisations: the tenant, its schema, domain, first department and
+primary contact, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django_tenants.utils import schema_context
+
+from accounts.models import Department, User
+from accounts.selectors import set_password_path
+from accounts.services import add_user, create_department, normalise_email
+from portal.exceptions import InvalidOrganisation, InvalidOrganisationName, OrganisationAddressTaken
+from portal.models import Domain, Organisation, schema_name_for
+from portal.selectors import organisation_host, organisation_url
+
+
+@dataclass(frozen=True)
+class NewOrganisation:
+    organisation: Organisation
+    primary_contact: User
+    first_department: Department
+    set_password_url: str
+
+
+def validate_slug(slug: str) -> str:
+    """The slug, trimmed; raises ``InvalidOrganisation`` with the validator's message."""
+    value = (slug or "").strip()
+    field = Organisation._meta.get_field("slug")
+    try:
+        field.run_validators(value)
+    except ValidationError as error:
+        raise InvalidOrganisation(" ".join(error.messages)) from None
+    if Organisation.objects.filter(slug=value).exists():
+        raise OrganisationAddressTaken(slug=value)
+    return value
+
+
+def create_organisation(
+    *,
+    name: str,
+    slug: str,
+    primary_contact_email: str,
+    primary_contact_name: str = "",
+    primary_contact_password: str | None = None,
+) -> NewOrganisation:
+    """Create an organisation with its schema (migrated), its domain
+    ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
+    contact (also a super admin). Everything is validated first and created in one
+    transaction: on any error nothing exists afterwards. Only operators and vendor
+    staff create organisations, so there is no acting organisation user."""
+    clean_name = " ".join((name or "").split())
+    if not clean_name or len(clean_name) > 100:
+        raise InvalidOrganisationName()
+    clean_slug = validate_slug(slug)
+    email = normalise_email(primary_contact_email)
+    with transaction.atomic():
+        organisation = Organisation(
+            name=clean_name, slug=clean_slug, schema_name=schema_name_for(clean_slug)
+        )
+        try:
+            with transaction.atomic():
+                organisation.save(verbosity=0)  # creates and migrates the schema
+        except IntegrityError:  # created concurrently under the same address
+            raise OrganisationAddressTaken(slug=clean_slug) from None
+        Domain.objects.create(
+            domain=organisation_host(clean_slug), tenant=organisation, is_primary=True
+        )
+        with schema_context(organisation.schema_name):
+            department = create_department(name=clean_name, acting_user=None)
+            contact = add_user(
+                email=email,
+                full_name=primary_contact_name,
+                is_primary_contact=True,
+                is_super_admin=True,
+                password=primary_contact_password,
+                acting_user=None,
+            )
+            link = organisation_url(organisation, set_password_path(contact))
+    return NewOrganisation(organisation, contact, department, link)

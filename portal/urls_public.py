@@ -1,0 +1,12 @@
+"""URLs of the public site (PORTAL_BASE_DOMAIN): the landing page and the vendor's admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

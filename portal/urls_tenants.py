@@ -1,0 +1,9 @@
+"""URLs of every organisation's site (<slug>.PORTAL_BASE_DOMAIN). No admin here."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

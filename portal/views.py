@@ -1,0 +1,54 @@
+"""The public site's pages and the error pages shared by every site."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.selectors import find_organisation, organisation_url
+
+
+class OrganisationAddressForm(forms.Form):
+    address = forms.CharField(
+        label=_("Your organisation's address"),
+        max_length=253,
+        help_text=_("For example “acme” or “acme.%(domain)s”.") % {"domain": "localhost"},
+    )
+
+    def clean_address(self) -> str:
+        """Accept "acme", "acme.example.com" or a pasted URL; return the slug."""
+        value = self.cleaned_data["address"].strip().lower()
+        value = value.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        suffix = f".{settings.PORTAL_BASE_DOMAIN}"
+        if value.endswith(suffix):
+            value = value[: -len(suffix)]
+        self.organisation = find_organisation(value) if value else None
+        if self.organisation is None:
+            raise forms.ValidationError(
+                _("We could not find an organisation at that address. Check the spelling "
+                  "or ask your administrator for your site's address."),
+                code="unknown_organisation",
+            )
+        return value
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    """The public site: what the portal is, and a way to reach your organisation's site."""
+    form = OrganisationAddressForm(request.GET or None)
+    form.fields["address"].help_text = _("For example “acme” or “acme.%(domain)s”.") % {
+        "domain": settings.PORTAL_BASE_DOMAIN
+    }
+    if form.is_valid():
+        login_path = reverse("account_login", urlconf=settings.ROOT_URLCONF)
+        return HttpResponseRedirect(organisation_url(form.organisation, login_path))
+    status = 400 if form.is_bound else 200
+    return render(request, "portal/landing.html", {"form": form}, status=status)
+
+
+def unknown_organisation(request: HttpRequest) -> HttpResponse:
+    """No organisation answers at this host name."""
+    return render(request, "portal/unknown_organisation.html", status=404)

@@ -1,0 +1,141 @@
+"""Sign-in with allauth on each organisation's site, and nowhere else."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from portal.services import create_organisation
+from tests.conftest import PASSWORD, Site, site_client
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(client: Client, email: str, password: str = PASSWORD):
+    return client.post("/accounts/login/", {"login": email, "password": password})
+
+
+@pytest.mark.parametrize("role", ["primary", "super", "admin", "agent"])
+def test_users_sign_in_on_their_own_site(acme: Site, role: str) -> None:
+    client = site_client(acme)
+    response = sign_in(client, acme.email(role))
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    dashboard = client.get("/")
+    assert dashboard.status_code == 200
+    assert acme.user(role).full_name in dashboard.content.decode()
+
+
+def test_wrong_password_is_refused_with_a_message(acme: Site) -> None:
+    client = site_client(acme)
+    response = sign_in(client, acme.email("agent"), "not-the-password")
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_a_deactivated_user_cannot_sign_in(acme: Site) -> None:
+    client = site_client(acme)
+    response = sign_in(client, acme.email("inactive"))
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/inactive/"
+    assert client.get("/").status_code == 302
+
+
+def test_a_user_cannot_sign_in_on_another_organisations_site(acme: Site, globex: Site) -> None:
+    client = site_client(globex)
+    response = sign_in(client, acme.email("agent"))
+    assert response.status_code == 200
+    assert client.get("/").status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_session_cookie_is_worthless_on_another_site(acme: Site, globex: Site) -> None:
+    acme_client = site_client(acme)
+    assert sign_in(acme_client, acme.email("super")).status_code == 302
+    session_id = acme_client.cookies["sessionid"].value
+
+    for host in (globex.host, "localhost"):
+        replay = Client(HTTP_HOST=host)
+        replay.cookies["sessionid"] = session_id
+        path = "/" if host != "localhost" else "/admin/"
+        response = replay.get(path)
+        assert response.status_code == 302, host
+        assert "login" in response["Location"]
+
+
+def test_there_is_no_open_sign_up(acme: Site) -> None:
+    client = site_client(acme)
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "stranger@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert "Sign Up Closed" in response.content.decode()
+    with schema_context(acme.organisation.schema_name):
+        assert not User.objects.filter(email="stranger@example.com").exists()
+
+
+def test_sign_out(acme: Site) -> None:
+    client = site_client(acme)
+    sign_in(client, acme.email("agent"))
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def _follow_set_password_link(host: str, link: str, password: str) -> None:
+    client = Client(HTTP_HOST=host)
+    path = urlsplit(link).path
+    response = client.get(path)  # allauth stores the key and redirects
+    assert response.status_code == 302
+    form_path = response["Location"]
+    response = client.post(form_path, {"password1": password, "password2": password})
+    assert response.status_code == 302, response.content.decode()
+
+
+def test_a_new_organisations_primary_contact_sets_a_password_and_signs_in(db) -> None:
+    created = create_organisation(
+        name="Initech", slug="initech", primary_contact_email="peter@initech.test"
+    )
+    host = "initech.localhost"
+    assert sign_in(Client(HTTP_HOST=host), "peter@initech.test", "").status_code == 200
+    _follow_set_password_link(host, created.set_password_url, "fresh-password-9876")
+    client = Client(HTTP_HOST=host)
+    assert sign_in(client, "peter@initech.test", "fresh-password-9876").status_code == 302
+    assert client.get("/").status_code == 200
+    # The link works once.
+    response = Client(HTTP_HOST=host).get(urlsplit(created.set_password_url).path, follow=True)
+    assert "The password reset link was invalid" in response.content.decode()
+
+
+def test_password_reset_by_email(acme: Site) -> None:
+    client = site_client(acme)
+    response = client.post("/accounts/password/reset/", {"email": acme.email("agent")})
+    assert response.status_code == 302
+    [message] = mail.outbox
+    link = re.search(r"http://acme\.localhost(:\d+)?/\S+", message.body)
+    assert link is not None
+    _follow_set_password_link(acme.host, link.group(0), "brand-new-password-55")
+    assert sign_in(site_client(acme), acme.email("agent"), "brand-new-password-55").status_code == 302
+
+
+def test_vendor_staff_sign_in_to_the_admin_on_the_public_site_only(acme: Site) -> None:
+    User.objects.create_superuser("staff@vendor.test", PASSWORD)  # public schema
+    admin = Client(HTTP_HOST="localhost")
+    response = admin.post(
+        "/admin/login/?next=/admin/", {"username": "staff@vendor.test", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert admin.get("/admin/").status_code == 200
+    # Staff are not users of an organisation ...
+    assert sign_in(site_client(acme), "staff@vendor.test").status_code == 200
+    # ... and organisation users are not staff.
+    response = Client(HTTP_HOST="localhost").post(
+        "/admin/login/?next=/admin/", {"username": acme.email("primary"), "password": PASSWORD}
+    )
+    assert response.status_code == 200

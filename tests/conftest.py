@@ -1,0 +1,119 @@
+"""Shared fixtures: real PostgreSQL, real tenant schemas.
+
+Two organisations (acme, globex) with a user in every role are created once per
+session and committed; each test runs in a transaction that is rolled back, so tests
+may change them freely. Tests that need a brand-new organisation create it inside their
+own transaction (schema DDL is transactional in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from accounts.services import add_user, deactivate_user
+from portal.models import Organisation
+from portal.services import create_organisation
+
+PASSWORD = "a-long-test-password-42"
+ROLES = ("primary", "super", "admin", "agent", "inactive")
+
+
+@dataclass(frozen=True)
+class Site:
+    """A test organisation and the ids of its users by role."""
+
+    organisation: Organisation
+    user_ids: dict[str, int]
+
+    @property
+    def host(self) -> str:
+        return f"{self.organisation.slug}.{settings.PORTAL_BASE_DOMAIN}"
+
+    def user(self, role: str) -> User:
+        with schema_context(self.organisation.schema_name):
+            return User.objects.get(pk=self.user_ids[role])
+
+    def email(self, role: str) -> str:
+        return f"{role}@{self.organisation.slug}.test"
+
+
+def _create_site(slug: str) -> Site:
+    created = create_organisation(
+        name=slug.capitalize() + " Inc.",
+        slug=slug,
+        primary_contact_email=f"primary@{slug}.test",
+        primary_contact_name=f"Pat {slug.capitalize()}",
+        primary_contact_password=PASSWORD,
+    )
+    ids = {"primary": created.primary_contact.pk}
+    with schema_context(created.organisation.schema_name):
+        for role in ROLES[1:]:
+            user = add_user(
+                email=f"{role}@{slug}.test",
+                full_name=f"{role.capitalize()} {slug.capitalize()}",
+                password=PASSWORD,
+                is_super_admin=role == "super",
+                is_administrator=role == "admin",
+                acting_user=None,
+            )
+            if role == "inactive":
+                deactivate_user(user, acting_user=None)
+            ids[role] = user.pk
+    return Site(created.organisation, ids)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def sites(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> dict[str, Site]:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        return {slug: _create_site(slug) for slug in ("acme", "globex")}
+
+
+@pytest.fixture
+def acme(sites: dict[str, Site], db: None) -> Site:
+    return sites["acme"]
+
+
+@pytest.fixture
+def globex(sites: dict[str, Site], db: None) -> Site:
+    return sites["globex"]
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_around_each_test() -> Iterator[None]:
+    """Requests leave the connection on a tenant's schema; start and end on public."""
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+def site_client(site: Site) -> Client:
+    """A browser-like client on the organisation's own host."""
+    return Client(HTTP_HOST=site.host)
+
+
+def signed_in(site: Site, role: str) -> Client:
+    """A client on the organisation's host with a session for the user with ``role``."""
+    client = site_client(site)
+    with schema_context(site.organisation.schema_name):
+        client.force_login(site.user(role))
+    return client
+
+
+@pytest.fixture
+def in_acme(acme: Site) -> Iterator[Site]:
+    """Run the test body inside acme's schema (for service tests)."""
+    with schema_context(acme.organisation.schema_name):
+        yield acme
