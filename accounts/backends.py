@@ -15,9 +15,9 @@ class OrganisationAuthenticationBackend(AuthenticationBackend):
     """allauth's email backend, on organisation sites only: allauth's tables exist only
     in organisation schemas; the public site's staff sign in with ModelBackend."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self, request: HttpRequest | None, **credentials: Any
     ) -> AbstractBaseUser | None:
-        if connection.schema_name == get_public_schema_name():
+        if connection.schema_name == get_public_schema_name():  # type: ignore[attr-defined]
             return None
         return super().authenticate(request, **credentials)

@@ -87,6 +87,9 @@ def set_password_path(user: User) -> str:
     password-reset-from-key view; valid for PASSWORD_RESET_TIMEOUT, single use)."""
     return reverse(
         "account_reset_password_from_key",
-        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+        kwargs={
+            "uidb36": user_pk_to_url_str(user),
+            "key": default_token_generator.make_token(user),
+        },
         urlconf="portal.urls_tenants",
     )

@@ -7,6 +7,7 @@ sends email only after commit.
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -29,7 +30,6 @@ from accounts.exceptions import (
     UserInactive,
 )
 from accounts.models import Department, User
-from allauth.account.models import EmailAddress
 from portal.models import Organisation
 from portal.selectors import organisation_url
 
@@ -41,6 +41,8 @@ def normalise_email(email: str) -> str:
         validate_email(value)
     except ValidationError:
         raise InvalidEmail(email=email) from None
+    if len(value) > User._meta.get_field("email").max_length:  # type: ignore[operator]
+        raise InvalidEmail(email=email)
     return value
 
 

@@ -90,7 +90,10 @@ def _user_page(
     may_grant = selectors.has_full_control(request.user)
     if form is None:
         form = RolesForm(
-            initial={"is_super_admin": user.is_super_admin, "is_administrator": user.is_administrator},
+            initial={
+                "is_super_admin": user.is_super_admin,
+                "is_administrator": user.is_administrator,
+            },
             may_grant_super_admin=may_grant,
         )
     context = {
@@ -142,7 +145,9 @@ def _user_action(
 @organisation_page(selectors.can_manage_users)
 def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _user_action(
-        request, pk, services.deactivate_user,
+        request,
+        pk,
+        services.deactivate_user,
         _("%(user)s was deactivated. Their data is kept; you can reactivate them at any time."),
     )
 
@@ -176,13 +181,16 @@ def department_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 department = services.create_department(
-                    name=form.cleaned_data["name"], acting_user=request.user  # type: ignore[arg-type]
+                    name=form.cleaned_data["name"],
+                    acting_user=request.user,  # type: ignore[arg-type]
                 )
             except DomainError as error:
                 form.add_error("name", str(error))
                 status = error.status
             else:
-                messages.success(request, _("Department “%(name)s” was created.") % {"name": department.name})
+                messages.success(
+                    request, _("Department “%(name)s” was created.") % {"name": department.name}
+                )
                 return redirect("department_list")
         else:
             status = 400
@@ -199,7 +207,9 @@ def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.rename_department(
-                    department, name=form.cleaned_data["name"], acting_user=request.user  # type: ignore[arg-type]
+                    department,
+                    name=form.cleaned_data["name"],
+                    acting_user=request.user,  # type: ignore[arg-type]
                 )
             except DomainError as error:
                 form.add_error("name", str(error))
@@ -210,6 +220,8 @@ def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             status = 400
     return render(
-        request, "accounts/department_rename.html", {"department": department, "form": form},
+        request,
+        "accounts/department_rename.html",
+        {"department": department, "form": form},
         status=status,
     )

@@ -97,13 +97,15 @@ def repair_handle_list(pgdata: Path) -> None:
     if not handle_file.exists():
         return
     try:
-        pids = json.loads(handle_file.read_text() or "null")
+        pids = json.loads(handle_file.read_text())
     except json.JSONDecodeError:
         pids = None
-    if not isinstance(pids, list):
-        pids = []
-    live = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
-    if live != pids or handle_file.stat().st_size == 0:
+    live = (
+        [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
+        if isinstance(pids, list)
+        else []
+    )
+    if live != pids:
         handle_file.write_text(json.dumps(live))
 
 
@@ -157,26 +159,54 @@ def start_with_system_binaries(pgdata: Path, bin_dir: Path, port: int = 5432) ->
     pgdata.chmod(0o700)
     if not (pgdata / "PG_VERSION").exists():
         subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--locale=C"],
-            check=True, capture_output=True, user=run_as,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+            check=True,
+            capture_output=True,
+            user=run_as,
         )
     status = subprocess.run(
-        [str(bin_dir / "pg_ctl"), "status", "-D", str(pgdata)], capture_output=True, user=run_as
+        [str(bin_dir / "pg_ctl"), "status", "-D", str(pgdata)],
+        capture_output=True,
+        user=run_as,
+        check=False,
     )
     if status.returncode != 0:  # 3: not running; a stale postmaster.pid is handled by pg_ctl
         subprocess.run(
-            [str(bin_dir / "pg_ctl"), "start", "-w", "-D", str(pgdata), "-l", str(pgdata / "log"),
-             "-o", f"-h '' -k {pgdata} -p {port}"],
-            check=True, capture_output=True, user=run_as, timeout=60,
+            [
+                str(bin_dir / "pg_ctl"),
+                "start",
+                "-w",
+                "-D",
+                str(pgdata),
+                "-l",
+                str(pgdata / "log"),
+                "-o",
+                f"-h '' -k {pgdata} -p {port}",
+            ],
+            check=True,
+            capture_output=True,
+            user=run_as,
+            timeout=60,
         )
     return Connection(socket_dir=pgdata, port=port)
 
 
 def _ensure_database(connection: Connection, database: str) -> None:
     with psycopg.connect(
-        host=str(connection.socket_dir), port=connection.port, user="postgres",
-        dbname="postgres", autocommit=True,
+        host=str(connection.socket_dir),
+        port=connection.port,
+        user="postgres",
+        dbname="postgres",
+        autocommit=True,
     ) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)

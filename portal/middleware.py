@@ -27,7 +27,7 @@ class OrganisationMiddleware(TenantMainMiddleware):
         super().__init__(get_response)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
         request.organisation = None  # type: ignore[attr-defined]
         try:
             hostname = self.hostname_from_request(request)
@@ -44,5 +44,5 @@ class OrganisationMiddleware(TenantMainMiddleware):
         organisation = domain.tenant
         organisation.domain_url = hostname
         request.tenant = request.organisation = organisation  # type: ignore[attr-defined]
-        connection.set_tenant(organisation)
+        connection.set_tenant(organisation)  # type: ignore[attr-defined]
         return None

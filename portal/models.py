@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -11,9 +13,27 @@ from django_tenants.models import DomainMixin, TenantMixin
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 RESERVED_SLUGS = frozenset(
     {
-        "admin", "api", "app", "assets", "auth", "billing", "cdn", "dashboard", "docs",
-        "help", "login", "mail", "media", "portal", "public", "smtp", "static", "status",
-        "store", "support", "www",
+        "admin",
+        "api",
+        "app",
+        "assets",
+        "auth",
+        "billing",
+        "cdn",
+        "dashboard",
+        "docs",
+        "help",
+        "login",
+        "mail",
+        "media",
+        "portal",
+        "public",
+        "smtp",
+        "static",
+        "status",
+        "store",
+        "support",
+        "www",
     }
 )
 
@@ -46,16 +66,20 @@ def schema_name_for(slug: str) -> str:
 class Organisation(TenantMixin):
     """A helpdesk customer: one PostgreSQL schema and one subdomain."""
 
-    name = models.CharField(_("name"), max_length=100)
-    slug = models.CharField(
+    name: models.CharField[str, str] = models.CharField(_("name"), max_length=100)
+    slug: models.CharField[str, str] = models.CharField(
         _("address"),
         max_length=40,
         unique=True,
         validators=[slug_format_validator, validate_slug_not_reserved],
         help_text=_("The subdomain of the organisation's site, e.g. “acme” for acme.example.com."),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        _("created"), auto_now_add=True
+    )
+    updated_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        _("updated"), auto_now=True
+    )
 
     auto_create_schema = True
     auto_drop_schema = False  # an organisation's data is never dropped by a delete

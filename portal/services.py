@@ -65,9 +65,13 @@ def create_organisation(
                 organisation.save(verbosity=0)  # creates and migrates the schema
         except IntegrityError:  # created concurrently under the same address
             raise OrganisationAddressTaken(slug=clean_slug) from None
-        Domain.objects.create(
-            domain=organisation_host(clean_slug), tenant=organisation, is_primary=True
-        )
+        try:
+            with transaction.atomic():
+                Domain.objects.create(
+                    domain=organisation_host(clean_slug), tenant=organisation, is_primary=True
+                )
+        except IntegrityError:  # the host name is still held by another organisation
+            raise OrganisationAddressTaken(slug=clean_slug) from None
         with schema_context(organisation.schema_name):
             department = create_department(name=clean_name, acting_user=None)
             contact = add_user(

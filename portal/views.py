@@ -13,11 +13,7 @@ from portal.selectors import find_organisation, organisation_url
 
 
 class OrganisationAddressForm(forms.Form):
-    address = forms.CharField(
-        label=_("Your organisation's address"),
-        max_length=253,
-        help_text=_("For example “acme” or “acme.%(domain)s”.") % {"domain": "localhost"},
-    )
+    address = forms.CharField(label=_("Your organisation's address"), max_length=253)
 
     def clean_address(self) -> str:
         """Accept "acme", "acme.example.com" or a pasted URL; return the slug."""
@@ -29,8 +25,10 @@ class OrganisationAddressForm(forms.Form):
         self.organisation = find_organisation(value) if value else None
         if self.organisation is None:
             raise forms.ValidationError(
-                _("We could not find an organisation at that address. Check the spelling "
-                  "or ask your administrator for your site's address."),
+                _(
+                    "We could not find an organisation at that address. Check the spelling "
+                    "or ask your administrator for your site's address."
+                ),
                 code="unknown_organisation",
             )
         return value
@@ -43,6 +41,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         "domain": settings.PORTAL_BASE_DOMAIN
     }
     if form.is_valid():
+        assert form.organisation is not None  # clean_address found it
         login_path = reverse("account_login", urlconf=settings.ROOT_URLCONF)
         return HttpResponseRedirect(organisation_url(form.organisation, login_path))
     status = 400 if form.is_bound else 200

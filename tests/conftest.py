@@ -1,6 +1,6 @@
 """Shared fixtures: real PostgreSQL, real tenant schemas.
 
-Two organisations (acme, globex) with a user in every role are created once per
+Two organisations (northwind, contoso) with a user in every role are created once per
 session and committed; each test runs in a transaction that is rolled back, so tests
 may change them freely. Tests that need a brand-new organisation create it inside their
 own transaction (schema DDL is transactional in PostgreSQL).
@@ -78,25 +78,25 @@ def _fast_password_hashing() -> None:
 @pytest.fixture(scope="session")
 def sites(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> dict[str, Site]:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        return {slug: _create_site(slug) for slug in ("acme", "globex")}
+        return {slug: _create_site(slug) for slug in ("northwind", "contoso")}
 
 
 @pytest.fixture
-def acme(sites: dict[str, Site], db: None) -> Site:
-    return sites["acme"]
+def northwind(sites: dict[str, Site], db: None) -> Site:
+    return sites["northwind"]
 
 
 @pytest.fixture
-def globex(sites: dict[str, Site], db: None) -> Site:
-    return sites["globex"]
+def contoso(sites: dict[str, Site], db: None) -> Site:
+    return sites["contoso"]
 
 
 @pytest.fixture(autouse=True)
 def _public_schema_around_each_test() -> Iterator[None]:
     """Requests leave the connection on a tenant's schema; start and end on public."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     yield
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
 def site_client(site: Site) -> Client:
@@ -113,7 +113,7 @@ def signed_in(site: Site, role: str) -> Client:
 
 
 @pytest.fixture
-def in_acme(acme: Site) -> Iterator[Site]:
-    """Run the test body inside acme's schema (for service tests)."""
-    with schema_context(acme.organisation.schema_name):
-        yield acme
+def in_northwind(northwind: Site) -> Iterator[Site]:
+    """Run the test body inside northwind's schema (for service tests)."""
+    with schema_context(northwind.organisation.schema_name):
+        yield northwind

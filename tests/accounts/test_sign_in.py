@@ -22,46 +22,48 @@ def sign_in(client: Client, email: str, password: str = PASSWORD):
 
 
 @pytest.mark.parametrize("role", ["primary", "super", "admin", "agent"])
-def test_users_sign_in_on_their_own_site(acme: Site, role: str) -> None:
-    client = site_client(acme)
-    response = sign_in(client, acme.email(role))
+def test_users_sign_in_on_their_own_site(northwind: Site, role: str) -> None:
+    client = site_client(northwind)
+    response = sign_in(client, northwind.email(role))
     assert response.status_code == 302
     assert response["Location"] == "/"
     dashboard = client.get("/")
     assert dashboard.status_code == 200
-    assert acme.user(role).full_name in dashboard.content.decode()
+    assert northwind.user(role).full_name in dashboard.content.decode()
 
 
-def test_wrong_password_is_refused_with_a_message(acme: Site) -> None:
-    client = site_client(acme)
-    response = sign_in(client, acme.email("agent"), "not-the-password")
+def test_wrong_password_is_refused_with_a_message(northwind: Site) -> None:
+    client = site_client(northwind)
+    response = sign_in(client, northwind.email("agent"), "not-the-password")
     assert response.status_code == 200
     assert "not correct" in response.content.decode()
     assert client.get("/").status_code == 302
 
 
-def test_a_deactivated_user_cannot_sign_in(acme: Site) -> None:
-    client = site_client(acme)
-    response = sign_in(client, acme.email("inactive"))
+def test_a_deactivated_user_cannot_sign_in(northwind: Site) -> None:
+    client = site_client(northwind)
+    response = sign_in(client, northwind.email("inactive"))
     assert response.status_code == 302
     assert response["Location"] == "/accounts/inactive/"
     assert client.get("/").status_code == 302
 
 
-def test_a_user_cannot_sign_in_on_another_organisations_site(acme: Site, globex: Site) -> None:
-    client = site_client(globex)
-    response = sign_in(client, acme.email("agent"))
+def test_a_user_cannot_sign_in_on_another_organisations_site(
+    northwind: Site, contoso: Site
+) -> None:
+    client = site_client(contoso)
+    response = sign_in(client, northwind.email("agent"))
     assert response.status_code == 200
     assert client.get("/").status_code == 302
     assert "_auth_user_id" not in client.session
 
 
-def test_a_session_cookie_is_worthless_on_another_site(acme: Site, globex: Site) -> None:
-    acme_client = site_client(acme)
-    assert sign_in(acme_client, acme.email("super")).status_code == 302
-    session_id = acme_client.cookies["sessionid"].value
+def test_a_session_cookie_is_worthless_on_another_site(northwind: Site, contoso: Site) -> None:
+    northwind_client = site_client(northwind)
+    assert sign_in(northwind_client, northwind.email("super")).status_code == 302
+    session_id = northwind_client.cookies["sessionid"].value
 
-    for host in (globex.host, "localhost"):
+    for host in (contoso.host, "localhost"):
         replay = Client(HTTP_HOST=host)
         replay.cookies["sessionid"] = session_id
         path = "/" if host != "localhost" else "/admin/"
@@ -70,20 +72,20 @@ def test_a_session_cookie_is_worthless_on_another_site(acme: Site, globex: Site)
         assert "login" in response["Location"]
 
 
-def test_there_is_no_open_sign_up(acme: Site) -> None:
-    client = site_client(acme)
+def test_there_is_no_open_sign_up(northwind: Site) -> None:
+    client = site_client(northwind)
     response = client.post(
         "/accounts/signup/",
         {"email": "stranger@example.com", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert "Sign Up Closed" in response.content.decode()
-    with schema_context(acme.organisation.schema_name):
+    with schema_context(northwind.organisation.schema_name):
         assert not User.objects.filter(email="stranger@example.com").exists()
 
 
-def test_sign_out(acme: Site) -> None:
-    client = site_client(acme)
-    sign_in(client, acme.email("agent"))
+def test_sign_out(northwind: Site) -> None:
+    client = site_client(northwind)
+    sign_in(client, northwind.email("agent"))
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/").status_code == 302
 
@@ -113,18 +115,23 @@ def test_a_new_organisations_primary_contact_sets_a_password_and_signs_in(db) ->
     assert "The password reset link was invalid" in response.content.decode()
 
 
-def test_password_reset_by_email(acme: Site) -> None:
-    client = site_client(acme)
-    response = client.post("/accounts/password/reset/", {"email": acme.email("agent")})
+def test_password_reset_by_email(northwind: Site) -> None:
+    client = site_client(northwind)
+    response = client.post("/accounts/password/reset/", {"email": northwind.email("agent")})
     assert response.status_code == 302
     [message] = mail.outbox
-    link = re.search(r"http://acme\.localhost(:\d+)?/\S+", message.body)
+    link = re.search(r"http://northwind\.localhost(:\d+)?/\S+", str(message.body))
     assert link is not None
-    _follow_set_password_link(acme.host, link.group(0), "brand-new-password-55")
-    assert sign_in(site_client(acme), acme.email("agent"), "brand-new-password-55").status_code == 302
+    _follow_set_password_link(northwind.host, link.group(0), "brand-new-password-55")
+    assert (
+        sign_in(
+            site_client(northwind), northwind.email("agent"), "brand-new-password-55"
+        ).status_code
+        == 302
+    )
 
 
-def test_vendor_staff_sign_in_to_the_admin_on_the_public_site_only(acme: Site) -> None:
+def test_vendor_staff_sign_in_to_the_admin_on_the_public_site_only(northwind: Site) -> None:
     User.objects.create_superuser("staff@vendor.test", PASSWORD)  # public schema
     admin = Client(HTTP_HOST="localhost")
     response = admin.post(
@@ -133,9 +140,9 @@ def test_vendor_staff_sign_in_to_the_admin_on_the_public_site_only(acme: Site) -
     assert response.status_code == 302
     assert admin.get("/admin/").status_code == 200
     # Staff are not users of an organisation ...
-    assert sign_in(site_client(acme), "staff@vendor.test").status_code == 200
+    assert sign_in(site_client(northwind), "staff@vendor.test").status_code == 200
     # ... and organisation users are not staff.
     response = Client(HTTP_HOST="localhost").post(
-        "/admin/login/?next=/admin/", {"username": acme.email("primary"), "password": PASSWORD}
+        "/admin/login/?next=/admin/", {"username": northwind.email("primary"), "password": PASSWORD}
     )
     assert response.status_code == 200

@@ -20,155 +20,160 @@ def in_schema(site: Site):
 
 
 @pytest.mark.parametrize("role", ["primary", "super", "admin", "agent"])
-def test_dashboard_shows_the_organisation_and_the_user(acme: Site, role: str) -> None:
-    response = signed_in(acme, role).get("/")
+def test_dashboard_shows_the_organisation_and_the_user(northwind: Site, role: str) -> None:
+    response = signed_in(northwind, role).get("/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Acme Inc." in page
-    assert acme.user(role).full_name in page
+    assert "Northwind Inc." in page
+    assert northwind.user(role).full_name in page
     assert ('href="/users/"' in page) == (role in USER_MANAGERS)
 
 
 @pytest.mark.parametrize("role", ["primary", "super", "admin", "agent"])
-def test_users_page_is_for_administrators_and_above(acme: Site, role: str) -> None:
-    client = signed_in(acme, role)
+def test_users_page_is_for_administrators_and_above(northwind: Site, role: str) -> None:
+    client = signed_in(northwind, role)
     expected = 200 if role in USER_MANAGERS else 403
     assert client.get("/users/").status_code == expected
     assert client.get("/users/add/").status_code == expected
-    assert client.get(f"/users/{acme.user_ids['agent']}/").status_code == expected
-    assert client.post(f"/users/{acme.user_ids['admin']}/deactivate/").status_code in (
+    assert client.get(f"/users/{northwind.user_ids['agent']}/").status_code == expected
+    assert client.post(f"/users/{northwind.user_ids['admin']}/deactivate/").status_code in (
         {302, 400, 403} if role in USER_MANAGERS else {403}
     )
 
 
-def test_an_agents_403_is_a_friendly_page(acme: Site) -> None:
-    response = signed_in(acme, "agent").get("/users/")
+def test_an_agents_403_is_a_friendly_page(northwind: Site) -> None:
+    response = signed_in(northwind, "agent").get("/users/")
     assert response.status_code == 403
     assert "You don't have access to this page" in response.content.decode()
 
 
-def test_users_page_lists_everyone_with_roles_and_status(acme: Site) -> None:
-    page = signed_in(acme, "admin").get("/users/").content.decode()
+def test_users_page_lists_everyone_with_roles_and_status(northwind: Site) -> None:
+    page = signed_in(northwind, "admin").get("/users/").content.decode()
     for role in ("primary", "super", "admin", "agent", "inactive"):
-        assert acme.email(role) in page
+        assert northwind.email(role) in page
     for label in ("Primary contact", "Super admin", "Administrator", "Agent", "Deactivated"):
         assert label in page
 
 
-def test_add_user_invites_them(acme: Site, django_capture_on_commit_callbacks) -> None:
-    client = signed_in(acme, "admin")
+def test_add_user_invites_them(northwind: Site, django_capture_on_commit_callbacks) -> None:
+    client = signed_in(northwind, "admin")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            "/users/add/", {"email": "newbie@acme.test", "full_name": "New Bie", "is_administrator": "on"}
+            "/users/add/",
+            {"email": "newbie@northwind.test", "full_name": "New Bie", "is_administrator": "on"},
         )
     assert response.status_code == 302
-    with in_schema(acme):
-        user = User.objects.get(email="newbie@acme.test")
+    with in_schema(northwind):
+        user = User.objects.get(email="newbie@northwind.test")
     assert user.is_administrator and not user.is_super_admin
-    assert mail.outbox[0].to == ["newbie@acme.test"]
-    assert "newbie@acme.test was added" in client.get("/users/").content.decode()
+    assert mail.outbox[0].to == ["newbie@northwind.test"]
+    assert "newbie@northwind.test was added" in client.get("/users/").content.decode()
 
 
-def test_an_administrator_is_not_offered_super_admin_and_cannot_post_it(acme: Site) -> None:
-    client = signed_in(acme, "admin")
+def test_an_administrator_is_not_offered_super_admin_and_cannot_post_it(northwind: Site) -> None:
+    client = signed_in(northwind, "admin")
     assert 'name="is_super_admin"' not in client.get("/users/add/").content.decode()
-    client.post("/users/add/", {"email": "sneaky@acme.test", "is_super_admin": "on"})
-    with in_schema(acme):
-        assert not User.objects.get(email="sneaky@acme.test").is_super_admin
+    client.post("/users/add/", {"email": "sneaky@northwind.test", "is_super_admin": "on"})
+    with in_schema(northwind):
+        assert not User.objects.get(email="sneaky@northwind.test").is_super_admin
 
 
-def test_add_user_shows_errors_for_bad_input(acme: Site) -> None:
-    client = signed_in(acme, "super")
+def test_add_user_shows_errors_for_bad_input(northwind: Site) -> None:
+    client = signed_in(northwind, "super")
     response = client.post("/users/add/", {"email": "not-an-email"})
     assert response.status_code == 400
     assert "Enter a valid email address" in response.content.decode()
-    response = client.post("/users/add/", {"email": acme.email("agent")})
+    response = client.post("/users/add/", {"email": northwind.email("agent")})
     assert response.status_code == 400
     assert "already exists" in response.content.decode()
 
 
-def test_roles_are_changed_on_the_user_page(acme: Site) -> None:
-    client = signed_in(acme, "super")
-    agent_id = acme.user_ids["agent"]
-    response = client.post(f"/users/{agent_id}/", {"is_super_admin": "on", "is_administrator": "on"})
+def test_roles_are_changed_on_the_user_page(northwind: Site) -> None:
+    client = signed_in(northwind, "super")
+    agent_id = northwind.user_ids["agent"]
+    response = client.post(
+        f"/users/{agent_id}/", {"is_super_admin": "on", "is_administrator": "on"}
+    )
     assert response.status_code == 302
-    agent = acme.user("agent")
+    agent = northwind.user("agent")
     assert agent.is_super_admin and agent.is_administrator
 
 
-def test_demoting_the_primary_contact_shows_the_reason(acme: Site) -> None:
-    response = signed_in(acme, "super").post(f"/users/{acme.user_ids['primary']}/", {})
+def test_demoting_the_primary_contact_shows_the_reason(northwind: Site) -> None:
+    response = signed_in(northwind, "super").post(f"/users/{northwind.user_ids['primary']}/", {})
     assert response.status_code == 400
     assert "primary contact cannot be deactivated or demoted" in response.content.decode()
-    assert acme.user("primary").is_super_admin
+    assert northwind.user("primary").is_super_admin
 
 
-def test_deactivate_and_reactivate_from_the_user_page(acme: Site) -> None:
-    client = signed_in(acme, "admin")
-    agent_id = acme.user_ids["agent"]
+def test_deactivate_and_reactivate_from_the_user_page(northwind: Site) -> None:
+    client = signed_in(northwind, "admin")
+    agent_id = northwind.user_ids["agent"]
     assert client.post(f"/users/{agent_id}/deactivate/").status_code == 302
-    assert not acme.user("agent").is_active
+    assert not northwind.user("agent").is_active
     assert client.post(f"/users/{agent_id}/reactivate/").status_code == 302
-    assert acme.user("agent").is_active
+    assert northwind.user("agent").is_active
     assert client.get(f"/users/{agent_id}/deactivate/").status_code == 405
 
 
-def test_deactivating_yourself_is_refused_with_a_message(acme: Site) -> None:
-    response = signed_in(acme, "admin").post(f"/users/{acme.user_ids['admin']}/deactivate/")
+def test_deactivating_yourself_is_refused_with_a_message(northwind: Site) -> None:
+    response = signed_in(northwind, "admin").post(
+        f"/users/{northwind.user_ids['admin']}/deactivate/"
+    )
     assert response.status_code == 400
     assert "You cannot deactivate your own account." in response.content.decode()
-    assert acme.user("admin").is_active
+    assert northwind.user("admin").is_active
 
 
-def test_transfer_the_primary_contact_after_a_confirmation(acme: Site) -> None:
-    client = signed_in(acme, "primary")
-    url = f"/users/{acme.user_ids['super']}/primary-contact/"
+def test_transfer_the_primary_contact_after_a_confirmation(northwind: Site) -> None:
+    client = signed_in(northwind, "primary")
+    url = f"/users/{northwind.user_ids['super']}/primary-contact/"
     assert "will become your organisation's primary contact" in client.get(url).content.decode()
     assert client.post(url).status_code == 302
-    assert acme.user("super").is_primary_contact
-    assert not acme.user("primary").is_primary_contact
-    assert signed_in(acme, "admin").post(url).status_code == 403
+    assert northwind.user("super").is_primary_contact
+    assert not northwind.user("primary").is_primary_contact
+    assert signed_in(northwind, "admin").post(url).status_code == 403
 
 
-def test_a_user_of_another_organisation_is_not_found(acme: Site, globex: Site) -> None:
-    with in_schema(globex):
-        outsider = add_user(email="only@globex.test", acting_user=None)
-    with in_schema(acme):
+def test_a_user_of_another_organisation_is_not_found(northwind: Site, contoso: Site) -> None:
+    with in_schema(contoso):
+        outsider = add_user(email="only@contoso.test", acting_user=None)
+    with in_schema(northwind):
         assert not User.objects.filter(pk=outsider.pk).exists()
-    client = signed_in(acme, "super")
+    client = signed_in(northwind, "super")
     assert client.get(f"/users/{outsider.pk}/").status_code == 404
     assert client.post(f"/users/{outsider.pk}/deactivate/").status_code == 404
-    with in_schema(globex):
+    with in_schema(contoso):
         assert User.objects.get(pk=outsider.pk).is_active
 
 
-def test_departments_page(acme: Site) -> None:
-    admin = signed_in(acme, "admin")
+def test_departments_page(northwind: Site) -> None:
+    admin = signed_in(northwind, "admin")
     response = admin.post("/departments/", {"name": "Billing"})
     assert response.status_code == 302
     response = admin.post("/departments/", {"name": "billing"})
     assert response.status_code == 400
     assert "already exists" in response.content.decode()
-    with in_schema(acme):
+    with in_schema(northwind):
         billing = Department.objects.get(name="Billing")
     assert admin.post(f"/departments/{billing.pk}/rename/", {"name": "Payments"}).status_code == 302
-    page = signed_in(acme, "agent").get("/departments/").content.decode()
-    assert "Payments" in page and "Acme Inc." in page
+    page = signed_in(northwind, "agent").get("/departments/").content.decode()
+    assert "Payments" in page and "Northwind Inc." in page
     assert "New department" not in page
 
 
-def test_agents_see_departments_but_cannot_change_them(acme: Site) -> None:
-    agent = signed_in(acme, "agent")
+def test_agents_see_departments_but_cannot_change_them(northwind: Site) -> None:
+    agent = signed_in(northwind, "agent")
     assert agent.post("/departments/", {"name": "Rogue"}).status_code == 403
-    with in_schema(acme):
+    with in_schema(northwind):
         department = Department.objects.get()
     assert agent.get(f"/departments/{department.pk}/rename/").status_code == 403
-    with in_schema(acme):
-        assert list(Department.objects.values_list("name", flat=True)) == ["Acme Inc."]
+    with in_schema(northwind):
+        assert list(Department.objects.values_list("name", flat=True)) == ["Northwind Inc."]
 
 
-def test_pages_speak_japanese_from_the_browser_and_switch_on_request(acme: Site) -> None:
-    client = signed_in(acme, "admin")
+def test_pages_speak_japanese_from_the_browser_and_switch_on_request(northwind: Site) -> None:
+    client = signed_in(northwind, "admin")
     page = client.get("/users/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "ユーザー" in page and 'lang="ja"' in page
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/users/"})
@@ -188,11 +193,11 @@ def _add_users(site: Site, count: int) -> None:
 # organisation, the session, the user, then the page's own reads.
 @pytest.mark.parametrize(("path", "queries"), [("/", 7), ("/users/", 6), ("/departments/", 6)])
 def test_query_budget_does_not_grow_with_the_data(
-    acme: Site, django_assert_num_queries, path: str, queries: int
+    northwind: Site, django_assert_num_queries, path: str, queries: int
 ) -> None:
-    client = signed_in(acme, "admin")
+    client = signed_in(northwind, "admin")
     with django_assert_num_queries(queries):
         assert client.get(path).status_code == 200
-    _add_users(acme, 15)
+    _add_users(northwind, 15)
     with django_assert_num_queries(queries):
         assert client.get(path).status_code == 200

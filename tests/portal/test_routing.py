@@ -21,65 +21,73 @@ def test_public_host_serves_the_landing_page_without_a_tenant_lookup(
     assert b'name="address"' in response.content
 
 
-def test_landing_page_sends_a_known_address_to_its_sign_in(acme: Site) -> None:
+def test_landing_page_sends_a_known_address_to_its_sign_in(northwind: Site) -> None:
     client = Client(HTTP_HOST="localhost")
-    for typed in ("acme", " ACME ", "acme.localhost", "http://acme.localhost:8000/whatever"):
+    for typed in (
+        "northwind",
+        " NORTHWIND ",
+        "northwind.localhost",
+        "http://northwind.localhost:8000/whatever",
+    ):
         response = client.get("/", {"address": typed})
         assert response.status_code == 302, typed
-        assert response["Location"] == "http://acme.localhost:8000/accounts/login/"
+        assert response["Location"] == "http://northwind.localhost:8000/accounts/login/"
 
 
-def test_landing_page_explains_an_unknown_address(acme: Site) -> None:
+def test_landing_page_explains_an_unknown_address(northwind: Site) -> None:
     response = Client(HTTP_HOST="localhost").get("/", {"address": "no-such-org"})
     assert response.status_code == 400
     assert "could not find an organisation" in response.content.decode()
 
 
-def test_organisation_host_reaches_its_own_schema(acme: Site, globex: Site) -> None:
-    for site in (acme, globex):
+def test_organisation_host_reaches_its_own_schema(northwind: Site, contoso: Site) -> None:
+    for site in (northwind, contoso):
         response = site_client(site).get("/accounts/login/")
         assert response.status_code == 200
         assert site.organisation.name in response.content.decode()
 
 
-def test_organisation_pages_need_a_sign_in(acme: Site) -> None:
-    response = site_client(acme).get("/")
+def test_organisation_pages_need_a_sign_in(northwind: Site) -> None:
+    response = site_client(northwind).get("/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("host", ["nobody.localhost", "acme.localhost.evil.example", "evil.example"])
-def test_unknown_host_gets_a_clean_404_page(acme: Site, host: str) -> None:
+@pytest.mark.parametrize(
+    "host", ["nobody.localhost", "northwind.localhost.evil.example", "evil.example"]
+)
+def test_unknown_host_gets_a_clean_404_page(northwind: Site, host: str) -> None:
     response = Client(HTTP_HOST=host).get("/")
     assert response.status_code == 404
     assert "No organisation here" in response.content.decode()
 
 
-def test_unknown_path_on_an_organisation_site_is_a_404_page(acme: Site) -> None:
-    response = signed_in(acme, "agent").get("/no/such/page/")
+def test_unknown_path_on_an_organisation_site_is_a_404_page(northwind: Site) -> None:
+    response = signed_in(northwind, "agent").get("/no/such/page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
 
 
-def test_admin_exists_only_on_the_public_site(acme: Site) -> None:
+def test_admin_exists_only_on_the_public_site(northwind: Site) -> None:
     assert Client(HTTP_HOST="localhost").get("/admin/login/").status_code == 200
-    assert site_client(acme).get("/admin/").status_code == 404
-    assert site_client(acme).get("/admin/login/").status_code == 404
+    assert site_client(northwind).get("/admin/").status_code == 404
+    assert site_client(northwind).get("/admin/login/").status_code == 404
 
 
-def test_cache_entries_never_cross_organisations(acme: Site, globex: Site) -> None:
-    with schema_context(acme.organisation.schema_name):
-        cache.set("greeting", "hello from acme")
-    with schema_context(globex.organisation.schema_name):
+def test_cache_entries_never_cross_organisations(northwind: Site, contoso: Site) -> None:
+    with schema_context(northwind.organisation.schema_name):
+        cache.set("greeting", "hello from northwind")
+    with schema_context(contoso.organisation.schema_name):
         assert cache.get("greeting") is None
-    with schema_context(acme.organisation.schema_name):
-        assert cache.get("greeting") == "hello from acme"
+    with schema_context(northwind.organisation.schema_name):
+        assert cache.get("greeting") == "hello from northwind"
     cache.clear()
 
 
-def test_session_cookie_is_host_only(acme: Site) -> None:
-    response = site_client(acme).post(
-        "/accounts/login/", {"login": acme.email("agent"), "password": "a-long-test-password-42"}
+def test_session_cookie_is_host_only(northwind: Site) -> None:
+    response = site_client(northwind).post(
+        "/accounts/login/",
+        {"login": northwind.email("agent"), "password": "a-long-test-password-42"},
     )
     assert response.status_code == 302
     cookie = response.cookies["sessionid"]

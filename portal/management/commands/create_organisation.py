@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True, help="The organisation's display name.")
-        parser.add_argument("--slug", required=True, help="Subdomain: lowercase letters, digits, hyphens.")
+        parser.add_argument(
+            "--slug", required=True, help="Subdomain: lowercase letters, digits, hyphens."
+        )
         parser.add_argument("--primary-contact", required=True, metavar="EMAIL")
         parser.add_argument("--primary-contact-name", default="", metavar="NAME")
 

@@ -65,8 +65,11 @@ class Command(BaseCommand):
             if organisation is None:
                 primary_email, primary_name, _ = people[0]
                 organisation = create_organisation(
-                    name=name, slug=slug, primary_contact_email=primary_email,
-                    primary_contact_name=primary_name, primary_contact_password=DEMO_PASSWORD,
+                    name=name,
+                    slug=slug,
+                    primary_contact_email=primary_email,
+                    primary_contact_name=primary_name,
+                    primary_contact_password=DEMO_PASSWORD,
                 ).organisation
             with schema_context(organisation.schema_name), transaction.atomic():
                 self._seed_people(people[1:])
@@ -81,8 +84,11 @@ class Command(BaseCommand):
             if User.objects.filter(email=email).exists():
                 continue
             user = add_user(
-                email=email, full_name=full_name, password=DEMO_PASSWORD,
-                is_super_admin=role == "super", is_administrator=role == "admin",
+                email=email,
+                full_name=full_name,
+                password=DEMO_PASSWORD,
+                is_super_admin=role == "super",
+                is_administrator=role == "admin",
                 acting_user=None,
             )
             if role == "inactive":
@@ -93,7 +99,9 @@ class Command(BaseCommand):
             User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, full_name="Vendor Staff")
 
     def _print_summary(self) -> None:
-        self.stdout.write(self.style.SUCCESS("Demo data is ready. Every demo password: " + DEMO_PASSWORD))
+        self.stdout.write(
+            self.style.SUCCESS("Demo data is ready. Every demo password: " + DEMO_PASSWORD)
+        )
         self.stdout.write(f"  Vendor staff admin: {public_url('/admin/')}  ({STAFF_EMAIL})")
         for slug, name, people, _ in DEMO_ORGANISATIONS:
             organisation = Organisation.objects.get(slug=slug)

@@ -1,0 +1,146 @@
+"""Operators' commands: create_organisation and seed_demo."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from accounts.models import Department, User
+from portal.models import Domain, Organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_organisation_creates_everything_it_promises(db) -> None:
+    output = run(
+        "create_organisation",
+        "--name",
+        "Umbrella KK",
+        "--slug",
+        "umbrella",
+        "--primary-contact",
+        "Alice@Umbrella.test",
+        "--primary-contact-name",
+        "Alice",
+    )
+    organisation = Organisation.objects.get(slug="umbrella")
+    assert organisation.name == "Umbrella KK"
+    assert organisation.schema_name == "org_umbrella" and schema_exists("org_umbrella")
+    assert list(Domain.objects.filter(tenant=organisation).values_list("domain", flat=True)) == [
+        "umbrella.localhost"
+    ]
+    with schema_context("org_umbrella"):
+        contact = User.objects.get()
+        assert (contact.email, contact.full_name) == ("alice@umbrella.test", "Alice")
+        assert contact.is_primary_contact and contact.is_super_admin and contact.is_active
+        assert not contact.has_usable_password()
+        assert list(Department.objects.values_list("name", flat=True)) == ["Umbrella KK"]
+    assert "http://umbrella.localhost:8000/accounts/password/reset/key/" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "Dup", "--slug", "northwind"], "already exists"),
+        (["--name", "Reserved", "--slug", "www"], "reserved"),
+        (["--name", "Reserved", "--slug", "admin"], "reserved"),
+        (["--name", "Bad", "--slug", "Bad_Slug"], "lowercase letters"),
+        (["--name", "Bad", "--slug=-edge"], "lowercase letters"),
+        (["--name", "Bad", "--slug", "edge-"], "lowercase letters"),
+        (["--name", "Bad", "--slug", "x" * 41], "lowercase letters"),
+        (["--name", "  ", "--slug", "blank-name"], "name of 1 to 100"),
+        (
+            ["--name", "Bad mail", "--slug", "bad-mail", "--primary-contact", "nobody"],
+            "not a valid email",
+        ),
+        (
+            [
+                "--name",
+                "Long mail",
+                "--slug",
+                "long-mail",
+                "--primary-contact",
+                "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".test",
+            ],
+            "not a valid email",
+        ),
+    ],
+)
+def test_create_organisation_refuses_bad_input_and_creates_nothing(
+    northwind, args: list[str], message: str
+) -> None:
+    if "--primary-contact" not in args:
+        args = [*args, "--primary-contact", "someone@example.test"]
+    organisations, domains = Organisation.objects.count(), Domain.objects.count()
+    schemas = _schema_names()
+    with pytest.raises(CommandError, match=message):
+        run("create_organisation", *args)
+    assert Organisation.objects.count() == organisations
+    assert Domain.objects.count() == domains
+    assert _schema_names() == schemas
+
+
+def test_create_organisation_rolls_back_the_schema_when_a_late_step_fails(northwind) -> None:
+    """The host name is checked last (a stale domain row still holds it): the schema
+    created just before is rolled back with everything else."""
+    Domain.objects.create(domain="late.localhost", tenant=northwind.organisation)
+    schemas = _schema_names()
+    with pytest.raises(CommandError, match="already exists"):
+        run(
+            "create_organisation",
+            "--name",
+            "Late",
+            "--slug",
+            "late",
+            "--primary-contact",
+            "a@b.test",
+        )
+    assert not Organisation.objects.filter(slug="late").exists()
+    assert not schema_exists("org_late")
+    assert _schema_names() == schemas
+
+
+def _schema_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_seed_demo_is_idempotent_and_covers_every_role(db) -> None:
+    first = run("seed_demo")
+    counts = _demo_counts()
+    second = run("seed_demo")
+    assert _demo_counts() == counts
+    assert first == second
+    assert "http://acme.localhost:8000/accounts/login/" in first
+    assert "http://localhost:8000/admin/" in first
+    with schema_context("org_acme"):
+        users = list(User.objects.all())
+        assert sum(user.is_primary_contact for user in users) == 1
+        assert any(user.is_super_admin and not user.is_primary_contact for user in users)
+        assert any(user.is_administrator for user in users)
+        assert any(not (user.is_super_admin or user.is_administrator) for user in users)
+        assert any(not user.is_active for user in users)
+        assert Department.objects.count() >= 3
+        assert all(user.check_password("demo-pass-2026") for user in users)
+    staff = User.objects.get(email="staff@vendor.example")  # public schema
+    assert staff.is_staff and staff.is_superuser
+
+
+def _demo_counts() -> dict[str, tuple[int, int]]:
+    counts = {}
+    for organisation in Organisation.objects.all():
+        with schema_context(organisation.schema_name):
+            counts[organisation.slug] = (User.objects.count(), Department.objects.count())
+    counts["public staff"] = (User.objects.count(), 0)
+    return counts
