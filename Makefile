@@ -40,7 +40,8 @@ lint: $(VENV)/.installed-dev
 
 # Refresh the translation catalogues (needs GNU gettext); the compiled .mo is committed.
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore=.venv --ignore=.data
+	$(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore=.venv --ignore=.data --ignore=tests
+	$(BIN)/python locale/ja_translations.py
 	$(BIN)/python manage.py compilemessages -l ja --ignore=.venv
 
 clean:
