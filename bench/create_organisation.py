@@ -53,7 +53,7 @@ def main(count: int) -> None:
                     client.force_login(User.objects.get())
                 with CaptureQueriesContext(connection) as queries:
                     client.get("/")
-                connection.set_schema_to_public()
+                connection.set_schema_to_public()  # type: ignore[attr-defined]
                 print(f"dashboard with {number + 1:>3} organisations: {len(queries)} queries")
 
         print(

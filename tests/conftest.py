@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -92,9 +93,11 @@ def contoso(sites: dict[str, Site], db: None) -> Site:
 
 
 @pytest.fixture(autouse=True)
-def _public_schema_around_each_test() -> Iterator[None]:
-    """Requests leave the connection on a tenant's schema; start and end on public."""
+def _fresh_state_around_each_test() -> Iterator[None]:
+    """Requests leave the connection on a tenant's schema, and allauth's rate limits
+    count in the cache: each test starts on public with an empty cache."""
     connection.set_schema_to_public()  # type: ignore[attr-defined]
+    cache.clear()
     yield
     connection.set_schema_to_public()  # type: ignore[attr-defined]
 

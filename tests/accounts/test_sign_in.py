@@ -40,6 +40,17 @@ def test_wrong_password_is_refused_with_a_message(northwind: Site) -> None:
     assert client.get("/").status_code == 302
 
 
+def test_repeated_failures_are_rate_limited_per_address(northwind: Site) -> None:
+    client = site_client(northwind)
+    for _ in range(5):
+        assert sign_in(client, northwind.email("agent"), "wrong-guess").status_code == 200
+    response = sign_in(client, northwind.email("agent"))  # even the right password
+    assert "Too many failed login attempts" in response.content.decode()
+    assert client.get("/").status_code == 302
+    # Another address from the same place is not locked out.
+    assert sign_in(client, northwind.email("admin")).status_code == 302
+
+
 def test_a_deactivated_user_cannot_sign_in(northwind: Site) -> None:
     client = site_client(northwind)
     response = sign_in(client, northwind.email("inactive"))
