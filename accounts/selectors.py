@@ -77,6 +77,11 @@ def list_users() -> QuerySet[User]:
     return User.objects.order_by("-is_active", "full_name", "email")
 
 
+def count_active_users() -> int:
+    """How many users of the current organisation can sign in."""
+    return User.objects.filter(is_active=True).count()
+
+
 def list_departments() -> QuerySet[Department]:
     """The current organisation's departments, oldest first."""
     return Department.objects.order_by("created_at", "id")

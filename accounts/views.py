@@ -45,7 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     departments = list(selectors.list_departments())
     context = {
         "role_labels": selectors.role_labels(request.user),  # type: ignore[arg-type]
-        "active_users": User.objects.filter(is_active=True).count(),
+        "active_users": selectors.count_active_users(),
         "departments": departments,
     }
     return render(request, "accounts/dashboard.html", context)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
@@ -22,9 +20,6 @@ class OrganisationMiddleware(TenantMainMiddleware):
     (django-tenants' own attribute; the public schema's stand-in on the public site).
     An unknown host gets the "no organisation here" page with status 404.
     """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        super().__init__(get_response)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()  # type: ignore[attr-defined]
