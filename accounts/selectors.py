@@ -82,9 +82,16 @@ def count_active_users() -> int:
     return User.objects.filter(is_active=True).count()
 
 
-def list_departments() -> QuerySet[Department]:
-    """The current organisation's departments, oldest first."""
-    return Department.objects.order_by("created_at", "id")
+def count_departments() -> int:
+    """All of the organisation's departments, hidden ones included."""
+    return Department.objects.count()
+
+
+def list_departments(limit: int | None = None) -> QuerySet[Department]:
+    """The current organisation's departments, oldest first; with ``limit`` only the
+    oldest ``limit``: those past the plan's limit are hidden (their rows untouched)."""
+    departments = Department.objects.order_by("created_at", "id")
+    return departments if limit is None else departments[:limit]
 
 
 def set_password_path(user: User) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.exceptions import (
@@ -30,8 +29,12 @@ from accounts.exceptions import (
     UserInactive,
 )
 from accounts.models import Department, User
+from portal.emails import send_after_commit
 from portal.models import Organisation
-from portal.selectors import organisation_url
+from portal.selectors import current_organisation, organisation_url
+from subscriptions import audit
+from subscriptions.exceptions import LimitReached, SeatsExhausted
+from subscriptions.selectors import entitlements_for
 
 
 def normalise_email(email: str) -> str:
@@ -66,6 +69,25 @@ def _locked(user: User) -> User:
     return User.objects.select_for_update().get(pk=user.pk)
 
 
+def _roles(user: User) -> dict[str, bool]:
+    return {
+        "is_primary_contact": user.is_primary_contact,
+        "is_super_admin": user.is_super_admin,
+        "is_administrator": user.is_administrator,
+        "is_active": user.is_active,
+    }
+
+
+def _require_free_seat() -> None:
+    """Every active user takes one of the subscription's licensed seats."""
+    organisation = current_organisation()
+    if organisation is None:  # the public schema: vendor staff hold no seats
+        return
+    seats = entitlements_for(organisation).seats
+    if User.objects.filter(is_active=True).count() >= seats:
+        raise SeatsExhausted(seats=seats)
+
+
 def add_user(
     *,
     email: str,
@@ -88,6 +110,7 @@ def add_user(
     with transaction.atomic():
         if User.objects.filter(email=address).exists():
             raise UserAlreadyExists(email=address)
+        _require_free_seat()
         try:
             user = User.objects.create_user(
                 address,
@@ -100,6 +123,12 @@ def add_user(
         except IntegrityError:  # a concurrent add of the same address
             raise UserAlreadyExists(email=address) from None
         EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+        audit.record(
+            "user.added",
+            acting_user=acting_user,
+            target=f"user:{user.pk}",
+            after={"email": user.email, **_roles(user)},
+        )
     return user
 
 
@@ -122,10 +151,11 @@ def invite_user(
             acting_user=acting_user,
         )
         link = organisation_url(organisation, selectors.set_password_path(user))
-        context = {"organisation": organisation, "user": user, "inviter": acting_user, "link": link}
-        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
-        body = render_to_string("accounts/email/invitation_message.txt", context)
-        transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+        send_after_commit(
+            "accounts/email/invitation",
+            [user.email],
+            {"organisation": organisation, "user": user, "inviter": acting_user, "link": link},
+        )
     return user
 
 
@@ -144,9 +174,17 @@ def update_roles(
         )
         if user.is_primary_contact and demoted:
             raise PrimaryContactProtected()
+        before = _roles(user)
         user.is_super_admin = is_super_admin
         user.is_administrator = is_administrator
         user.save(update_fields=["is_super_admin", "is_administrator"])
+        audit.record(
+            "user.roles_changed",
+            acting_user=acting_user,
+            target=f"user:{user.pk}",
+            before=before,
+            after=_roles(user),
+        )
     return user
 
 
@@ -163,7 +201,32 @@ def deactivate_user(user: User, *, acting_user: User | None) -> User:
             raise AlreadyDeactivated(user=user)
         user.is_active = False
         user.save(update_fields=["is_active"])
+        audit.record(
+            "user.deactivated",
+            acting_user=acting_user,
+            target=f"user:{user.pk}",
+            before={"is_active": True},
+            after={"is_active": False},
+        )
     return user
+
+
+def deactivate_for_seats(
+    user_ids: list[int], *, acting_user: User | None, organisation: Organisation
+) -> None:
+    """Deactivate the users a plan change leaves without a seat (the change's caller
+    chose who stays and checked the rules). Their data stays; they can be reactivated."""
+    for user in User.objects.select_for_update().filter(pk__in=user_ids, is_active=True):
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit.record(
+            "user.seat_deactivated",
+            acting_user=acting_user,
+            organisation=organisation,
+            target=f"user:{user.pk}",
+            before={"is_active": True},
+            after={"is_active": False},
+        )
 
 
 def reactivate_user(user: User, *, acting_user: User | None) -> User:
@@ -173,8 +236,16 @@ def reactivate_user(user: User, *, acting_user: User | None) -> User:
         _require_may_edit(acting_user, user)
         if user.is_active:
             raise AlreadyActive(user=user)
+        _require_free_seat()
         user.is_active = True
         user.save(update_fields=["is_active"])
+        audit.record(
+            "user.reactivated",
+            acting_user=acting_user,
+            target=f"user:{user.pk}",
+            before={"is_active": False},
+            after={"is_active": True},
+        )
     return user
 
 
@@ -195,6 +266,13 @@ def transfer_primary_contact(new_contact: User, *, acting_user: User | None) -> 
             current.save(update_fields=["is_primary_contact"])
         new_contact.is_primary_contact = True
         new_contact.save(update_fields=["is_primary_contact"])
+        audit.record(
+            "user.primary_contact_transferred",
+            acting_user=acting_user,
+            target=f"user:{new_contact.pk}",
+            before={"primary_contact": current.email if current else None},
+            after={"primary_contact": new_contact.email},
+        )
     return new_contact
 
 
@@ -212,9 +290,27 @@ def create_department(*, name: str, acting_user: User | None) -> Department:
     value = _clean_department_name(name)
     try:
         with transaction.atomic():
-            return Department.objects.create(name=value)
+            _require_department_room()
+            department = Department.objects.create(name=value)
+            audit.record(
+                "department.created",
+                acting_user=acting_user,
+                target=f"department:{department.pk}",
+                after={"name": value},
+            )
     except IntegrityError:
         raise DepartmentNameTaken(name=value) from None
+    return department
+
+
+def _require_department_room() -> None:
+    """Departments past the plan's limit are hidden, not deleted; no new ones then."""
+    organisation = current_organisation()
+    if organisation is None:
+        return
+    entitlements = entitlements_for(organisation)
+    if not entitlements.allows("departments", Department.objects.count() + 1):
+        raise LimitReached(limit=entitlements.limit("departments"), feature=_("departments"))
 
 
 def rename_department(department: Department, *, name: str, acting_user: User | None) -> Department:
@@ -225,8 +321,16 @@ def rename_department(department: Department, *, name: str, acting_user: User | 
     try:
         with transaction.atomic():
             department = Department.objects.select_for_update().get(pk=department.pk)
+            before = {"name": department.name}
             department.name = value
             department.save(update_fields=["name"])
+            audit.record(
+                "department.renamed",
+                acting_user=acting_user,
+                target=f"department:{department.pk}",
+                before=before,
+                after={"name": value},
+            )
     except IntegrityError:
         raise DepartmentNameTaken(name=value) from None
     return department

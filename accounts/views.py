@@ -19,6 +19,7 @@ from accounts import selectors, services
 from accounts.forms import DepartmentForm, InviteUserForm, RolesForm
 from accounts.models import Department, User
 from portal.exceptions import DomainError
+from subscriptions.selectors import entitlements_for, subscription_of
 
 View = Callable[..., HttpResponse]
 
@@ -40,13 +41,21 @@ def organisation_page(rule: Callable[[Any], bool] | None = None) -> Callable[[Vi
     return decorate
 
 
+def _department_limit(request: HttpRequest) -> int | None:
+    return entitlements_for(request.organisation).limit("departments")  # type: ignore[attr-defined]
+
+
 @organisation_page()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    departments = list(selectors.list_departments())
+    limit = _department_limit(request)
+    departments = list(selectors.list_departments(limit))
     context = {
         "role_labels": selectors.role_labels(request.user),  # type: ignore[arg-type]
+        "subscription": subscription_of(request.organisation),  # type: ignore[attr-defined]
         "active_users": selectors.count_active_users(),
         "departments": departments,
+        "department_count": selectors.count_departments(),
+        "department_limit": limit,
     }
     return render(request, "accounts/dashboard.html", context)
 
@@ -194,13 +203,24 @@ def department_list(request: HttpRequest) -> HttpResponse:
                 return redirect("department_list")
         else:
             status = 400
-    context = {"departments": selectors.list_departments(), "form": form, "may_manage": may_manage}
+    limit = _department_limit(request)
+    departments = list(selectors.list_departments(limit))
+    total = selectors.count_departments()
+    context = {
+        "departments": departments,
+        "hidden_count": total - len(departments),
+        "department_limit": limit,
+        "has_room": limit is None or total < limit,
+        "form": form,
+        "may_manage": may_manage,
+    }
     return render(request, "accounts/department_list.html", context, status=status)
 
 
 @organisation_page(selectors.can_manage_departments)
 def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
-    department = get_object_or_404(Department, pk=pk)
+    visible = selectors.list_departments(_department_limit(request)).values_list("pk", flat=True)
+    department = get_object_or_404(Department, pk=pk, pk__in=list(visible))
     form = DepartmentForm(request.POST or None, initial={"name": department.name})
     status = 200
     if request.method == "POST":

@@ -33,7 +33,11 @@ class OrganisationMiddleware(TenantMainMiddleware):
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
             set_urlconf(request.urlconf)  # type: ignore[attr-defined]
             return None
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        domain = (
+            Domain.objects.select_related("tenant", "tenant__subscription__plan")
+            .filter(domain=hostname)
+            .first()
+        )
         if domain is None:
             return unknown_organisation(request)
         organisation = domain.tenant

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
 
 from portal.models import Organisation
 
@@ -30,3 +32,14 @@ def public_url(path: str = "/") -> str:
 def find_organisation(slug: str) -> Organisation | None:
     """The organisation with this slug, or None (one query)."""
     return Organisation.objects.filter(slug=slug.strip().lower()).first()
+
+
+def current_organisation() -> Organisation | None:
+    """The organisation whose schema the connection is on; None on the public schema."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organisation):
+        return tenant
+    schema = connection.schema_name  # type: ignore[attr-defined]
+    if schema == get_public_schema_name():
+        return None
+    return Organisation.objects.filter(schema_name=schema).first()

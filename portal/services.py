@@ -15,6 +15,8 @@ from accounts.services import add_user, create_department, normalise_email
 from portal.exceptions import InvalidOrganisation, InvalidOrganisationName, OrganisationAddressTaken
 from portal.models import Domain, Organisation, schema_name_for
 from portal.selectors import organisation_host, organisation_url
+from subscriptions.selectors import get_plan
+from subscriptions.services import start_subscription
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,15 @@ def create_organisation(
     primary_contact_email: str,
     primary_contact_name: str = "",
     primary_contact_password: str | None = None,
+    plan_code: str = "free",
+    seats: int | None = None,
+    cycle: str = "monthly",
+    currency: str = "JPY",
 ) -> NewOrganisation:
     """Create an organisation with its schema (migrated), its domain
     ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
-    contact (also a super admin). Everything is validated first and created in one
+    contact (also a super admin), on ``plan_code`` from today. Everything is validated
+    first and created in one
     transaction: on any error nothing exists afterwards. Only operators and vendor
     staff create organisations, so there is no acting organisation user."""
     clean_name = " ".join((name or "").split())
@@ -56,6 +63,7 @@ def create_organisation(
         raise InvalidOrganisationName()
     clean_slug = validate_slug(slug)
     email = normalise_email(primary_contact_email)
+    get_plan(plan_code)  # refuse an unknown plan before anything is created
     with transaction.atomic():
         organisation = Organisation(
             name=clean_name, slug=clean_slug, schema_name=schema_name_for(clean_slug)
@@ -72,6 +80,9 @@ def create_organisation(
                 )
         except IntegrityError:  # the host name is still held by another organisation
             raise OrganisationAddressTaken(slug=clean_slug) from None
+        start_subscription(
+            organisation, plan_code=plan_code, seats=seats, cycle=cycle, currency=currency
+        )
         with schema_context(organisation.schema_name):
             department = create_department(name=clean_name, acting_user=None)
             contact = add_user(

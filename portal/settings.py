@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "subscriptions.context_processors.entitlements",
             ],
         },
     },
@@ -223,6 +224,20 @@ EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Helpdesk portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Subscriptions ---
+# Who hears about new refund requests (the seed's "payments@" address).
+PAYMENTS_CONTACT_EMAIL = os.environ.get("PAYMENTS_CONTACT_EMAIL", "payments@localhost")
+# The payment seam for upgrade charges (subscriptions/payments.py).
+SUBSCRIPTIONS_PAYMENT_GATEWAY = os.environ.get(
+    "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
+)
+# Entitlements are cached per organisation and version; another alias so that keys do not
+# depend on the connection's schema. Use Redis (REDIS_URL) with several processes.
+CACHES["entitlements"] = {
+    **{key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"},
+    "KEY_PREFIX": "entitlements",
+}
 
 # --- Languages: Japanese and English, from the browser unless the user picks one ---
 LANGUAGE_CODE = "en"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -53,6 +53,8 @@ def _create_site(slug: str) -> Site:
         primary_contact_email=f"primary@{slug}.test",
         primary_contact_name=f"Pat {slug.capitalize()}",
         primary_contact_password=PASSWORD,
+        plan_code="enterprise",
+        seats=10,
     )
     ids = {"primary": created.primary_contact.pk}
     with schema_context(created.organisation.schema_name):
@@ -97,7 +99,8 @@ def _fresh_state_around_each_test() -> Iterator[None]:
     """Requests leave the connection on a tenant's schema, and allauth's rate limits
     count in the cache: each test starts on public with an empty cache."""
     connection.set_schema_to_public()  # type: ignore[attr-defined]
-    cache.clear()
+    for alias in ("default", "entitlements"):
+        caches[alias].clear()
     yield
     connection.set_schema_to_public()  # type: ignore[attr-defined]
 

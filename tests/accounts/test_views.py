@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 from django.core import mail
 from django_tenants.utils import schema_context
 
@@ -189,15 +190,26 @@ def _add_users(site: Site, count: int) -> None:
             Department.objects.create(name=f"Bulk {number}")
 
 
-# Queries: search_path to public, the domain and its organisation, search_path to the
-# organisation, the session, the user, then the page's own reads.
-@pytest.mark.parametrize(("path", "queries"), [("/", 7), ("/users/", 6), ("/departments/", 6)])
+# Queries: search_path to public, the domain with its organisation and subscription,
+# search_path to the organisation, the session, the user, then the page's own reads
+# (entitlements: one query with a cold cache, none with a warm one).
+@pytest.mark.parametrize(("path", "queries"), [("/", 9), ("/users/", 6), ("/departments/", 8)])
 def test_query_budget_does_not_grow_with_the_data(
     northwind: Site, django_assert_num_queries, path: str, queries: int
 ) -> None:
     client = signed_in(northwind, "admin")
     with django_assert_num_queries(queries):
         assert client.get(path).status_code == 200
-    _add_users(northwind, 15)
+    _add_users(northwind, 6)
+    caches["entitlements"].clear()
     with django_assert_num_queries(queries):
         assert client.get(path).status_code == 200
+
+
+def test_a_warm_entitlements_cache_saves_the_query(
+    northwind: Site, django_assert_num_queries
+) -> None:
+    client = signed_in(northwind, "admin")
+    client.get("/departments/")
+    with django_assert_num_queries(7):
+        assert client.get("/departments/").status_code == 200

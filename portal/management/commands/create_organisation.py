@@ -24,6 +24,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--primary-contact", required=True, metavar="EMAIL")
         parser.add_argument("--primary-contact-name", default="", metavar="NAME")
+        parser.add_argument(
+            "--plan", default="free", help="free (default), standard, professional, enterprise."
+        )
+        parser.add_argument(
+            "--seats", type=int, help="Licensed agent seats (default: 1, or Free's 3)."
+        )
+        parser.add_argument("--cycle", choices=["monthly", "annual"], default="monthly")
+        parser.add_argument("--currency", choices=["JPY", "USD"], default="JPY")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -32,11 +40,16 @@ class Command(BaseCommand):
                 slug=options["slug"],
                 primary_contact_email=options["primary_contact"],
                 primary_contact_name=options["primary_contact_name"],
+                plan_code=options["plan"],
+                seats=options["seats"],
+                cycle=options["cycle"],
+                currency=options["currency"],
             )
         except DomainError as error:
             raise CommandError(str(error)) from None
         organisation = created.organisation
         self.stdout.write(self.style.SUCCESS(f"Created {organisation.name} ({organisation.slug})."))
         self.stdout.write(f"Site:          {organisation_url(organisation)}")
+        self.stdout.write(f"Plan:          {options['plan']} ({options['cycle']})")
         self.stdout.write(f"Primary contact: {created.primary_contact.email}")
         self.stdout.write(f"Set-password link (single use): {created.set_password_url}")

@@ -13,16 +13,19 @@ from accounts.services import add_user, create_department, deactivate_user
 from portal.models import Organisation
 from portal.selectors import organisation_url, public_url
 from portal.services import create_organisation
+from subscriptions.services import change_plan, request_refund
 
 DEMO_PASSWORD = "demo-pass-2026"
 STAFF_EMAIL = "staff@vendor.example"
 
-# (slug, name, [(email, full name, roles)], [departments]); the first user is the
-# primary contact. Roles: "super", "admin", "agent", "inactive" (a deactivated agent).
+# (slug, name, (plan, seats, cycle), [(email, full name, roles)], [departments],
+# downgrade to make with a refund request, or None). The first user is the primary
+# contact. Roles: "super", "admin", "agent", "inactive" (a deactivated agent).
 DEMO_ORGANISATIONS = [
     (
         "acme",
         "Acme Corporation",
+        ("enterprise", 10, "monthly"),
         [
             ("ayako@acme.example", "Ayako Sato", "primary"),
             ("ken@acme.example", "Ken Suzuki", "super"),
@@ -33,25 +36,30 @@ DEMO_ORGANISATIONS = [
             ("emi@acme.example", "Emi Yamamoto", "inactive"),
         ],
         ["Billing", "Technical support", "Sales"],
+        None,
     ),
     (
         "globex",
         "Globex Japan",
+        ("enterprise", 5, "annual"),
         [
             ("hiro@globex.example", "Hiro Nakamura", "primary"),
             ("yui@globex.example", "Yui Kobayashi", "admin"),
             ("sora@globex.example", "Sora Kato", "agent"),
         ],
         ["Customer care", "Returns"],
+        "professional",
     ),
     (
         "initech",
         "Initech",
+        ("standard", 2, "monthly"),
         [
             ("peter@initech.example", "Peter Gibbons", "primary"),
             ("joanna@initech.example", "Joanna Smith", "agent"),
         ],
         [],
+        "free",
     ),
 ]
 
@@ -60,8 +68,9 @@ class Command(BaseCommand):
     help = "Create the demo organisations, users and a vendor staff user (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for slug, name, people, departments in DEMO_ORGANISATIONS:
+        for slug, name, (plan, seats, cycle), people, departments, downgrade in DEMO_ORGANISATIONS:
             organisation = Organisation.objects.filter(slug=slug).first()
+            new = organisation is None
             if organisation is None:
                 primary_email, primary_name, _ = people[0]
                 organisation = create_organisation(
@@ -70,12 +79,21 @@ class Command(BaseCommand):
                     primary_contact_email=primary_email,
                     primary_contact_name=primary_name,
                     primary_contact_password=DEMO_PASSWORD,
+                    plan_code=plan,
+                    seats=seats,
+                    cycle=cycle,
                 ).organisation
             with schema_context(organisation.schema_name), transaction.atomic():
                 self._seed_people(people[1:])
                 for department in departments:
                     if not Department.objects.filter(name__iexact=department).exists():
                         create_department(name=department, acting_user=None)
+                primary = User.objects.get(is_primary_contact=True)
+            if new and downgrade:
+                # A downgrade mid-period whose refund the customer asked for: pending
+                # requests for the vendor's staff to review.
+                change = change_plan(organisation, downgrade, acting_user=primary)
+                request_refund(change, acting_user=primary)
         self._seed_staff()
         self._print_summary()
 
@@ -103,8 +121,11 @@ class Command(BaseCommand):
             self.style.SUCCESS("Demo data is ready. Every demo password: " + DEMO_PASSWORD)
         )
         self.stdout.write(f"  Vendor staff admin: {public_url('/admin/')}  ({STAFF_EMAIL})")
-        for slug, name, people, _ in DEMO_ORGANISATIONS:
+        for slug, name, _plan, people, _departments, _downgrade in DEMO_ORGANISATIONS:
             organisation = Organisation.objects.get(slug=slug)
-            self.stdout.write(f"  {name}: {organisation_url(organisation, '/accounts/login/')}")
+            plan = organisation.subscription.plan.code
+            self.stdout.write(
+                f"  {name} ({plan}): {organisation_url(organisation, '/accounts/login/')}"
+            )
             for email, _, role in people:
                 self.stdout.write(f"      {role:<8} {email}")

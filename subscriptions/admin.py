@@ -1,0 +1,134 @@
+"""Plain admin registrations for vendor staff (the full back office comes later).
+
+Catalogue edits go through ``record_catalogue_change`` so that each one is audited and
+every organisation's entitlements are recomputed. Audit events are read-only here, as
+they are in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from subscriptions import services
+from subscriptions.models import (
+    AuditEvent,
+    EntitlementOverride,
+    Feature,
+    Plan,
+    PlanChange,
+    PlanFeature,
+    PlanPrice,
+    PlanTransition,
+    RefundRequest,
+    Subscription,
+)
+
+
+class CatalogueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saves and deletes of catalogue entries are audited and refresh entitlements."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.record_catalogue_change(
+            obj,
+            acting_user=request.user,
+            action="changed" if change else "added",
+            before={field: form.initial.get(field) for field in form.changed_data},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.record_catalogue_change(obj, acting_user=request.user, action="deleted")
+        super().delete_model(request, obj)
+
+
+class PlanPriceInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = PlanPrice
+    extra = 0
+
+
+class PlanFeatureInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = PlanFeature
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(CatalogueAdmin):
+    list_display = ["code", "name_en", "name_ja", "rank", "seat_cap"]
+    inlines = [PlanPriceInline, PlanFeatureInline]
+
+
+@admin.register(Feature)
+class FeatureAdmin(CatalogueAdmin):
+    list_display = ["code", "name_en", "name_ja", "kind", "position"]
+
+
+@admin.register(PlanTransition)
+class PlanTransitionAdmin(CatalogueAdmin):
+    list_display = ["from_plan", "to_plan", "kind"]
+    list_filter = ["kind"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Changed only through services (commands, the Store, the back office)."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "plan", "cycle", "seats", "currency", "period_end"]
+    list_filter = ["plan", "cycle", "currency"]
+    list_select_related = ["organisation", "plan"]
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "organisation",
+        "from_plan",
+        "to_plan",
+        "kind",
+        "refund_quote",
+        "amount_due",
+        "created_at",
+    ]
+    list_filter = ["kind"]
+    list_select_related = ["organisation", "from_plan", "to_plan"]
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "organisation",
+        "amount",
+        "currency",
+        "status",
+        "requested_by_email",
+        "requested_at",
+    ]
+    list_filter = ["status", "currency"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(EntitlementOverride)
+class EntitlementOverrideAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "feature", "limit", "valid_until", "revoked_at"]
+    list_select_related = ["organisation", "feature"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "organisation", "actor_email", "actor_kind", "action", "target"]
+    list_filter = ["action", "actor_kind"]
+    list_select_related = ["organisation"]
+    search_fields = ["action", "actor_email", "target"]

@@ -1,0 +1,18 @@
+"""``entitlements`` in every organisation page's template context, computed only if a
+template uses it (and then once per request)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from subscriptions.selectors import entitlements_for
+
+
+def entitlements(request: HttpRequest) -> dict[str, Any]:
+    organisation = getattr(request, "organisation", None)
+    if organisation is None:
+        return {}
+    return {"entitlements": SimpleLazyObject(lambda: entitlements_for(organisation))}

@@ -1,0 +1,140 @@
+"""Domain errors of plans, plan changes, refunds and overrides."""
+
+from django.utils.translation import gettext_lazy as _
+
+from portal.exceptions import DomainError, PermissionDenied
+
+
+class SubscriptionError(DomainError):
+    code = "subscription_error"
+
+
+class NotSubscriptionManager(PermissionDenied):
+    code = "not_subscription_manager"
+    message = _("Only the primary contact or a super admin can manage the subscription.")
+
+
+class StaffPermissionRequired(PermissionDenied):
+    code = "staff_permission_required"
+    message = _("Your staff account does not have permission to do this.")
+
+
+class UnknownPlan(SubscriptionError):
+    code = "unknown_plan"
+    message = _("There is no plan “%(code)s”. Plans: %(codes)s.")
+    status = 404
+
+
+class UnknownFeature(SubscriptionError):
+    code = "unknown_feature"
+    message = _("There is no feature “%(code)s”.")
+    status = 404
+
+
+class InvalidChoice(SubscriptionError):
+    code = "invalid_choice"
+    message = _("“%(value)s” is not a valid %(field)s. Choose one of: %(choices)s.")
+
+
+class NoSubscription(SubscriptionError):
+    code = "no_subscription"
+    message = _("%(organisation)s has no subscription.")
+    status = 404
+
+
+class SamePlan(SubscriptionError):
+    code = "same_plan"
+    message = _("The organisation is already on the %(plan)s plan with this billing cycle.")
+
+
+class TransitionNotAllowed(SubscriptionError):
+    code = "transition_not_allowed"
+    message = _("Changing from %(from_plan)s to %(to_plan)s is not possible.")
+
+
+class TransitionNeedsStep(TransitionNotAllowed):
+    code = "transition_needs_step"
+    message = _(
+        "Changing from %(from_plan)s to %(to_plan)s is not possible directly: "
+        "downgrade to %(step)s first."
+    )
+
+
+class InvalidSeats(SubscriptionError):
+    code = "invalid_seats"
+    message = _("Choose between 1 and %(cap)s seats for the %(plan)s plan.")
+
+
+class SeatsExhausted(SubscriptionError):
+    code = "seats_exhausted"
+    message = _(
+        "All %(seats)s licensed seats are in use. Deactivate a user or add seats to "
+        "your subscription first."
+    )
+
+
+class LimitReached(SubscriptionError):
+    code = "limit_reached"
+    message = _("Your plan allows %(limit)s %(feature)s. Upgrade your plan to add more.")
+
+
+class FeatureNotAvailable(SubscriptionError):
+    code = "feature_not_available"
+    message = _("%(feature)s is not available on your plan.")
+    status = 403
+
+
+class KeepListRequired(SubscriptionError):
+    code = "keep_list_required"
+    message = _(
+        "The %(plan)s plan has %(seats)s seats but %(active)s users are active. Choose "
+        "at most %(seats)s users to keep active; the others will be deactivated (not deleted)."
+    )
+
+
+class KeepListInvalid(SubscriptionError):
+    code = "keep_list_invalid"
+    message = _("The users to keep active are not valid: %(reason)s")
+
+
+class PaymentFailed(SubscriptionError):
+    code = "payment_failed"
+    message = _("The payment of %(amount)s could not be taken: %(reason)s")
+    status = 402
+
+
+class RefundNotAvailable(SubscriptionError):
+    code = "refund_not_available"
+    message = _("This plan change has no refund to request: %(reason)s")
+
+
+class RefundAlreadyRequested(SubscriptionError):
+    code = "refund_already_requested"
+    message = _("A refund was already requested for this plan change.")
+    status = 409
+
+
+class IllegalRefundMove(SubscriptionError):
+    code = "illegal_refund_move"
+    message = _("A refund request that is %(status)s cannot be %(move)s.")
+    status = 409
+
+
+class NoteRequired(SubscriptionError):
+    code = "note_required"
+    message = _("Give a note explaining the decision.")
+
+
+class PaymentReferenceRequired(SubscriptionError):
+    code = "payment_reference_required"
+    message = _("Give the payment reference of the refund.")
+
+
+class InvalidOverride(SubscriptionError):
+    code = "invalid_override"
+    message = _("The override is not valid: %(reason)s")
+
+
+class CatalogueRuleBroken(SubscriptionError):
+    code = "catalogue_rule_broken"
+    message = _("This change is refused: %(reason)s")

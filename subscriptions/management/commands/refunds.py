@@ -1,0 +1,88 @@
+"""manage.py refunds list [--status S] | approve ID [--note] | reject ID --note | mark-refunded ID --reference"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.exceptions import DomainError
+from subscriptions import services
+from subscriptions.management.commands._shared import render_rows
+from subscriptions.models import RefundRequest, RefundStatus
+
+COLUMNS = [
+    "id",
+    "organisation",
+    "amount",
+    "currency",
+    "status",
+    "requested_by",
+    "requested_at",
+    "change",
+]
+
+
+class Command(BaseCommand):
+    help = "List refund requests and decide them (as an operator)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        listing = actions.add_parser("list", help="List refund requests, newest first.")
+        listing.add_argument("--status", choices=RefundStatus.values)
+        listing.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        approve = actions.add_parser("approve", help="Approve a pending request.")
+        approve.add_argument("id", type=int)
+        approve.add_argument("--note", default="")
+        reject = actions.add_parser("reject", help="Reject a pending request (a note is required).")
+        reject.add_argument("id", type=int)
+        reject.add_argument("--note", required=True)
+        refunded = actions.add_parser(
+            "mark-refunded", help="Record the payment of an approved refund."
+        )
+        refunded.add_argument("id", type=int)
+        refunded.add_argument("--reference", required=True, help="The payment's reference.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "list":
+            self._list(options["status"], options["format"])
+            return
+        refund = RefundRequest.objects.filter(pk=options["id"]).first()
+        if refund is None:
+            raise CommandError(f"There is no refund request {options['id']}.")
+        try:
+            if options["action"] == "approve":
+                refund = services.approve_refund(refund, acting_user=None, note=options["note"])
+            elif options["action"] == "reject":
+                refund = services.reject_refund(refund, acting_user=None, note=options["note"])
+            else:
+                refund = services.mark_refunded(
+                    refund, acting_user=None, payment_reference=options["reference"]
+                )
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(self.style.SUCCESS(f"Refund request {refund.pk} is now {refund.status}."))
+
+    def _list(self, status: str | None, output_format: str) -> None:
+        refunds = RefundRequest.objects.select_related(
+            "organisation", "plan_change__from_plan", "plan_change__to_plan"
+        )
+        if status:
+            refunds = refunds.filter(status=status)
+        rows = [
+            {
+                "id": refund.pk,
+                "organisation": refund.organisation.slug,
+                "amount": refund.amount,
+                "currency": refund.currency,
+                "status": refund.status,
+                "requested_by": refund.requested_by_email,
+                "requested_at": refund.requested_at,
+                "change": f"{refund.plan_change.from_plan.code}→{refund.plan_change.to_plan.code}",
+            }
+            for refund in refunds
+        ]
+        if rows or output_format != "table":
+            self.stdout.write(render_rows(rows, COLUMNS, output_format))
+        else:
+            self.stdout.write("No refund requests.")

@@ -1,0 +1,33 @@
+"""manage.py subscriptions [--plan PLAN] [--format table|csv|json]"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.exceptions import DomainError
+from subscriptions.management.commands._shared import render_rows
+from subscriptions.selectors import get_plan, subscriptions_overview
+
+COLUMNS = ["organisation", "plan", "cycle", "seats_used", "seats_licensed", "period_end"]
+
+
+class Command(BaseCommand):
+    help = "One line per organisation: plan, cycle, seats used/licensed, period end."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--plan", help="Only organisations on this plan.")
+        parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["plan"]:
+                get_plan(options["plan"])
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        rows = subscriptions_overview(options["plan"])
+        if rows or options["format"] != "table":
+            self.stdout.write(render_rows(rows, COLUMNS, options["format"]))
+        else:
+            self.stdout.write("No organisations.")

@@ -1,0 +1,253 @@
+"""Reads about plans, entitlements and subscriptions, shared by views, commands and
+services. ``entitlements_for`` is the one answer to "may this organisation use X"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.cache import caches
+from django.db import connection
+from django.db.models import Q, QuerySet, Value
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Department, User
+from portal.models import Organisation
+from subscriptions.exceptions import NoSubscription, UnknownFeature, UnknownPlan
+from subscriptions.models import (
+    EntitlementOverride,
+    Feature,
+    Plan,
+    PlanFeature,
+    PlanTransition,
+    Subscription,
+)
+
+ENTITLEMENTS_CACHE_SECONDS = 6 * 3600
+
+# Limits whose objects exist in the portal, counted in the organisation's schema. To gate
+# a new kind of object by a limit, add its counter here (docs/architecture.md).
+USAGE_COUNTERS: dict[str, Callable[[], int]] = {
+    "departments": lambda: Department.objects.count(),
+}
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """What an organisation may use now: its plan's values, raised by active overrides.
+    Immutable; every check is a dictionary look-up."""
+
+    plan: Plan
+    seats: int
+    switches: frozenset[str]
+    limit_values: tuple[tuple[str, int | None], ...]
+    _limits: dict[str, int | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_limits", dict(self.limit_values))
+
+    def has(self, feature_code: str) -> bool:
+        """A switch that is on, or a limit above zero (or unlimited)."""
+        if feature_code in self._limits:
+            value = self._limits[feature_code]
+            return value is None or value > 0
+        return feature_code in self.switches
+
+    def limit(self, feature_code: str) -> int | None:
+        """The limit; None means unlimited; 0 when the plan does not have it."""
+        return self._limits.get(feature_code, 0)
+
+    def allows(self, feature_code: str, count: int) -> bool:
+        """Whether ``count`` objects fit within the limit."""
+        value = self.limit(feature_code)
+        return value is None or count <= value
+
+
+def _higher(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def compute_entitlements(subscription: Subscription, today: date) -> Entitlements:
+    """From the catalogue: the plan's values and the active overrides, in one query."""
+    plan_values = PlanFeature.objects.filter(plan_id=subscription.plan_id).values_list(
+        "feature__code", "feature__kind", "enabled", "limit"
+    )
+    overrides = (
+        EntitlementOverride.objects.filter(
+            organisation_id=subscription.organisation_id, revoked_at__isnull=True
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .annotate(granted=Value(True))
+        .values_list("feature__code", "feature__kind", "granted", "limit")
+    )
+    switches: set[str] = set()
+    limits: dict[str, int | None] = {}
+    for code, kind, enabled, limit in plan_values.union(overrides, all=True):
+        if kind == Feature.Kind.SWITCH:
+            if enabled:
+                switches.add(code)
+            continue
+        value = limit if enabled else 0
+        limits[code] = _higher(limits[code], value) if code in limits else value
+    return Entitlements(
+        plan=subscription.plan,
+        seats=subscription.seats,
+        switches=frozenset(switches),
+        limit_values=tuple(sorted(limits.items())),
+    )
+
+
+def subscription_of(organisation: Organisation) -> Subscription:
+    """The organisation's subscription with its plan (no query when the middleware
+    loaded them with the organisation)."""
+    try:
+        subscription: Subscription = organisation.subscription  # type: ignore[attr-defined]
+    except Subscription.DoesNotExist:
+        raise NoSubscription(organisation=organisation) from None
+    if "plan" not in subscription._state.fields_cache:
+        subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
+    return subscription
+
+
+def entitlements_for(organisation: Organisation, *, today: date | None = None) -> Entitlements:
+    """The organisation's entitlements: at most one query per request, none when the
+    shared cache is warm. The cache key carries the subscription's ``updated_at`` (set by
+    every plan change, override and catalogue edit) and the day (overrides end by date),
+    so no process serves stale entitlements."""
+    memo = organisation.__dict__.get("_entitlements")
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    day = today or timezone.localdate()
+    subscription = subscription_of(organisation)
+    stamp = subscription.updated_at.timestamp()
+    key = f"org{organisation.pk}:{stamp}:{day.isoformat()}"
+    cache = caches["entitlements"]
+    entitlements = cache.get(key)
+    if entitlements is None:
+        entitlements = compute_entitlements(subscription, day)
+        cache.set(key, entitlements, ENTITLEMENTS_CACHE_SECONDS)
+    organisation.__dict__["_entitlements"] = entitlements
+    return entitlements  # type: ignore[no-any-return]
+
+
+def forget_entitlements(organisation: Organisation) -> None:
+    """Drop the per-request memo after a change in this request."""
+    organisation.__dict__.pop("_entitlements", None)
+
+
+def get_plan(code: str) -> Plan:
+    plan = Plan.objects.filter(code=(code or "").strip().lower()).first()
+    if plan is None:
+        codes = ", ".join(Plan.objects.values_list("code", flat=True))
+        raise UnknownPlan(code=code, codes=codes)
+    return plan
+
+
+def get_feature(code: str) -> Feature:
+    feature = Feature.objects.filter(code=code).first()
+    if feature is None:
+        raise UnknownFeature(code=code)
+    return feature
+
+
+def lowest_plan_with(feature_code: str) -> Plan | None:
+    """The cheapest plan on which the feature is available."""
+    values = PlanFeature.objects.filter(feature__code=feature_code, enabled=True).filter(
+        Q(feature__kind=Feature.Kind.SWITCH) | Q(limit__isnull=True) | Q(limit__gt=0)
+    )
+    row = values.select_related("plan").order_by("plan__rank").first()
+    return row.plan if row else None
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One line of the Features page: the feature, the organisation's value, and the
+    lowest plan that has it."""
+
+    feature: Feature
+    available: bool
+    limit: int | None
+    unlocked_by: Plan | None
+
+
+def feature_rows(entitlements: Entitlements) -> list[FeatureRow]:
+    """Every feature with whether the organisation has it (two queries)."""
+    features = list(Feature.objects.all())
+    lowest: dict[str, Plan] = {}
+    values = (
+        PlanFeature.objects.filter(enabled=True)
+        .filter(Q(feature__kind=Feature.Kind.SWITCH) | Q(limit__isnull=True) | Q(limit__gt=0))
+        .select_related("plan", "feature")
+        .order_by("-plan__rank")
+    )
+    for value in values:
+        lowest[value.feature.code] = value.plan
+    return [
+        FeatureRow(
+            feature=feature,
+            available=entitlements.has(feature.code),
+            limit=entitlements.limit(feature.code) if feature.kind == Feature.Kind.LIMIT else None,
+            unlocked_by=lowest.get(feature.code),
+        )
+        for feature in features
+    ]
+
+
+def transitions_from(plan: Plan) -> QuerySet[PlanTransition]:
+    return PlanTransition.objects.filter(from_plan=plan).select_related("to_plan")
+
+
+def usage_counts(organisation: Organisation) -> dict[str, int]:
+    """How many objects of each counted limit the organisation has (hidden ones too)."""
+    with schema_context(organisation.schema_name):
+        return {code: count() for code, count in USAGE_COUNTERS.items()}
+
+
+def seats_in_use(organisation: Organisation) -> int:
+    """Active users occupy seats, whatever their role."""
+    with schema_context(organisation.schema_name):
+        return User.objects.filter(is_active=True).count()
+
+
+def active_seat_counts(organisations: Iterable[Organisation]) -> dict[int, int]:
+    """Seats in use for many organisations in one query (a UNION over their schemas)."""
+    organisations = list(organisations)
+    if not organisations:
+        return {}
+    quote = connection.ops.quote_name
+    parts = [
+        f"SELECT {int(org.pk)} AS organisation_id, COUNT(*) AS used "
+        f"FROM {quote(org.schema_name)}.{quote(User._meta.db_table)} WHERE is_active"
+        for org in organisations
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts))
+        return {organisation_id: used for organisation_id, used in cursor.fetchall()}
+
+
+def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]:
+    """One row per organisation (plan, cycle, seats used/licensed, period end): two
+    queries whatever the number of organisations."""
+    subscriptions = Subscription.objects.select_related("organisation", "plan").order_by(
+        "organisation__slug"
+    )
+    if plan_code:
+        subscriptions = subscriptions.filter(plan__code=plan_code)
+    rows = list(subscriptions)
+    used = active_seat_counts(row.organisation for row in rows)
+    return [
+        {
+            "organisation": row.organisation.slug,
+            "name": row.organisation.name,
+            "plan": row.plan.code,
+            "cycle": row.cycle,
+            "seats_used": used.get(row.organisation_id, 0),
+            "seats_licensed": row.seats,
+            "currency": row.currency,
+            "period_end": row.period_end,
+        }
+        for row in rows
+    ]
