@@ -27,7 +27,7 @@ from subscriptions.models import (
 )
 
 
-class CatalogueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CatalogueAdmin(admin.ModelAdmin):
     """Saves and deletes of catalogue entries are audited and refresh entitlements."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -44,12 +44,12 @@ class CatalogueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().delete_model(request, obj)
 
 
-class PlanPriceInline(admin.TabularInline):  # type: ignore[type-arg]
+class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
     extra = 0
 
 
-class PlanFeatureInline(admin.TabularInline):  # type: ignore[type-arg]
+class PlanFeatureInline(admin.TabularInline):
     model = PlanFeature
     extra = 0
 
@@ -71,7 +71,7 @@ class PlanTransitionAdmin(CatalogueAdmin):
     list_filter = ["kind"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Changed only through services (commands, the Store, the back office)."""
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -9,7 +9,6 @@ changed or deleted by a plan change.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -18,6 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
+from subscriptions.money import per_day
 
 
 class BillingCycle(models.TextChoices):
@@ -39,12 +39,12 @@ class Bilingual(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         return self.name_ja if (get_language() or "").startswith("ja") else self.name_en
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Plan(Bilingual):
@@ -157,8 +157,9 @@ class PlanTransition(models.Model):
 
 
 class Subscription(models.Model):
-    """An organisation's plan and its current billing period. ``paid_daily`` is the
-    value paid per day of the period for the plan it is on (DOMAIN.md, Money)."""
+    """An organisation's plan and its current billing period. ``paid_value`` is the
+    value paid per day for the plan it is on (DOMAIN.md, Money) times the period's
+    days: kept whole so that proration is exact."""
 
     organisation = models.OneToOneField(
         Organisation, on_delete=models.PROTECT, related_name="subscription"
@@ -178,7 +179,12 @@ class Subscription(models.Model):
     upgrade_charges = models.DecimalField(
         _("upgrade charges in the period"), max_digits=14, decimal_places=2, default=Decimal(0)
     )
-    paid_daily = models.DecimalField(_("paid per day"), max_digits=26, decimal_places=12)
+    paid_value = models.DecimalField(
+        _("value paid per day × days"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("The value paid per day for the current plan, times the period's days."),
+    )
     # Part of the entitlements cache key: every plan change, override and catalogue edit
     # sets it, and a rolled-back change's time never comes again.
     updated_at = models.DateTimeField(auto_now=True)
@@ -198,6 +204,15 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} · {self.plan}"
+
+    @property
+    def period_days(self) -> int:
+        return (self.period_end - self.period_start).days + 1
+
+    @property
+    def paid_daily(self) -> Decimal:
+        """The value paid per day (12 places, for display)."""
+        return per_day(self.paid_value, self.period_days)
 
 
 class EntitlementOverride(models.Model):
@@ -268,7 +283,8 @@ class PlanChange(models.Model):
     actor_kind = models.CharField(max_length=10)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_email = models.CharField(max_length=254, blank=True)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "": changes without a key must not clash in the unique constraint.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     feedback_reason = models.CharField(
         _("reason"), max_length=20, choices=FeedbackReason.choices, blank=True
     )
@@ -329,7 +345,7 @@ class RefundRequest(models.Model):
         verbose_name = _("refund request")
         verbose_name_plural = _("refund requests")
         ordering = ["-requested_at", "-id"]
-        permissions: ClassVar[list[tuple[str, str]]] = [
+        permissions = [
             ("decide_refundrequest", _("Can approve, reject and mark refund requests refunded")),
         ]
         constraints = [

@@ -6,31 +6,29 @@ refunds more than was paid.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+import math
+from decimal import Decimal
+from fractions import Fraction
 
 MINOR_UNITS = {"JPY": 0, "USD": 2}
-# Per-day values keep this many decimal places (stored in DecimalField(decimal_places=12)).
-DAILY_PLACES = Decimal("0.000000000001")
 
 
-def minor_unit(currency: str) -> Decimal:
-    """The smallest amount of the currency: 1 for JPY, 0.01 for USD."""
-    return Decimal(1).scaleb(-MINOR_UNITS[currency])
-
-
-def round_down(amount: Decimal, currency: str) -> Decimal:
+def round_down(amount: Decimal | Fraction, currency: str) -> Decimal:
     """For refunds: never more than the exact value."""
-    return amount.quantize(minor_unit(currency), rounding=ROUND_FLOOR)
+    scale = 10 ** MINOR_UNITS[currency]
+    return Decimal(math.floor(Fraction(amount) * scale)) / scale
 
 
-def round_up(amount: Decimal, currency: str) -> Decimal:
+def round_up(amount: Decimal | Fraction, currency: str) -> Decimal:
     """For charges: never less than the exact value."""
-    return amount.quantize(minor_unit(currency), rounding=ROUND_CEILING)
+    scale = 10 ** MINOR_UNITS[currency]
+    return Decimal(math.ceil(Fraction(amount) * scale)) / scale
 
 
-def per_day(amount: Decimal, days: int) -> Decimal:
-    """``amount / days``, truncated (never above the exact value) to DAILY_PLACES."""
-    return (amount / Decimal(days)).quantize(DAILY_PLACES, rounding=ROUND_FLOOR)
+def per_day(amount: Decimal | Fraction, days: int) -> Decimal:
+    """``amount / days`` for display, truncated to 12 decimal places. Money is never
+    computed from this truncated value: quotes use exact fractions."""
+    return Decimal(math.floor(Fraction(amount) / days * 10**12)) / 10**12
 
 
 def format_amount(amount: Decimal, currency: str) -> str:

@@ -45,4 +45,4 @@ class RecordOnlyGateway:
 
 def payment_gateway() -> PaymentGateway:
     gateway_class = import_string(settings.SUBSCRIPTIONS_PAYMENT_GATEWAY)
-    return gateway_class()  # type: ignore[no-any-return]
+    return gateway_class()

@@ -10,6 +10,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from subscriptions.money import per_day, round_down, round_up
 
@@ -44,28 +45,45 @@ def cycle_price(per_seat_month: Decimal, seats: int, cycle: str) -> Decimal:
 
 @dataclass(frozen=True)
 class Quote:
-    """The money of one change: at most one of ``refund`` and ``due`` is above zero."""
+    """The money of one change: a refund quote (downgrades) or an amount due
+    (upgrades), and the value paid for the period at the daily rate that applies
+    afterwards. ``paid_daily`` and ``new_daily`` are for display (12 places)."""
 
     remaining_days: int
     paid_daily: Decimal
     new_daily: Decimal
     refund: Decimal
     due: Decimal
+    paid_value_after: Decimal
 
 
 def quote_change(
     *,
-    paid_daily: Decimal,
-    new_period_price: Decimal,
+    paid_value: Decimal,
+    new_value: Decimal,
     days_in_period: int,
     remaining: int,
     currency: str,
+    downgrade: bool,
 ) -> Quote:
-    """DOMAIN.md's formulas: with ``new_daily = new_period_price / days_in_period``,
-    a downgrade's refund quote is ``max(0, (paid_daily - new_daily) * R)`` rounded down,
-    an upgrade's amount due is ``max(0, (new_daily - paid_daily) * R)`` rounded up."""
-    new_daily = per_day(new_period_price, days_in_period)
-    difference = (paid_daily - new_daily) * remaining
-    refund = round_down(max(Decimal(0), difference), currency)
-    due = round_up(max(Decimal(0), -difference), currency)
-    return Quote(remaining, paid_daily, new_daily, refund, due)
+    """DOMAIN.md's formulas, with ``paid_daily = paid_value / days`` and
+    ``new_daily = new_value / days`` (``new_value``: the new plan's price for the
+    cycle and seats): a downgrade's refund quote is ``max(0, (paid_daily - new_daily)
+    * R)`` rounded down; an upgrade's amount due is ``max(0, (new_daily - paid_daily)
+    * R)`` rounded up. Computed exactly (fractions), rounded once.
+
+    Afterwards the daily value is ``new_daily``, except where the formula was clamped
+    at zero: a downgrade below a discounted price keeps the (lower) value paid, and an
+    upgrade below what was paid keeps the (higher) one. Taking ``new_daily`` there would
+    let a later downgrade refund money that was never paid, breaking the invariant that
+    refunds never exceed payments.
+    """
+    difference = (Fraction(paid_value) - Fraction(new_value)) * remaining / days_in_period
+    paid_daily, new_daily = per_day(paid_value, days_in_period), per_day(new_value, days_in_period)
+    if downgrade:
+        refund = round_down(max(Fraction(0), difference), currency)
+        after = min(paid_value, new_value)
+        return Quote(remaining, paid_daily, new_daily, refund, Decimal(0), after)
+    due = round_up(max(Fraction(0), -difference), currency)
+    after = max(paid_value, new_value)
+    return Quote(remaining, paid_daily, new_daily, Decimal(0), due, after)

@@ -31,7 +31,7 @@ ENTITLEMENTS_CACHE_SECONDS = 6 * 3600
 # Limits whose objects exist in the portal, counted in the organisation's schema. To gate
 # a new kind of object by a limit, add its counter here (docs/architecture.md).
 USAGE_COUNTERS: dict[str, Callable[[], int]] = {
-    "departments": lambda: Department.objects.count(),
+    "departments": Department.objects.count,
 }
 
 
@@ -104,7 +104,7 @@ def subscription_of(organisation: Organisation) -> Subscription:
     """The organisation's subscription with its plan (no query when the middleware
     loaded them with the organisation)."""
     try:
-        subscription: Subscription = organisation.subscription  # type: ignore[attr-defined]
+        subscription: Subscription = organisation.subscription
     except Subscription.DoesNotExist:
         raise NoSubscription(organisation=organisation) from None
     if "plan" not in subscription._state.fields_cache:
@@ -119,7 +119,7 @@ def entitlements_for(organisation: Organisation, *, today: date | None = None) -
     so no process serves stale entitlements."""
     memo = organisation.__dict__.get("_entitlements")
     if memo is not None:
-        return memo  # type: ignore[no-any-return]
+        return memo
     day = today or timezone.localdate()
     subscription = subscription_of(organisation)
     stamp = subscription.updated_at.timestamp()
@@ -130,7 +130,7 @@ def entitlements_for(organisation: Organisation, *, today: date | None = None) -
         entitlements = compute_entitlements(subscription, day)
         cache.set(key, entitlements, ENTITLEMENTS_CACHE_SECONDS)
     organisation.__dict__["_entitlements"] = entitlements
-    return entitlements  # type: ignore[no-any-return]
+    return entitlements
 
 
 def forget_entitlements(organisation: Organisation) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
@@ -166,7 +167,7 @@ def _new_period(subscription: Subscription, start: date, amount_paid: Decimal) -
     subscription.period_end = period_end(start, subscription.cycle)
     subscription.amount_paid = amount_paid
     subscription.upgrade_charges = Decimal(0)
-    subscription.paid_daily = per_day(amount_paid, period_days(start, subscription.period_end))
+    subscription.paid_value = amount_paid
 
 
 def _renewed(subscription: Subscription, today: date) -> Subscription:
@@ -315,29 +316,33 @@ def _quote(
     new_price = cycle_price(seat_rate(to_plan, to_cycle, subscription.currency), seats, to_cycle)
     if to_cycle == subscription.cycle:
         quote = quote_change(
-            paid_daily=subscription.paid_daily,
-            new_period_price=new_price,
-            days_in_period=period_days(subscription.period_start, subscription.period_end),
+            paid_value=subscription.paid_value,
+            new_value=new_price,
+            days_in_period=subscription.period_days,
             remaining=remaining_days(subscription.period_end, today),
             currency=subscription.currency,
+            downgrade=to_plan.rank < subscription.plan.rank,
         )
         return quote, subscription.period_start, subscription.period_end
     unused_days = remaining_days(subscription.period_end, today) + 1
-    credit = subscription.paid_daily * unused_days
+    credit = Fraction(subscription.paid_value) * unused_days / subscription.period_days
     start, end = today, period_end(today, to_cycle)
-    difference = credit - new_price
+    difference = credit - Fraction(new_price)
+    new_daily = per_day(new_price, period_days(start, end))
     quote = Quote(
         remaining_days=unused_days,
         paid_daily=subscription.paid_daily,
-        new_daily=per_day(new_price, period_days(start, end)),
-        refund=round_down(max(Decimal(0), difference), subscription.currency),
-        due=round_up(max(Decimal(0), -difference), subscription.currency),
+        new_daily=new_daily,
+        refund=round_down(max(Fraction(0), difference), subscription.currency),
+        due=round_up(max(Fraction(0), -difference), subscription.currency),
+        paid_value_after=new_price,
     )
     return quote, start, end
 
 
 def _preview(
     organisation: Organisation,
+    *,
     subscription: Subscription,
     to_plan: Plan,
     cycle: str | None,
@@ -397,10 +402,16 @@ def _usage(organisation: Organisation) -> dict[str, int]:
 
 
 def _subscription(organisation: Organisation, *, lock: bool = False) -> Subscription:
-    queryset = Subscription.objects.select_related("plan")
     if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    subscription = queryset.filter(organisation=organisation).first()
+        # Lock the row alone: with a join, PostgreSQL re-checks a row updated while we
+        # waited against the old joined plan row and would drop it from the result.
+        subscription = (
+            Subscription.objects.select_for_update().filter(organisation=organisation).first()
+        )
+    else:
+        subscription = (
+            Subscription.objects.select_related("plan").filter(organisation=organisation).first()
+        )
     if subscription is None:
         raise NoSubscription(organisation=organisation)
     return subscription
@@ -420,7 +431,14 @@ def preview_plan_change(
     day = today or timezone.localdate()
     to_plan = get_plan(plan_code)
     subscription = _renewed(_subscription(organisation), day)
-    return _preview(organisation, subscription, to_plan, cycle, seats, day)
+    return _preview(
+        organisation,
+        subscription=subscription,
+        to_plan=to_plan,
+        cycle=cycle,
+        seats=seats,
+        today=day,
+    )
 
 
 def change_plan(
@@ -454,7 +472,14 @@ def change_plan(
                 return done
         require_subscription_manager(organisation, acting_user)
         subscription = _renew_if_due(organisation, subscription, day)
-        preview = _preview(organisation, subscription, to_plan, cycle, seats, day)
+        preview = _preview(
+            organisation,
+            subscription=subscription,
+            to_plan=to_plan,
+            cycle=cycle,
+            seats=seats,
+            today=day,
+        )
         if preview.refusal is not None:
             raise preview.refusal
         deactivated = _apply_seat_choice(organisation, preview, keep_user_ids, acting_user)
@@ -507,7 +532,7 @@ def change_plan(
             _new_period(subscription, preview.period_start, new_price)
         else:
             subscription.upgrade_charges += preview.quote.due
-            subscription.paid_daily = preview.quote.new_daily
+            subscription.paid_value = preview.quote.paid_value_after
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
         subscription.save()
@@ -526,7 +551,7 @@ def change_plan(
             },
         )
         _email_primary_contact(organisation, change)
-    organisation.subscription = subscription  # type: ignore[attr-defined]
+    organisation.subscription = subscription
     forget_entitlements(organisation)
     return change
 
@@ -539,7 +564,7 @@ def _renew_if_due(
         return subscription
     before = _snapshot(subscription)
     renewed.save(
-        update_fields=["period_start", "period_end", "amount_paid", "upgrade_charges", "paid_daily"]
+        update_fields=["period_start", "period_end", "amount_paid", "upgrade_charges", "paid_value"]
     )
     audit.record(
         "subscription.renewed",

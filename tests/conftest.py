@@ -84,14 +84,20 @@ def sites(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> di
         return {slug: _create_site(slug) for slug in ("northwind", "contoso")}
 
 
+def _fresh(site: Site) -> Site:
+    """The site with its organisation loaded anew: objects cache relations (the
+    subscription, entitlements), and a test must not see another test's."""
+    return Site(Organisation.objects.get(pk=site.organisation.pk), site.user_ids)
+
+
 @pytest.fixture
 def northwind(sites: dict[str, Site], db: None) -> Site:
-    return sites["northwind"]
+    return _fresh(sites["northwind"])
 
 
 @pytest.fixture
 def contoso(sites: dict[str, Site], db: None) -> Site:
-    return sites["contoso"]
+    return _fresh(sites["contoso"])
 
 
 @pytest.fixture(autouse=True)

@@ -111,7 +111,7 @@ def subscribe_existing_organisations(apps, schema_editor):
         Subscription.objects.create(
             organisation=organisation, plan=free, cycle="monthly", seats=free.seat_cap,
             currency="JPY", period_start=today, period_end=today + datetime.timedelta(days=30),
-            amount_paid=0, paid_daily=0,
+            amount_paid=0, paid_value=0,
         )
 
 

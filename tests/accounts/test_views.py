@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
 from django.core import mail
+from django.core.cache import caches
 from django_tenants.utils import schema_context
 
 from accounts.models import Department, User

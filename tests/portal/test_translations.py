@@ -18,11 +18,15 @@ def test_every_message_has_a_japanese_translation() -> None:
     assert len(catalogue) > 100
 
 
-def test_the_compiled_catalogue_matches_the_source() -> None:
-    source = {entry.msgid: entry.msgstr for entry in polib.pofile(str(LOCALE / "django.po"))}
-    compiled = {
-        entry.msgid: entry.msgstr
-        for entry in polib.mofile(str(LOCALE / "django.mo"))
-        if entry.msgid
+def _messages(catalogue: polib._BaseFile) -> dict[str, tuple[str, list[str]]]:
+    return {
+        entry.msgid: (entry.msgstr, [text for _, text in sorted(entry.msgstr_plural.items())])
+        for entry in catalogue
+        if entry.msgid and not entry.obsolete
     }
+
+
+def test_the_compiled_catalogue_matches_the_source() -> None:
+    source = _messages(polib.pofile(str(LOCALE / "django.po")))
+    compiled = _messages(polib.mofile(str(LOCALE / "django.mo")))
     assert compiled == source

@@ -58,7 +58,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"{organisation.slug} is now on {change.to_plan.code} ({change.to_cycle}, {change.seats_after} seats)."
+                f"{organisation.slug} is now on {change.to_plan.code} "
+                f"({change.to_cycle}, {change.seats_after} seats)."
             )
         )
 
@@ -87,18 +88,22 @@ def describe(preview: PlanChangePreview) -> str:
         lines.append("features gained: " + ", ".join(f.code for f in preview.features_gained))
     for impact in preview.limits_exceeded:
         lines.append(
-            f"{impact.feature.code}: {impact.in_use} in use, limit {impact.limit}: {impact.hidden} hidden (not deleted)"
+            f"{impact.feature.code}: {impact.in_use} in use, limit {impact.limit}: "
+            f"{impact.hidden} hidden (not deleted)"
         )
     lines.append(
-        f"seats: {preview.seats_before} → {preview.seats_after}, {preview.seats_in_use} active users"
+        f"seats: {preview.seats_before} → {preview.seats_after}, "
+        f"{preview.seats_in_use} active users"
     )
     if preview.seats_over:
         lines.append(
-            f"{preview.seats_over} active users must be deactivated (not deleted): choose with --keep-agent"
+            f"{preview.seats_over} active users must be deactivated (not deleted): "
+            "choose with --keep-agent"
         )
     quote = preview.quote
     lines.append(
-        f"remaining days: {quote.remaining_days}; refund quote: {format_amount(quote.refund, preview.currency)}; "
+        f"remaining days: {quote.remaining_days}; "
+        f"refund quote: {format_amount(quote.refund, preview.currency)}; "
         f"amount due: {format_amount(quote.due, preview.currency)}"
     )
     return "\n".join(lines)

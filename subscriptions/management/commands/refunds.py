@@ -1,4 +1,5 @@
-"""manage.py refunds list [--status S] | approve ID [--note] | reject ID --note | mark-refunded ID --reference"""
+"""manage.py refunds list [--status S] | approve ID [--note N] | reject ID --note N |
+mark-refunded ID --reference R"""
 
 from __future__ import annotations
 

@@ -22,11 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            if options["plan"]:
-                get_plan(options["plan"])
+            plan_code = get_plan(options["plan"]).code if options["plan"] else None
         except DomainError as error:
             raise CommandError(str(error)) from None
-        rows = subscriptions_overview(options["plan"])
+        rows = subscriptions_overview(plan_code)
         if rows or options["format"] != "table":
             self.stdout.write(render_rows(rows, COLUMNS, options["format"]))
         else:

@@ -1,0 +1,342 @@
+"""Plan changes through subscriptions.services: the transition matrix, the preview,
+applying changes, seats, money, idempotency and permissions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from accounts.models import Department, User
+from accounts.services import add_user, create_department
+from subscriptions import services
+from subscriptions.exceptions import (
+    InvalidChoice,
+    InvalidSeats,
+    KeepListInvalid,
+    KeepListRequired,
+    NotSubscriptionManager,
+    PaymentFailed,
+    SamePlan,
+    SeatsExhausted,
+    StaffPermissionRequired,
+    TransitionNeedsStep,
+    UnknownPlan,
+)
+from subscriptions.models import AuditEvent, PlanChange, RefundRequest, Subscription
+from tests.conftest import Site
+from tests.subscriptions.conftest import make_organisation
+
+pytestmark = pytest.mark.django_db
+
+PLANS = ["free", "standard", "professional", "enterprise"]
+RANK = {plan: rank for rank, plan in enumerate(PLANS)}
+DOWNGRADES = {
+    ("enterprise", "professional"),
+    ("professional", "standard"),
+    ("enterprise", "free"),
+    ("professional", "free"),
+    ("standard", "free"),
+}
+
+
+@pytest.mark.parametrize("to_plan", PLANS)
+@pytest.mark.parametrize("from_plan", PLANS)
+def test_the_transition_matrix(db, from_plan: str, to_plan: str) -> None:
+    organisation, owner = make_organisation(from_plan, seats=3)
+    allowed = (from_plan, to_plan) in DOWNGRADES or RANK[to_plan] > RANK[from_plan]
+    if allowed:
+        change = services.change_plan(organisation, to_plan, acting_user=owner)
+        assert change.kind == ("upgrade" if RANK[to_plan] > RANK[from_plan] else "downgrade")
+    else:
+        expected = SamePlan if from_plan == to_plan else TransitionNeedsStep
+        with pytest.raises(expected) as refused:
+            services.change_plan(organisation, to_plan, acting_user=owner)
+        if expected is TransitionNeedsStep:
+            assert "downgrade to Professional first" in str(refused.value)
+    subscription = Subscription.objects.select_related("plan").get(organisation=organisation)
+    assert subscription.plan.code == (to_plan if allowed else from_plan)
+    assert PlanChange.objects.filter(organisation=organisation).count() == int(allowed)
+
+
+def _tenant_row_counts(organisation) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+            [organisation.schema_name],
+        )
+        tables = sorted(row[0] for row in cursor.fetchall())
+        counts = {}
+        for table in tables:
+            cursor.execute(f'SELECT COUNT(*) FROM "{organisation.schema_name}"."{table}"')
+            counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def test_preview_reports_the_impact_and_changes_nothing(northwind: Site) -> None:
+    organisation = northwind.organisation
+    with schema_context(organisation.schema_name):
+        for name in ("Billing", "Sales", "Returns", "Partners"):
+            create_department(name=name, acting_user=None)
+    rows, events = _tenant_row_counts(organisation), AuditEvent.objects.count()
+    subscription = Subscription.objects.get(organisation=organisation)
+
+    preview = services.preview_plan_change(organisation, "free")
+
+    assert preview.allowed and preview.kind == "downgrade"
+    assert {"live_chat", "blueprints", "social_channels"} <= {f.code for f in preview.features_lost}
+    assert preview.features_gained == ()
+    [departments] = preview.limits_exceeded
+    assert (
+        departments.feature.code,
+        departments.limit,
+        departments.in_use,
+        departments.hidden,
+    ) == (
+        "departments",
+        1,
+        5,
+        4,
+    )
+    assert (preview.seats_before, preview.seats_after, preview.seats_in_use) == (10, 3, 4)
+    assert preview.seats_over == 1
+    assert preview.quote.refund > 0 and preview.quote.due == 0
+    assert _tenant_row_counts(organisation) == rows
+    assert AuditEvent.objects.count() == events
+    assert Subscription.objects.get(organisation=organisation).updated_at == subscription.updated_at
+    assert not PlanChange.objects.filter(organisation=organisation).exists()
+
+
+def test_a_refused_preview_says_why(northwind: Site) -> None:
+    preview = services.preview_plan_change(northwind.organisation, "standard")
+    assert not preview.allowed
+    assert isinstance(preview.refusal, TransitionNeedsStep)
+
+
+def test_changes_apply_at_once_any_number_of_times_and_delete_nothing(
+    northwind: Site, django_capture_on_commit_callbacks
+) -> None:
+    organisation, primary = northwind.organisation, northwind.user("primary")
+    with schema_context(organisation.schema_name):
+        for name in ("Billing", "Sales", "Returns"):
+            create_department(name=name, acting_user=None)
+    keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
+    before = _tenant_row_counts(organisation)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_plan(organisation, "professional", acting_user=primary)
+        services.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
+        assert _tenant_row_counts(organisation) == before  # a deactivation changes no row count
+        services.change_plan(organisation, "enterprise", acting_user=primary, seats=10)
+
+    assert _tenant_row_counts(organisation) == before
+    with schema_context(organisation.schema_name):
+        assert Department.objects.count() == 4
+        assert not User.objects.get(pk=northwind.user_ids["agent"]).is_active  # kept, not deleted
+    changes = list(PlanChange.objects.filter(organisation=organisation).order_by("id"))
+    assert [(c.from_plan.code, c.to_plan.code) for c in changes] == [
+        ("enterprise", "professional"),
+        ("professional", "free"),
+        ("free", "enterprise"),
+    ]
+    assert AuditEvent.objects.filter(organisation=organisation, action="plan.changed").count() == 3
+    assert not RefundRequest.objects.exists()  # never created by a change
+    plan_mails = [m for m in mail.outbox if "is now on the" in m.subject]
+    assert len(plan_mails) == 3 and all(m.to == [northwind.email("primary")] for m in plan_mails)
+    assert Subscription.objects.get(organisation=organisation).plan.code == "enterprise"
+
+
+def test_seats_over_the_new_plan_need_a_choice_of_who_stays(northwind: Site) -> None:
+    organisation, primary = northwind.organisation, northwind.user("primary")
+    ids = northwind.user_ids
+    with pytest.raises(KeepListRequired):
+        services.change_plan(organisation, "free", acting_user=primary)
+    invalid = {
+        "unknown user": [ids["primary"], 999_999],
+        "deactivated user": [ids["primary"], ids["inactive"]],
+        "too many": [ids["primary"], ids["super"], ids["admin"], ids["agent"]],
+        "without the primary contact": [ids["super"], ids["admin"]],
+    }
+    for keep in invalid.values():
+        with pytest.raises(KeepListInvalid):
+            services.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
+    with pytest.raises(KeepListInvalid, match="yourself"):
+        services.change_plan(
+            organisation,
+            "free",
+            acting_user=northwind.user("super"),
+            keep_user_ids=[ids["primary"], ids["admin"]],
+        )
+    assert Subscription.objects.get(organisation=organisation).plan.code == "enterprise"
+
+    change = services.change_plan(
+        organisation, "free", acting_user=primary, keep_user_ids=[ids["primary"], ids["admin"]]
+    )
+    assert sorted(change.deactivated_user_ids) == sorted([ids["super"], ids["agent"]])
+    with schema_context(organisation.schema_name):
+        active = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
+    assert active == {ids["primary"], ids["admin"]}
+    deactivated = AuditEvent.objects.filter(
+        organisation=organisation, action="user.seat_deactivated"
+    )
+    assert sorted(deactivated.values_list("target", flat=True)) == sorted(
+        [f"user:{ids['super']}", f"user:{ids['agent']}"]
+    )
+
+
+@pytest.mark.parametrize("role", ["primary", "super", "admin", "agent"])
+def test_only_the_primary_contact_or_a_super_admin_changes_the_plan(
+    northwind: Site, role: str
+) -> None:
+    organisation = northwind.organisation
+    if role in {"primary", "super"}:
+        services.change_plan(organisation, "professional", acting_user=northwind.user(role))
+        assert Subscription.objects.get(organisation=organisation).plan.code == "professional"
+    else:
+        with pytest.raises(NotSubscriptionManager):
+            services.change_plan(organisation, "professional", acting_user=northwind.user(role))
+        assert Subscription.objects.get(organisation=organisation).plan.code == "enterprise"
+
+
+def test_a_role_removed_meanwhile_or_another_organisations_user_is_refused(
+    northwind: Site, contoso: Site
+) -> None:
+    super_admin = northwind.user("super")
+    with schema_context(northwind.organisation.schema_name):
+        User.objects.filter(pk=super_admin.pk).update(is_super_admin=False)
+    with pytest.raises(NotSubscriptionManager):
+        services.change_plan(northwind.organisation, "professional", acting_user=super_admin)
+    with pytest.raises(NotSubscriptionManager):
+        services.change_plan(
+            northwind.organisation, "professional", acting_user=contoso.user("primary")
+        )
+    assert Subscription.objects.get(organisation=northwind.organisation).plan.code == "enterprise"
+
+
+def test_vendor_staff_need_the_permission(northwind: Site) -> None:
+    clerk = User.objects.create_user("clerk@vendor.test", "pw-12345678", is_staff=True)
+    with pytest.raises(StaffPermissionRequired):
+        services.change_plan(northwind.organisation, "professional", acting_user=clerk)
+    boss = User.objects.create_superuser("boss@vendor.test", "pw-12345678")
+    change = services.change_plan(northwind.organisation, "professional", acting_user=boss)
+    assert (change.actor_kind, change.actor_email) == ("staff", "boss@vendor.test")
+
+
+def test_a_repeated_idempotency_key_applies_once(northwind: Site) -> None:
+    organisation, primary = northwind.organisation, northwind.user("primary")
+    first = services.change_plan(
+        organisation, "professional", acting_user=primary, idempotency_key="k-1"
+    )
+    again = services.change_plan(
+        organisation, "professional", acting_user=primary, idempotency_key="k-1"
+    )
+    assert again.pk == first.pk
+    assert PlanChange.objects.filter(organisation=organisation).count() == 1
+    assert AuditEvent.objects.filter(organisation=organisation, action="plan.changed").count() == 1
+    services.change_plan(organisation, "standard", acting_user=primary, idempotency_key="k-2")
+    assert PlanChange.objects.filter(organisation=organisation).count() == 2
+
+
+def test_an_upgrade_is_charged_through_the_payment_seam(db) -> None:
+    organisation, owner = make_organisation("free")
+    change = services.change_plan(organisation, "standard", acting_user=owner, seats=2)
+    subscription = Subscription.objects.get(organisation=organisation)
+    assert change.kind == "upgrade" and change.refund_quote == 0
+    assert change.amount_due > 0
+    assert change.payment_reference.startswith("recorded-")
+    assert subscription.upgrade_charges == change.amount_due
+    assert subscription.seats == 2
+
+
+class DecliningGateway:
+    """A payment processor that declines every charge (test double of an outside system)."""
+
+    def charge(self, *, organisation, amount, currency, description):
+        raise PaymentFailed(amount=f"{currency} {amount}", reason="card declined")
+
+
+def test_a_declined_payment_applies_nothing(db, settings) -> None:
+    settings.SUBSCRIPTIONS_PAYMENT_GATEWAY = (
+        "tests.subscriptions.test_plan_changes.DecliningGateway"
+    )
+    organisation, owner = make_organisation("standard", seats=2)
+    events = AuditEvent.objects.count()
+    with pytest.raises(PaymentFailed, match="card declined"):
+        services.change_plan(organisation, "enterprise", acting_user=owner)
+    assert Subscription.objects.get(organisation=organisation).plan.code == "standard"
+    assert not PlanChange.objects.filter(organisation=organisation).exists()
+    assert AuditEvent.objects.count() == events
+
+
+def test_changing_the_billing_cycle_starts_a_new_period(db) -> None:
+    organisation, owner = make_organisation("enterprise", seats=2)
+    subscription = Subscription.objects.get(organisation=organisation)
+    change = services.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
+    renewed = Subscription.objects.get(organisation=organisation)
+    assert change.kind == "cycle" and (change.from_cycle, change.to_cycle) == ("monthly", "annual")
+    assert renewed.period_start == subscription.period_start  # created today, changed today
+    assert (renewed.period_end - renewed.period_start).days + 1 in (365, 366)
+    annual_price = Decimal(4800) * 2 * 12
+    assert renewed.amount_paid == annual_price
+    # The whole month just paid (today included) is credited against the year.
+    assert change.amount_due == annual_price - subscription.amount_paid
+    with pytest.raises(SamePlan):
+        services.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
+    with pytest.raises(InvalidChoice):
+        services.change_plan(organisation, "enterprise", acting_user=owner, cycle="weekly")
+
+
+def test_a_change_after_the_period_ended_renews_it_first(db) -> None:
+    organisation, owner = make_organisation("professional", seats=1)
+    subscription = Subscription.objects.get(organisation=organisation)
+    later = subscription.period_end + timedelta(days=3)
+    change = services.change_plan(organisation, "standard", acting_user=owner, today=later)
+    renewed = Subscription.objects.get(organisation=organisation)
+    assert renewed.period_start == subscription.period_end + timedelta(days=1)
+    assert renewed.period_start <= later <= renewed.period_end
+    assert change.period_end == renewed.period_end
+    assert change.refund_quote > 0
+    assert AuditEvent.objects.filter(
+        organisation=organisation, action="subscription.renewed"
+    ).exists()
+
+
+def test_feedback_is_kept_with_the_change(northwind: Site) -> None:
+    primary = northwind.user("primary")
+    change = services.change_plan(
+        northwind.organisation,
+        "professional",
+        acting_user=primary,
+        feedback_reason="too_expensive",
+        feedback_text="  Budget cuts  ",
+    )
+    assert (change.feedback_reason, change.feedback_text) == ("too_expensive", "Budget cuts")
+    services.share_feedback(change, acting_user=primary, reason="unused_features", text="No chat")
+    change.refresh_from_db()
+    assert (change.feedback_reason, change.feedback_text) == ("unused_features", "No chat")
+    with pytest.raises(InvalidChoice):
+        services.share_feedback(change, acting_user=primary, reason="spite")
+    with pytest.raises(NotSubscriptionManager):
+        services.share_feedback(change, acting_user=northwind.user("agent"), reason="other")
+
+
+def test_an_unknown_plan_is_a_clear_error(northwind: Site) -> None:
+    with pytest.raises(UnknownPlan, match="free, standard, professional, enterprise"):
+        services.change_plan(northwind.organisation, "platinum", acting_user=None)
+
+
+def test_seats_are_bounded_by_the_plan(db) -> None:
+    organisation, owner = make_organisation("standard", seats=2)
+    with pytest.raises(InvalidSeats):
+        services.change_plan(organisation, "free", acting_user=owner, seats=4)
+    with pytest.raises(InvalidSeats):
+        services.change_plan(organisation, "enterprise", acting_user=owner, seats=0)
+    with schema_context(organisation.schema_name):
+        add_user(email="second@x.test", acting_user=None)
+        with pytest.raises(SeatsExhausted):
+            add_user(email="third@x.test", acting_user=None)
