@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.cache import caches
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from accounts.models import Department
@@ -15,6 +16,7 @@ from portal.models import Organisation
 from subscriptions import services
 from subscriptions.exceptions import InvalidOverride, LimitReached, SeatsExhausted
 from subscriptions.selectors import entitlements_for
+from subscriptions.templatetags.subscriptions import money
 from tests.conftest import Site, signed_in
 from tests.subscriptions.conftest import make_organisation
 
@@ -186,3 +188,18 @@ def test_cache_is_per_organisation(northwind: Site, contoso: Site) -> None:
     caches["entitlements"].clear()
     assert entitlements_for(_fresh(northwind.organisation)).plan.code == "enterprise"
     assert entitlements_for(_fresh(contoso.organisation)).plan.code == "professional"
+
+
+def test_templates_gate_with_the_has_feature_filter(northwind: Site) -> None:
+    client = signed_in(northwind, "agent")
+    assert 'href="/live-chat/"' in client.get("/").content.decode()
+    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    assert 'href="/live-chat/"' not in client.get("/").content.decode()
+
+
+def test_money_is_formatted_per_currency_and_locale() -> None:
+    with translation.override("ja"):
+        assert money(Decimal(122064), "JPY") == "¥122,064"
+    with translation.override("en"):
+        assert money(Decimal("140"), "USD") == "$140.00"
+        assert money(Decimal("1234567.5"), "USD") == "$1,234,567.50"
