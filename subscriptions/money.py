@@ -31,6 +31,11 @@ def per_day(amount: Decimal | Fraction, days: int) -> Decimal:
     return Decimal(math.floor(Fraction(amount) / days * 10**12)) / 10**12
 
 
+def in_currency(amount: Decimal, currency: str) -> Decimal:
+    """The amount with the currency's number of decimals (JPY 4640, USD 4.50)."""
+    return amount.quantize(Decimal(1).scaleb(-MINOR_UNITS[currency]))
+
+
 def format_amount(amount: Decimal, currency: str) -> str:
     """``JPY 12,000`` / ``USD 140.00``: plain text for commands, emails and logs."""
     places = MINOR_UNITS[currency]

@@ -409,7 +409,7 @@ def test_refunds_list_shows_each_request_in_every_format(pending) -> None:
     assert cells[:6] == [
         str(pending.pk),
         "northwind",
-        str(pending.amount),
+        f"{pending.amount:.0f}",  # yen have no decimals
         "JPY",
         "pending",
         "primary@northwind.test",
@@ -430,7 +430,7 @@ def test_refunds_list_shows_each_request_in_every_format(pending) -> None:
     assert Decimal(item["amount"]) == pending.amount
     assert (item["currency"], item["requested_by"]) == ("JPY", "primary@northwind.test")
     requested_at = datetime.datetime.fromisoformat(item["requested_at"])
-    assert abs(requested_at - pending.requested_at) < datetime.timedelta(milliseconds=1)
+    assert abs(requested_at - pending.requested_at) < datetime.timedelta(seconds=1)
 
 
 def test_refunds_list_filters_by_status(pending, contoso) -> None:

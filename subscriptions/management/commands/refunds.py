@@ -11,6 +11,7 @@ from portal.exceptions import DomainError
 from subscriptions import services
 from subscriptions.management.commands._shared import render_rows
 from subscriptions.models import RefundRequest, RefundStatus
+from subscriptions.money import in_currency
 
 COLUMNS = [
     "id",
@@ -74,11 +75,11 @@ class Command(BaseCommand):
             {
                 "id": refund.pk,
                 "organisation": refund.organisation.slug,
-                "amount": refund.amount,
+                "amount": in_currency(refund.amount, refund.currency),
                 "currency": refund.currency,
                 "status": refund.status,
                 "requested_by": refund.requested_by_email,
-                "requested_at": refund.requested_at,
+                "requested_at": refund.requested_at.isoformat(timespec="seconds"),
                 "change": f"{refund.plan_change.from_plan.code}→{refund.plan_change.to_plan.code}",
             }
             for refund in refunds
