@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -495,33 +495,30 @@ def change_plan(
                 )
                 .reference
             )
-        try:
-            change = PlanChange.objects.create(
-                organisation=organisation,
-                from_plan=preview.from_plan,
-                to_plan=to_plan,
-                kind=preview.kind,
-                from_cycle=preview.from_cycle,
-                to_cycle=preview.to_cycle,
-                seats_before=preview.seats_before,
-                seats_after=preview.seats_after,
-                currency=preview.currency,
-                changed_on=day,
-                period_end=preview.period_end,
-                remaining_days=preview.quote.remaining_days,
-                paid_daily_before=preview.quote.paid_daily,
-                new_daily=preview.quote.new_daily,
-                refund_quote=preview.quote.refund,
-                amount_due=preview.quote.due,
-                payment_reference=reference,
-                deactivated_user_ids=deactivated,
-                idempotency_key=idempotency_key or None,
-                feedback_reason=feedback_reason,
-                feedback_text=feedback_text.strip(),
-                **audit.actor_fields(acting_user),
-            )
-        except IntegrityError:  # only the idempotency key can clash, and the lock prevents it
-            raise SamePlan(plan=to_plan.name) from None
+        change = PlanChange.objects.create(
+            organisation=organisation,
+            from_plan=preview.from_plan,
+            to_plan=to_plan,
+            kind=preview.kind,
+            from_cycle=preview.from_cycle,
+            to_cycle=preview.to_cycle,
+            seats_before=preview.seats_before,
+            seats_after=preview.seats_after,
+            currency=preview.currency,
+            changed_on=day,
+            period_end=preview.period_end,
+            remaining_days=preview.quote.remaining_days,
+            paid_daily_before=preview.quote.paid_daily,
+            new_daily=preview.quote.new_daily,
+            refund_quote=preview.quote.refund,
+            amount_due=preview.quote.due,
+            payment_reference=reference,
+            deactivated_user_ids=deactivated,
+            idempotency_key=idempotency_key or None,
+            feedback_reason=feedback_reason,
+            feedback_text=feedback_text.strip(),
+            **audit.actor_fields(acting_user),
+        )
         before = _snapshot(subscription)
         if preview.to_cycle != subscription.cycle:
             # A new period of the new cycle starts today at the new list price; the old
