@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.selectors import can_manage_users, initials
+from accounts.selectors import can_manage_subscription, can_manage_users, initials
 from portal.selectors import public_url
 
 
@@ -19,4 +19,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "public_site_url": public_url(),
         "user_initials": initials(user) if signed_in else "",
         "can_manage_users": signed_in and organisation is not None and can_manage_users(user),
+        "can_manage_subscription": (
+            signed_in and organisation is not None and can_manage_subscription(user)
+        ),
     }

@@ -6,25 +6,41 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.cache import caches
 from django.db import connection
 from django.db.models import Q, QuerySet, Value
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
 from portal.models import Organisation
-from subscriptions.exceptions import NoSubscription, UnknownFeature, UnknownPlan
+from subscriptions.exceptions import (
+    NoSubscription,
+    SubscriptionError,
+    TransitionNeedsStep,
+    TransitionNotAllowed,
+    UnknownFeature,
+    UnknownPlan,
+)
 from subscriptions.models import (
+    AuditEvent,
     EntitlementOverride,
     Feature,
     Plan,
+    PlanChange,
     PlanFeature,
+    PlanPrice,
     PlanTransition,
+    RefundRequest,
+    RefundStatus,
     Subscription,
+    TransitionKind,
 )
+from subscriptions.proration import MONTHS_IN_CYCLE
 
 ENTITLEMENTS_CACHE_SECONDS = 6 * 3600
 
@@ -196,6 +212,28 @@ def feature_rows(entitlements: Entitlements) -> list[FeatureRow]:
     ]
 
 
+def transition_refusal(from_plan: Plan, to_plan: Plan) -> SubscriptionError | None:
+    """None when the transition table allows the move, else the reason (naming the
+    intermediate plan when two allowed steps lead there)."""
+    if PlanTransition.objects.filter(from_plan=from_plan, to_plan=to_plan).exists():
+        return None
+    step = (
+        PlanTransition.objects.filter(
+            from_plan=from_plan,
+            kind=TransitionKind.DOWNGRADE,
+            to_plan__transitions_out__to_plan=to_plan,
+        )
+        .select_related("to_plan")
+        .order_by("-to_plan__rank")
+        .first()
+    )
+    if step is not None:
+        return TransitionNeedsStep(
+            from_plan=from_plan.name, to_plan=to_plan.name, step=step.to_plan.name
+        )
+    return TransitionNotAllowed(from_plan=from_plan.name, to_plan=to_plan.name)
+
+
 def transitions_from(plan: Plan) -> QuerySet[PlanTransition]:
     return PlanTransition.objects.filter(from_plan=plan).select_related("to_plan")
 
@@ -251,3 +289,138 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
         }
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    """A plan as the Store shows it to an organisation: its price for the
+    organisation's cycle and seats, what it includes, and what changes."""
+
+    plan: Plan
+    kind: str
+    refusal: Any
+    price: Decimal
+    currency: str
+    cycle: str
+    seats: int
+    limits: tuple[tuple[Feature, int | None], ...]
+    gained: tuple[Feature, ...]
+    lost: tuple[Feature, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def store_offers(organisation: Organisation) -> list[PlanOffer]:
+    """Every other plan, for the Store (a handful of queries whatever the catalogue)."""
+    subscription = subscription_of(organisation)
+    current = entitlements_for(organisation)
+    features = list(Feature.objects.all())
+    values: dict[tuple[int, str], PlanFeature] = {
+        (value.plan_id, value.feature.code): value
+        for value in PlanFeature.objects.select_related("feature")
+    }
+    prices = {
+        price.plan_id: price.per_seat_month
+        for price in PlanPrice.objects.filter(
+            cycle=subscription.cycle, currency=subscription.currency
+        )
+    }
+    offers = []
+    for plan in Plan.objects.exclude(pk=subscription.plan_id):
+        seats = plan.seat_cap if plan.seat_cap is not None else subscription.seats
+
+        def value_of(feature: Feature, plan: Plan = plan) -> tuple[bool, int | None]:
+            row = values.get((plan.pk, feature.code))
+            if row is None or not row.enabled:
+                return False, 0
+            return True, row.limit
+
+        def has(feature: Feature, plan: Plan = plan) -> bool:
+            enabled, limit = value_of(feature, plan)
+            return enabled and (feature.kind == Feature.Kind.SWITCH or limit is None or limit > 0)
+
+        offers.append(
+            PlanOffer(
+                plan=plan,
+                kind="upgrade" if plan.rank > subscription.plan.rank else "downgrade",
+                refusal=transition_refusal(subscription.plan, plan),
+                price=prices.get(plan.pk, Decimal(0)) * seats * MONTHS_IN_CYCLE[subscription.cycle],
+                currency=subscription.currency,
+                cycle=subscription.cycle,
+                seats=seats,
+                limits=tuple(
+                    (feature, value_of(feature)[1] if has(feature) else 0)
+                    for feature in features
+                    if feature.kind == Feature.Kind.LIMIT
+                ),
+                gained=tuple(f for f in features if has(f) and not current.has(f.code)),
+                lost=tuple(f for f in features if current.has(f.code) and not has(f)),
+            )
+        )
+    return offers
+
+
+def plan_changes_of(organisation: Organisation) -> QuerySet[PlanChange]:
+    return PlanChange.objects.filter(organisation=organisation).select_related(
+        "from_plan", "to_plan", "refund_request"
+    )
+
+
+def refund_requests_of(organisation: Organisation) -> QuerySet[RefundRequest]:
+    return RefundRequest.objects.filter(organisation=organisation).select_related(
+        "plan_change__from_plan", "plan_change__to_plan"
+    )
+
+
+SUBSCRIPTION_ACTIONS = ("plan.", "refund.", "subscription.", "override.", "user.seat_deactivated")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: AuditEvent
+    text: str
+
+
+def _event_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
+    before, after = event.before or {}, event.after or {}
+    status = {code: str(label) for code, label in RefundStatus.choices}
+    texts = {
+        "plan.changed": lambda: (
+            _("Plan changed from %(from)s to %(to)s")
+            % {
+                "from": plan_names.get(before.get("plan"), before.get("plan")),
+                "to": plan_names.get(after.get("plan"), after.get("plan")),
+            }
+        ),
+        "plan.feedback_shared": lambda: _("Feedback shared"),
+        "subscription.started": lambda: (
+            _("Subscription started on the %(plan)s plan")
+            % {"plan": plan_names.get(after.get("plan"), after.get("plan"))}
+        ),
+        "subscription.renewed": lambda: _("Billing period renewed"),
+        "refund.requested": lambda: _("Prorated refund requested"),
+        "override.granted": lambda: (
+            _("Extra entitlement granted: %(feature)s") % {"feature": after.get("feature")}
+        ),
+        "override.revoked": lambda: (
+            _("Extra entitlement ended: %(feature)s") % {"feature": before.get("feature")}
+        ),
+        "user.seat_deactivated": lambda: _("A user was deactivated to fit the plan's seats"),
+    }
+    if event.action in texts:
+        return str(texts[event.action]())
+    if event.action.startswith("refund."):
+        return _("Refund request: %(status)s") % {"status": status.get(after.get("status"), "")}
+    return event.action
+
+
+def subscription_timeline(organisation: Organisation, limit: int = 50) -> list[TimelineEntry]:
+    """The organisation's subscription events in words, newest first (two queries)."""
+    query = Q()
+    for prefix in SUBSCRIPTION_ACTIONS:
+        query |= Q(action__startswith=prefix)
+    events = list(AuditEvent.objects.filter(query, organisation=organisation)[:limit])
+    plan_names = {plan.code: plan.name for plan in Plan.objects.all()}
+    return [TimelineEntry(event, _event_text(event, plan_names)) for event in events]

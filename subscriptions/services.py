@@ -46,8 +46,6 @@ from subscriptions.exceptions import (
     SamePlan,
     StaffPermissionRequired,
     SubscriptionError,
-    TransitionNeedsStep,
-    TransitionNotAllowed,
 )
 from subscriptions.models import (
     BillingCycle,
@@ -59,11 +57,9 @@ from subscriptions.models import (
     Plan,
     PlanChange,
     PlanPrice,
-    PlanTransition,
     RefundRequest,
     RefundStatus,
     Subscription,
-    TransitionKind,
 )
 from subscriptions.money import per_day, round_down, round_up
 from subscriptions.payments import payment_gateway
@@ -83,6 +79,7 @@ from subscriptions.selectors import (
     forget_entitlements,
     get_feature,
     get_plan,
+    transition_refusal,
 )
 
 # --- Guards -------------------------------------------------------------------------
@@ -276,28 +273,6 @@ class PlanChangePreview:
     def seats_over(self) -> int:
         """How many active users must be deactivated (kept, never deleted)."""
         return max(0, self.seats_in_use - self.seats_after)
-
-
-def transition_refusal(from_plan: Plan, to_plan: Plan) -> SubscriptionError | None:
-    """None when the transition table allows the move, else the reason (naming the
-    intermediate plan when two allowed steps lead there)."""
-    if PlanTransition.objects.filter(from_plan=from_plan, to_plan=to_plan).exists():
-        return None
-    step = (
-        PlanTransition.objects.filter(
-            from_plan=from_plan,
-            kind=TransitionKind.DOWNGRADE,
-            to_plan__transitions_out__to_plan=to_plan,
-        )
-        .select_related("to_plan")
-        .order_by("-to_plan__rank")
-        .first()
-    )
-    if step is not None:
-        return TransitionNeedsStep(
-            from_plan=from_plan.name, to_plan=to_plan.name, step=step.to_plan.name
-        )
-    return TransitionNotAllowed(from_plan=from_plan.name, to_plan=to_plan.name)
 
 
 def _change_kind(subscription: Subscription, to_plan: Plan) -> str:

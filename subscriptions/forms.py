@@ -1,0 +1,48 @@
+"""Forms of the Store. They shape input only; the rules are in subscriptions.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from subscriptions.models import FeedbackReason
+
+
+class KeepUsersField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.full_name or obj.email} ({obj.email})" if obj.full_name else obj.email
+
+
+class ConfirmChangeForm(forms.Form):
+    """The confirmation of a plan change; lists who stays active when seats run short."""
+
+    keep = KeepUsersField(
+        label=_("Users who stay active"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, active_users: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if active_users is None:
+            del self.fields["keep"]
+        else:
+            self.fields["keep"].queryset = active_users  # type: ignore[attr-defined]
+
+
+class FeedbackForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Why did you change your plan?"),
+        choices=FeedbackReason.choices,
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label=_("Anything else you would like to tell us? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

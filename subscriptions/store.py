@@ -1,0 +1,169 @@
+"""The Store: where the primary contact or a super admin changes the plan (the seed's
+path: account menu → Subscription management → the Store in a new tab → hover the current
+plan → Upgrade/Downgrade plan → a plan → Confirm → the result, with feedback and a
+prorated refund request). Thin views over subscriptions.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from accounts.selectors import can_manage_subscription
+from accounts.views import organisation_page
+from portal.exceptions import DomainError
+from portal.idempotency import idempotent, new_key
+from subscriptions import selectors, services
+from subscriptions.forms import ConfirmChangeForm, FeedbackForm
+from subscriptions.models import PlanChange, RefundRequest
+
+store_page = organisation_page(can_manage_subscription)
+
+
+def _organisation(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request.organisation  # type: ignore[attr-defined]
+
+
+@store_page
+def home(request: HttpRequest) -> HttpResponse:
+    organisation = _organisation(request)
+    context = {
+        "subscription": selectors.subscription_of(organisation),
+        "seats_used": selectors.seats_in_use(organisation),
+        "changes": selectors.plan_changes_of(organisation)[:20],
+        "refunds": selectors.refund_requests_of(organisation)[:20],
+        "timeline": selectors.subscription_timeline(organisation),
+        "new_key": new_key,
+    }
+    return render(request, "subscriptions/store/home.html", context)
+
+
+@store_page
+def plans(request: HttpRequest) -> HttpResponse:
+    organisation = _organisation(request)
+    context = {
+        "subscription": selectors.subscription_of(organisation),
+        "offers": selectors.store_offers(organisation),
+    }
+    return render(request, "subscriptions/store/plans.html", context)
+
+
+def _active_users(request: HttpRequest) -> QuerySet[User]:
+    return User.objects.filter(is_active=True).order_by("-is_primary_contact", "full_name", "email")
+
+
+@store_page
+@idempotent
+def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
+    organisation = _organisation(request)
+    try:
+        preview = services.preview_plan_change(organisation, plan_code)
+    except DomainError as error:
+        raise Http404(str(error)) from None
+    active_users = _active_users(request) if preview.seats_over else None
+    form = ConfirmChangeForm(
+        request.POST or None,
+        active_users=active_users,
+        # The primary contact and the person confirming stay by default.
+        initial={
+            "keep": [
+                u for u in active_users or [] if u.is_primary_contact or u.pk == request.user.pk
+            ]
+        },
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        keep = [user.pk for user in form.cleaned_data.get("keep", [])]
+        try:
+            change = services.change_plan(
+                organisation,
+                plan_code,
+                acting_user=request.user,
+                keep_user_ids=keep,
+                idempotency_key=request.idempotency_key,  # type: ignore[attr-defined]
+            )
+        except DomainError as error:
+            messages.error(request, str(error))
+            status = error.status
+        else:
+            messages.success(
+                request,
+                _("Your organisation is now on the %(plan)s plan.") % {"plan": change.to_plan.name},
+            )
+            return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
+    context = {"preview": preview, "form": form, "new_key": new_key}
+    return render(request, "subscriptions/store/confirm.html", context, status=status)
+
+
+def _change(request: HttpRequest, pk: int) -> PlanChange:
+    return get_object_or_404(selectors.plan_changes_of(_organisation(request)), pk=pk)
+
+
+@store_page
+def result(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _change(request, pk)
+    refund = getattr(change, "refund_request", None)
+    context = {
+        "change": change,
+        "refund": refund,
+        "feedback_form": FeedbackForm(
+            initial={"reason": change.feedback_reason, "text": change.feedback_text}
+        ),
+        "may_request_refund": change.refund_quote > 0 and refund is None,
+        "new_key": new_key,
+    }
+    return render(request, "subscriptions/store/result.html", context)
+
+
+@require_POST
+@store_page
+@idempotent
+def feedback(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _change(request, pk)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason to share your feedback."))
+        return HttpResponseRedirect(reverse("store_result", args=[change.pk]) + "#feedback")
+    try:
+        services.share_feedback(change, acting_user=request.user, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Thank you for your feedback."))
+    return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
+
+
+@require_POST
+@store_page
+@idempotent
+def request_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _change(request, pk)
+    try:
+        services.request_refund(change, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Your refund request was sent. We will email you when it has been reviewed."),
+        )
+    return HttpResponseRedirect(reverse("store_home") + "#refunds")
+
+
+@require_POST
+@store_page
+@idempotent
+def withdraw_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    refund = get_object_or_404(RefundRequest, pk=pk, organisation=_organisation(request))
+    try:
+        services.withdraw_refund(refund, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Your refund request was withdrawn."))
+    return HttpResponseRedirect(reverse("store_home") + "#refunds")
