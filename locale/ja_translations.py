@@ -370,7 +370,9 @@ JA = {
     "Charged for the rest of the period: %(amount)s.": "期間の残りについての請求額: %(amount)s",
     "Refund request of %(amount)s: %(status)s.": "%(amount)sの払い戻しリクエスト: %(status)s",
     "Share feedback": "フィードバックの共有",
-
+    "Agent seats": "エージェントのシート数",
+    "%(active)s user is active now.": "現在、有効なユーザーは%(active)s人です。",
+    "Update the price": "料金を更新",
 }
 
 

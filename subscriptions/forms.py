@@ -11,7 +11,7 @@ from accounts.models import User
 from subscriptions.models import FeedbackReason
 
 
-class KeepUsersField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+class KeepUsersField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.full_name or obj.email} ({obj.email})" if obj.full_name else obj.email
 

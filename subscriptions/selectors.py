@@ -386,18 +386,22 @@ class TimelineEntry:
 def _event_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
     before, after = event.before or {}, event.after or {}
     status = {code: str(label) for code, label in RefundStatus.choices}
+
+    def plan(data: dict[str, Any]) -> str:
+        code = str(data.get("plan", ""))
+        return plan_names.get(code, code)
+
     texts = {
         "plan.changed": lambda: (
             _("Plan changed from %(from)s to %(to)s")
             % {
-                "from": plan_names.get(before.get("plan"), before.get("plan")),
-                "to": plan_names.get(after.get("plan"), after.get("plan")),
+                "from": plan(before),
+                "to": plan(after),
             }
         ),
         "plan.feedback_shared": lambda: _("Feedback shared"),
         "subscription.started": lambda: (
-            _("Subscription started on the %(plan)s plan")
-            % {"plan": plan_names.get(after.get("plan"), after.get("plan"))}
+            _("Subscription started on the %(plan)s plan") % {"plan": plan(after)}
         ),
         "subscription.renewed": lambda: _("Billing period renewed"),
         "refund.requested": lambda: _("Prorated refund requested"),
@@ -412,7 +416,9 @@ def _event_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
     if event.action in texts:
         return str(texts[event.action]())
     if event.action.startswith("refund."):
-        return _("Refund request: %(status)s") % {"status": status.get(after.get("status"), "")}
+        return _("Refund request: %(status)s") % {
+            "status": status.get(str(after.get("status")), "")
+        }
     return event.action
 
 

@@ -19,6 +19,7 @@ from accounts.views import organisation_page
 from portal.exceptions import DomainError
 from portal.idempotency import idempotent, new_key
 from subscriptions import selectors, services
+from subscriptions.exceptions import UnknownPlan
 from subscriptions.forms import ConfirmChangeForm, FeedbackForm
 from subscriptions.models import PlanChange, RefundRequest
 
@@ -57,14 +58,26 @@ def _active_users(request: HttpRequest) -> QuerySet[User]:
     return User.objects.filter(is_active=True).order_by("-is_primary_contact", "full_name", "email")
 
 
+def _seats(request: HttpRequest) -> int | None:
+    value = (request.POST.get("seats") or request.GET.get("seats") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
 @store_page
 @idempotent
 def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
+    """The impact of the change, then Confirm. Paid plans without a seat cap may be
+    previewed with another number of seats (``?seats=N``)."""
     organisation = _organisation(request)
+    seats = _seats(request)
     try:
-        preview = services.preview_plan_change(organisation, plan_code)
-    except DomainError as error:
+        preview = services.preview_plan_change(organisation, plan_code, seats=seats)
+    except UnknownPlan as error:
         raise Http404(str(error)) from None
+    except DomainError as error:  # seats out of range: show the default instead
+        messages.error(request, str(error))
+        seats = None
+        preview = services.preview_plan_change(organisation, plan_code)
     active_users = _active_users(request) if preview.seats_over else None
     form = ConfirmChangeForm(
         request.POST or None,
@@ -72,7 +85,9 @@ def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
         # The primary contact and the person confirming stay by default.
         initial={
             "keep": [
-                u for u in active_users or [] if u.is_primary_contact or u.pk == request.user.pk
+                user
+                for user in active_users or []
+                if user.is_primary_contact or user.pk == request.user.pk
             ]
         },
     )
@@ -84,6 +99,7 @@ def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
                 organisation,
                 plan_code,
                 acting_user=request.user,
+                seats=seats,
                 keep_user_ids=keep,
                 idempotency_key=request.idempotency_key,  # type: ignore[attr-defined]
             )

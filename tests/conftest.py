@@ -8,10 +8,12 @@ own transaction (schema DDL is transactional in PostgreSQL).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
@@ -22,6 +24,7 @@ from accounts.models import User
 from accounts.services import add_user, deactivate_user
 from portal.models import Organisation
 from portal.services import create_organisation
+from subscriptions.models import Plan
 
 PASSWORD = "a-long-test-password-42"
 ROLES = ("primary", "super", "admin", "agent", "inactive")
@@ -122,6 +125,19 @@ def signed_in(site: Site, role: str) -> Client:
     with schema_context(site.organisation.schema_name):
         client.force_login(site.user(role))
     return client
+
+
+@pytest.fixture
+def catalogue(transactional_db: None) -> None:
+    """Tests with committed data (threads, the live server) end with a flush of every
+    table, the plan catalogue included; put it back the way its data migration does.
+    (Django's serialized_rollback cannot: Playwright's event loop hides the connection
+    that holds the serialized data.)"""
+    if not Plan.objects.exists():
+        migration = importlib.import_module(
+            "subscriptions.migrations.0002_catalogue_and_append_only_audit"
+        )
+        migration.load_catalogue(django_apps, None)
 
 
 @pytest.fixture

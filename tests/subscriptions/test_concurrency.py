@@ -16,13 +16,13 @@ from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import AuditEvent, PlanChange, Subscription
 from tests.subscriptions.conftest import make_organisation
 
-# Committed data is needed for other connections to see it; the flush afterwards empties
-# the public tables and serialized_rollback restores the catalogue for later tests.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Committed data is needed for other connections to see it (the flush afterwards empties
+# the public tables; the catalogue fixture puts the plans back).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def racing() -> Iterator[tuple[Organisation, object]]:
+def racing(catalogue: None) -> Iterator[tuple[Organisation, object]]:
     organisation, owner = make_organisation("enterprise", seats=5, slug="race-plan")
     yield organisation, owner
     connection.set_schema_to_public()  # type: ignore[attr-defined]

@@ -395,8 +395,8 @@ def test_only_the_customer_withdraws(
 # --- Two decisions at once --------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_staff_decisions_at_once_only_one_is_made() -> None:
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_decisions_at_once_only_one_is_made(catalogue: None) -> None:
     """Committed data and a connection per thread; the request's row lock serialises
     the two decisions and the second sees a request that is no longer pending."""
     created = create_organisation(

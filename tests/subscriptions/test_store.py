@@ -1,0 +1,187 @@
+"""The Store through real requests (Django's test client): who may reach it, the
+forms, idempotency, CSRF, and query budgets. The browser walk is in tests/browser/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from subscriptions import services
+from subscriptions.models import PlanChange, RefundRequest, Subscription
+from tests.conftest import Site, signed_in
+
+pytestmark = pytest.mark.django_db
+
+STORE_URLS = ["/store/", "/store/plans/", "/store/plans/professional/"]
+
+
+def _key(page: str) -> str:
+    match = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page)
+    assert match, "the form carries an idempotency key"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_others_neither_see_the_entry_nor_reach_the_store(northwind: Site, role: str) -> None:
+    client = signed_in(northwind, role)
+    assert "/store/" not in client.get("/").content.decode()
+    for url in STORE_URLS:
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "You don't have access to this page" in response.content.decode()
+    response = client.post("/store/plans/professional/", {"idempotency_key": "k"})
+    assert response.status_code == 403
+    assert Subscription.objects.get(organisation=northwind.organisation).plan.code == "enterprise"
+
+
+@pytest.mark.parametrize("role", ["primary", "super"])
+def test_the_account_menu_opens_the_store_in_a_new_tab(northwind: Site, role: str) -> None:
+    client = signed_in(northwind, role)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert re.search(
+        r'<a class="account-menu__store" href="/store/" target="_blank" rel="noopener">'
+        r"サブスクリプション管理",
+        page,
+    )
+    for url in STORE_URLS:
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_store_speaks_the_seed_s_words_in_japanese(northwind: Site) -> None:
+    client = signed_in(northwind, "primary")
+    home = client.get("/store/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "ストア" in home and "プランのアップグレード/ダウングレード" in home
+    plans = client.get("/store/plans/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "ダウングレード" in plans and "¥42,000" in plans
+    confirm = client.get("/store/plans/professional/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "確定" in confirm and "データは削除されません" in confirm
+
+
+def test_a_refused_transition_is_shown_disabled_with_its_reason(northwind: Site) -> None:
+    page = signed_in(northwind, "primary").get("/store/plans/").content.decode()
+    standard = page[page.index('data-testid="offer-standard"') :]
+    standard = standard[: standard.index("</section>")]
+    assert "disabled" in standard and "downgrade to Professional first" in standard
+    assert 'href="/store/plans/standard/"' not in page
+    confirm = signed_in(northwind, "primary").get("/store/plans/standard/").content.decode()
+    assert "downgrade to Professional first" in confirm and 'data-testid="confirm"' not in confirm
+
+
+def test_confirming_applies_once_however_often_it_is_sent(northwind: Site) -> None:
+    client = signed_in(northwind, "primary")
+    key = _key(client.get("/store/plans/professional/").content.decode())
+    first = client.post("/store/plans/professional/", {"idempotency_key": key})
+    again = client.post("/store/plans/professional/", {"idempotency_key": key})
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    assert PlanChange.objects.filter(organisation=northwind.organisation).count() == 1
+    result = client.get(first["Location"]).content.decode()
+    assert "Your organisation is on the Professional plan" in result
+    assert "Request prorated refund" in result
+
+
+def test_a_post_without_a_key_or_a_csrf_token_changes_nothing(northwind: Site) -> None:
+    client = signed_in(northwind, "primary")
+    response = client.post("/store/plans/professional/", {})
+    assert response.status_code == 302
+    assert "expired" in client.get(response["Location"]).content.decode()
+    strict = Client(HTTP_HOST=northwind.host, enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+    assert strict.post("/store/plans/professional/", {"idempotency_key": "abc"}).status_code == 403
+    assert not PlanChange.objects.filter(organisation=northwind.organisation).exists()
+
+
+def test_choosing_who_stays_active(northwind: Site) -> None:
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/free/").content.decode()
+    assert 'name="keep"' in page and "3 seats and 4 users are active" in page
+    ids = northwind.user_ids
+    too_many = [ids["primary"], ids["super"], ids["admin"], ids["agent"]]
+    response = client.post("/store/plans/free/", {"idempotency_key": _key(page), "keep": too_many})
+    assert response.status_code == 400
+    assert "choose at most 3 users" in response.content.decode()
+    keep = [ids["primary"], ids["super"], ids["admin"]]
+    response = client.post("/store/plans/free/", {"idempotency_key": _key(page), "keep": keep})
+    assert response.status_code == 302
+    with schema_context(northwind.organisation.schema_name):
+        assert not User.objects.get(pk=ids["agent"]).is_active
+    assert (
+        "1 user was deactivated (not deleted)" in client.get(response["Location"]).content.decode()
+    )
+
+
+def test_feedback_refund_request_and_withdrawal(northwind: Site) -> None:
+    client = signed_in(northwind, "super")
+    page = client.get("/store/plans/professional/").content.decode()
+    result_url = client.post("/store/plans/professional/", {"idempotency_key": _key(page)})[
+        "Location"
+    ]
+    change = PlanChange.objects.get(organisation=northwind.organisation)
+    result = client.get(result_url).content.decode()
+
+    response = client.post(
+        f"/store/changes/{change.pk}/feedback/",
+        {"idempotency_key": _key(result), "reason": "too_expensive", "text": "Budget"},
+    )
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert (change.feedback_reason, change.feedback_text) == ("too_expensive", "Budget")
+
+    result = client.get(result_url).content.decode()
+    refund_key = re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', result)[0]
+    assert (
+        client.post(
+            f"/store/changes/{change.pk}/refund/", {"idempotency_key": refund_key}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            f"/store/changes/{change.pk}/refund/", {"idempotency_key": refund_key}
+        ).status_code
+        == 302
+    )
+    refund = RefundRequest.objects.get(plan_change=change)
+    assert refund.status == "pending" and refund.amount == change.refund_quote
+
+    home = client.get("/store/").content.decode()
+    assert "Pending" in home and "Withdraw" in home
+    response = client.post(f"/store/refunds/{refund.pk}/withdraw/", {"idempotency_key": _key(home)})
+    assert response.status_code == 302
+    refund.refresh_from_db()
+    assert refund.status == "withdrawn"
+    home = client.get("/store/").content.decode()
+    assert "Withdrawn" in home and "Prorated refund requested" in home
+    assert "Plan changed from Enterprise to Professional" in home
+
+
+def test_another_organisations_change_or_refund_is_not_found(
+    northwind: Site, contoso: Site
+) -> None:
+    change = services.change_plan(contoso.organisation, "professional", acting_user=None)
+    refund = services.request_refund(change, acting_user=contoso.user("primary"))
+    client = signed_in(northwind, "primary")
+    assert client.get(f"/store/changes/{change.pk}/").status_code == 404
+    response = client.post(f"/store/refunds/{refund.pk}/withdraw/", {"idempotency_key": "k" * 32})
+    assert response.status_code == 404
+    refund.refresh_from_db()
+    assert refund.status == "pending"
+
+
+@pytest.mark.parametrize(("url", "queries"), [("/store/", 12), ("/store/plans/", 13)])
+def test_store_query_budget_does_not_grow_with_history(
+    northwind: Site, django_assert_num_queries, url: str, queries: int
+) -> None:
+    client = signed_in(northwind, "primary")
+    client.get(url)  # warm the entitlements cache, as any earlier page did
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
+    for plan in ("professional", "enterprise", "professional", "enterprise"):
+        services.change_plan(northwind.organisation, plan, acting_user=None)
+    client.get(url)
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
