@@ -6,6 +6,7 @@ from django.urls import include, path
 from portal import views
 
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path("", views.landing, name="landing"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

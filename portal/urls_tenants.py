@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from portal import views as portal_views
+
 urlpatterns = [
+    path("favicon.ico", portal_views.favicon),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
     path("accounts/", include("allauth.urls")),

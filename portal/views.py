@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -51,3 +52,8 @@ def landing(request: HttpRequest) -> HttpResponse:
 def unknown_organisation(request: HttpRequest) -> HttpResponse:
     """No organisation answers at this host name."""
     return render(request, "portal/unknown_organisation.html", status=404)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every site, the admin's pages included."""
+    return HttpResponseRedirect(static("portal/favicon.svg"))

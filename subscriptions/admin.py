@@ -1,4 +1,5 @@
-"""Plain admin registrations for vendor staff (the full back office comes later).
+"""The Django admin for vendor staff: the catalogue, subscriptions, and (from
+subscriptions.backoffice) the refund review queue and the audit log.
 
 Catalogue edits go through ``record_catalogue_change`` so that each one is audited and
 every organisation's entitlements are recomputed. Audit events are read-only here, as
@@ -13,6 +14,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from subscriptions import services
+from subscriptions.backoffice import AuditEventAdmin, RefundRequestAdmin
 from subscriptions.models import (
     AuditEvent,
     EntitlementOverride,
@@ -106,29 +108,11 @@ class PlanChangeAdmin(ReadOnlyAdmin):
     list_select_related = ["organisation", "from_plan", "to_plan"]
 
 
-@admin.register(RefundRequest)
-class RefundRequestAdmin(ReadOnlyAdmin):
-    list_display = [
-        "organisation",
-        "amount",
-        "currency",
-        "status",
-        "requested_by_email",
-        "requested_at",
-    ]
-    list_filter = ["status", "currency"]
-    list_select_related = ["organisation"]
-
-
 @admin.register(EntitlementOverride)
 class EntitlementOverrideAdmin(ReadOnlyAdmin):
     list_display = ["organisation", "feature", "limit", "valid_until", "revoked_at"]
     list_select_related = ["organisation", "feature"]
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "organisation", "actor_email", "actor_kind", "action", "target"]
-    list_filter = ["action", "actor_kind"]
-    list_select_related = ["organisation"]
-    search_fields = ["action", "actor_email", "target"]
+admin.site.register(RefundRequest, RefundRequestAdmin)
+admin.site.register(AuditEvent, AuditEventAdmin)

@@ -1,0 +1,208 @@
+"""The vendor's back office through the real admin pages on the public site: the
+refund review queue, decisions single and in bulk, groups, the read-only audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from subscriptions import services
+from subscriptions.models import AuditEvent, RefundRequest
+from tests.conftest import Site, site_client
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/subscriptions/refundrequest/"
+
+
+def staff_client(
+    group: str | None = "Billing operations", email: str = "ops@vendor.test"
+) -> Client:
+    """A vendor staff member signed in on the public site."""
+    user = User.objects.create_user(email, "a-long-password-1", is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def downgrade_with_refund(site: Site, plan: str = "professional") -> RefundRequest:
+    keep = [site.user_ids[role] for role in ("primary", "super", "admin")]
+    change = services.change_plan(site.organisation, plan, acting_user=None, keep_user_ids=keep)
+    return services.request_refund(change, acting_user=site.user("primary"))
+
+
+@pytest.fixture
+def refunds(northwind: Site, contoso: Site) -> list[RefundRequest]:
+    """Three requests: contoso's older one decided, northwind's two pending."""
+    older = downgrade_with_refund(contoso)
+    services.reject_refund(older, acting_user=None, note="Outside the window")
+    first = downgrade_with_refund(northwind, "professional")
+    second = downgrade_with_refund(northwind, "free")
+    return [older, first, second]
+
+
+def test_the_queue_shows_pending_first_then_oldest(refunds) -> None:
+    page = staff_client().get(QUEUE).content.decode()
+    positions = [page.index(f"/admin/subscriptions/refundrequest/{r.pk}/change/") for r in refunds]
+    older, first, second = positions
+    assert first < second < older
+    assert "Enterprise → Professional" in page and "¥" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status__exact=pending", {1, 2}),
+        ("status__exact=rejected", {0}),
+        ("currency__exact=JPY", {0, 1, 2}),
+        ("path=professional>free", {2}),
+        ("q=contoso", {0}),
+        ("q=primary@northwind.test", {1, 2}),
+    ],
+)
+def test_filters_and_search(refunds, query: str, expected: set[int]) -> None:
+    page = staff_client().get(f"{QUEUE}?{query}").content.decode()
+    shown = {i for i, r in enumerate(refunds) if f"/refundrequest/{r.pk}/change/" in page}
+    assert shown == expected
+
+
+def test_the_review_page_tells_the_whole_story(refunds) -> None:
+    refund = refunds[1]
+    page = staff_client().get(f"{QUEUE}{refund.pk}/change/").content.decode()
+    change = refund.plan_change
+    assert f"× {change.remaining_days}" in page  # the quote's calculation
+    assert "plan.changed" in page and "refund.requested" in page  # the audit trail
+    assert "Approve" in page and "Mark refunded" in page
+
+
+def test_approve_then_mark_refunded_from_the_review_page(refunds) -> None:
+    refund = refunds[1]
+    client = staff_client()
+    decide = f"{QUEUE}{refund.pk}/decide/"
+    assert client.post(decide, {"decision": "approve"}).status_code == 302
+    response = client.post(decide, {"decision": "mark_refunded", "reference": ""}, follow=True)
+    assert "Give the payment reference" in response.content.decode()
+    client.post(decide, {"decision": "mark_refunded", "reference": "BANK-42"})
+    refund.refresh_from_db()
+    assert (refund.status, refund.payment_reference) == ("refunded", "BANK-42")
+    events = AuditEvent.objects.filter(
+        target=f"refund:{refund.pk}", action__in=["refund.approved", "refund.refunded"]
+    )
+    assert {(e.actor_kind, e.actor_email) for e in events} == {("staff", "ops@vendor.test")}
+
+
+def test_bulk_approve_reports_each_item(refunds) -> None:
+    client = staff_client()
+    response = client.post(
+        QUEUE, {"action": "approve", "_selected_action": [r.pk for r in refunds]}, follow=True
+    )
+    page = response.content.decode()
+    assert page.count("Approved") >= 2
+    assert "cannot be Approved" in page or "cannot be approved" in page  # the rejected one
+    statuses = [RefundRequest.objects.get(pk=r.pk).status for r in refunds]
+    assert statuses == ["rejected", "approved", "approved"]
+
+
+def test_bulk_reject_asks_for_a_note_first(refunds) -> None:
+    client = staff_client()
+    pending = [r.pk for r in refunds[1:]]
+    page = client.post(QUEUE, {"action": "reject", "_selected_action": pending}).content.decode()
+    assert 'name="note"' in page
+    page = client.post(
+        QUEUE, {"action": "reject", "_selected_action": pending, "apply": "1", "note": ""}
+    ).content.decode()
+    assert "This is required" in page
+    assert all(RefundRequest.objects.get(pk=pk).status == "pending" for pk in pending)
+    client.post(
+        QUEUE, {"action": "reject", "_selected_action": pending, "apply": "1", "note": "No"}
+    )
+    assert all(RefundRequest.objects.get(pk=pk).status == "rejected" for pk in pending)
+
+
+def test_a_stale_second_decision_gets_a_clear_message(refunds) -> None:
+    refund = refunds[1]
+    first, second = staff_client(), staff_client(email="other@vendor.test")
+    first.post(f"{QUEUE}{refund.pk}/decide/", {"decision": "approve"})
+    page = second.post(
+        f"{QUEUE}{refund.pk}/decide/", {"decision": "reject", "note": "No"}, follow=True
+    ).content.decode()
+    assert "cannot be" in page
+    refund.refresh_from_db()
+    assert refund.status == "approved"
+
+
+def test_support_sees_but_cannot_decide(refunds) -> None:
+    client = staff_client("Support", email="support@vendor.test")
+    page = client.get(QUEUE).content.decode()
+    assert client.get(QUEUE).status_code == 200
+    assert 'value="approve"' not in page
+    refund = refunds[1]
+    assert client.post(f"{QUEUE}{refund.pk}/decide/", {"decision": "approve"}).status_code == 403
+    client.post(QUEUE, {"action": "approve", "_selected_action": [refund.pk]})
+    refund.refresh_from_db()
+    assert refund.status == "pending"
+
+
+def test_staff_without_a_group_and_non_staff_are_kept_out(refunds) -> None:
+    assert staff_client(None, email="nobody@vendor.test").get(QUEUE).status_code == 403
+    outsider = User.objects.create_user("customer@x.test", "a-long-password-1")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(outsider)
+    assert client.get(QUEUE).status_code == 302  # to the admin's sign-in
+
+
+def test_the_admin_is_not_on_organisation_sites(northwind: Site) -> None:
+    assert site_client(northwind).get(QUEUE).status_code == 404
+
+
+def test_the_audit_log_is_read_only_even_for_superusers(refunds) -> None:
+    boss = User.objects.create_superuser("boss@vendor.test", "a-long-password-1")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(boss)
+    event = AuditEvent.objects.first()
+    assert event is not None
+    base = "/admin/subscriptions/auditevent/"
+    assert client.get(base).status_code == 200
+    assert client.get(f"{base}add/").status_code == 403
+    assert client.get(f"{base}{event.pk}/delete/").status_code == 403
+    page = client.get(f"{base}{event.pk}/change/").content.decode()
+    assert 'name="_save"' not in page
+    response = client.post(f"{base}{event.pk}/change/", {"action": "tampered"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+def test_the_audit_log_exports_the_filtered_list_as_csv(refunds) -> None:
+    client = staff_client("Support", email="support@vendor.test")
+    response = client.get("/admin/subscriptions/auditevent/export/?action__exact=refund.rejected")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
+    assert [row["action"] for row in rows] == ["refund.rejected"]
+    assert rows[0]["organisation"] == "contoso"
+    everything = client.get("/admin/subscriptions/auditevent/export/")
+    assert len(list(csv.DictReader(io.StringIO(everything.getvalue().decode())))) > 1
+
+
+@pytest.mark.parametrize("url", [QUEUE, "/admin/subscriptions/auditevent/"])
+def test_admin_query_budgets_do_not_grow_with_the_data(
+    northwind: Site, contoso: Site, django_assert_num_queries, url: str
+) -> None:
+    client = staff_client()
+    downgrade_with_refund(contoso)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    downgrade_with_refund(northwind)
+    services.change_plan(northwind.organisation, "enterprise", acting_user=None, seats=10)
+    downgrade_with_refund(northwind, "free")
+    with django_assert_num_queries(len(few)):
+        assert client.get(url).status_code == 200
