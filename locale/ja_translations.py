@@ -410,6 +410,14 @@ JA = {
     "Approve": "承認",
     "Reject": "却下",
     "Mark refunded": "払い戻し済みにする",
+    "%(transition)s was kept: the product must offer this downgrade.": "%(transition)sは残しました。このダウングレードは必ず提供する必要があります。",
+    "%(transition)s is one of the downgrades the product must offer.": "%(transition)sは、必ず提供する必要があるダウングレードの一つです。",
+    "the code “%(code)s” is used by the downgrades the product must offer.": "コード「%(code)s」は、必ず提供する必要があるダウングレードで使われています。",
+    "Allowed transitions: from (rows) to (columns)": "許可されたプラン変更: 変更前（行）から変更後（列）",
+    "From / to": "変更前 / 変更後",
+    "a plan cannot move to itself.": "同じプランへは変更できません。",
+    "from %(from)s to %(to)s is an upgrade, not a downgrade.": "%(from)sから%(to)sへはダウングレードではなくアップグレードです。",
+    "from %(from)s to %(to)s is a downgrade, not an upgrade.": "%(from)sから%(to)sへはアップグレードではなくダウングレードです。",
 }
 
 

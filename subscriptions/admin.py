@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
-from subscriptions import services
+from portal.exceptions import DomainError
+from subscriptions import selectors, services
 from subscriptions.backoffice import AuditEventAdmin, RefundRequestAdmin
 from subscriptions.models import (
     AuditEvent,
@@ -45,6 +49,41 @@ class CatalogueAdmin(admin.ModelAdmin):
         services.record_catalogue_change(obj, acting_user=request.user, action="deleted")
         super().delete_model(request, obj)
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for entry in queryset:
+            self.delete_model(request, entry)
+
+
+class RuleCheckedForm(forms.ModelForm):
+    """Turns the catalogue rules of subscriptions.services into form errors."""
+
+    def check_rules(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors:
+            try:
+                self.check_rules(data)
+            except DomainError as error:
+                raise forms.ValidationError(str(error)) from None
+        return data
+
+
+class PlanForm(RuleCheckedForm):
+    def check_rules(self, data: dict[str, Any]) -> None:
+        services.check_plan_code_change(self.instance, data.get("code", ""))
+
+
+class PlanTransitionForm(RuleCheckedForm):
+    def check_rules(self, data: dict[str, Any]) -> None:
+        services.check_transition(
+            self.instance if self.instance.pk else None,
+            from_plan=data["from_plan"],
+            to_plan=data["to_plan"],
+            kind=data["kind"],
+        )
+
 
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
@@ -58,6 +97,7 @@ class PlanFeatureInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(CatalogueAdmin):
+    form = PlanForm
     list_display = ["code", "name_en", "name_ja", "rank", "seat_cap"]
     inlines = [PlanPriceInline, PlanFeatureInline]
 
@@ -69,8 +109,36 @@ class FeatureAdmin(CatalogueAdmin):
 
 @admin.register(PlanTransition)
 class PlanTransitionAdmin(CatalogueAdmin):
+    """The transition table, shown as a from x to matrix above the list."""
+
+    form = PlanTransitionForm
     list_display = ["from_plan", "to_plan", "kind"]
     list_filter = ["kind"]
+    list_select_related = ["from_plan", "to_plan"]
+    change_list_template = "admin/subscriptions/plantransition/change_list.html"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        context = {**(extra_context or {}), "matrix": selectors.transition_matrix()}
+        return super().changelist_view(request, context)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and services.is_required_transition(obj):
+            return False  # one of the seed's downgrades
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for transition in queryset.select_related("from_plan", "to_plan"):
+            if services.is_required_transition(transition):
+                self.message_user(
+                    request,
+                    _("%(transition)s was kept: the product must offer this downgrade.")
+                    % {"transition": transition},
+                    messages.WARNING,
+                )
+            else:
+                self.delete_model(request, transition)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

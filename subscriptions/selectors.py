@@ -234,6 +234,32 @@ def transition_refusal(from_plan: Plan, to_plan: Plan) -> SubscriptionError | No
     return TransitionNotAllowed(from_plan=from_plan.name, to_plan=to_plan.name)
 
 
+# The five downgrades of the seed article; the catalogue may never lose one.
+SEED_DOWNGRADES = frozenset(
+    {
+        ("enterprise", "professional"),
+        ("professional", "standard"),
+        ("enterprise", "free"),
+        ("professional", "free"),
+        ("standard", "free"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class TransitionMatrix:
+    plans: list[Plan]
+    rows: list[tuple[Plan, list[str]]]  # for each "from" plan, the kind towards each plan
+
+
+def transition_matrix() -> TransitionMatrix:
+    """The allowed transitions as a from x to grid (two queries)."""
+    plans = list(Plan.objects.order_by("rank"))
+    kinds = {(t.from_plan_id, t.to_plan_id): t.kind for t in PlanTransition.objects.all()}
+    rows = [(row, [kinds.get((row.pk, col.pk), "") for col in plans]) for row in plans]
+    return TransitionMatrix(plans, rows)
+
+
 def transitions_from(plan: Plan) -> QuerySet[PlanTransition]:
     return PlanTransition.objects.filter(from_plan=plan).select_related("to_plan")
 

@@ -31,6 +31,7 @@ from portal.models import Organisation
 from portal.selectors import organisation_url
 from subscriptions import audit
 from subscriptions.exceptions import (
+    CatalogueRuleBroken,
     IllegalRefundMove,
     InvalidChoice,
     InvalidOverride,
@@ -57,9 +58,11 @@ from subscriptions.models import (
     Plan,
     PlanChange,
     PlanPrice,
+    PlanTransition,
     RefundRequest,
     RefundStatus,
     Subscription,
+    TransitionKind,
 )
 from subscriptions.money import per_day, round_down, round_up
 from subscriptions.payments import payment_gateway
@@ -72,6 +75,7 @@ from subscriptions.proration import (
     remaining_days,
 )
 from subscriptions.selectors import (
+    SEED_DOWNGRADES,
     USAGE_COUNTERS,
     Entitlements,
     compute_entitlements,
@@ -861,6 +865,48 @@ def revoke_override(override: EntitlementOverride, *, acting_user: Any) -> Entit
             before={"feature": override.feature.code, "limit": override.limit},
         )
     return override
+
+
+def check_transition(
+    transition: PlanTransition | None, *, from_plan: Plan, to_plan: Plan, kind: str
+) -> None:
+    """Refuse a transition whose kind contradicts the plans' ranks, or an edit that
+    would turn one of the seed's required downgrades into something else."""
+    if from_plan.pk == to_plan.pk:
+        raise CatalogueRuleBroken(reason=_("a plan cannot move to itself."))
+    expected = TransitionKind.UPGRADE if to_plan.rank > from_plan.rank else TransitionKind.DOWNGRADE
+    if kind != expected:
+        names = {"from": from_plan.name, "to": to_plan.name}
+        if expected == TransitionKind.UPGRADE:
+            reason = _("from %(from)s to %(to)s is an upgrade, not a downgrade.") % names
+        else:
+            reason = _("from %(from)s to %(to)s is a downgrade, not an upgrade.") % names
+        raise CatalogueRuleBroken(reason=reason)
+    moved = transition is not None and (transition.from_plan_id, transition.to_plan_id) != (
+        from_plan.pk,
+        to_plan.pk,
+    )
+    if moved and transition is not None and transition.pk and is_required_transition(transition):
+        raise CatalogueRuleBroken(
+            reason=_("%(transition)s is one of the downgrades the product must offer.")
+            % {"transition": transition}
+        )
+
+
+def is_required_transition(transition: PlanTransition) -> bool:
+    """One of the seed's five downgrades (which staff may not remove)."""
+    pair = (transition.from_plan.code, transition.to_plan.code)
+    return transition.kind == TransitionKind.DOWNGRADE and pair in SEED_DOWNGRADES
+
+
+def check_plan_code_change(plan: Plan, new_code: str) -> None:
+    """The seed's downgrades name plans by code: those codes stay."""
+    required = {code for pair in SEED_DOWNGRADES for code in pair}
+    if plan.pk and plan.code in required and new_code != plan.code:
+        raise CatalogueRuleBroken(
+            reason=_("the code “%(code)s” is used by the downgrades the product must offer.")
+            % {"code": plan.code}
+        )
 
 
 def record_catalogue_change(

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from subscriptions import services
-from subscriptions.models import AuditEvent, RefundRequest
+from subscriptions.models import AuditEvent, Plan, PlanTransition, RefundRequest
 from tests.conftest import Site, site_client
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +206,92 @@ def test_admin_query_budgets_do_not_grow_with_the_data(
     downgrade_with_refund(northwind, "free")
     with django_assert_num_queries(len(few)):
         assert client.get(url).status_code == 200
+
+
+def superuser_client() -> Client:
+    boss = User.objects.create_superuser("cat@vendor.test", "a-long-password-1")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(boss)
+    return client
+
+
+def test_the_transition_table_is_shown_as_a_matrix(db) -> None:
+    page = superuser_client().get("/admin/subscriptions/plantransition/").content.decode()
+    assert "Allowed transitions: from (rows) to (columns)" in page
+    start = page.index("transition-matrix")
+    matrix = page[start : page.index("</table>", start)]
+    assert matrix.count("↓ Downgrade") == 5 and matrix.count("↑ Upgrade") == 6
+
+
+def test_a_required_downgrade_cannot_be_removed_or_bent(db) -> None:
+    client = superuser_client()
+    required = PlanTransition.objects.get(
+        from_plan__code="enterprise", to_plan__code="professional"
+    )
+    base = "/admin/subscriptions/plantransition/"
+    assert client.get(f"{base}{required.pk}/delete/").status_code == 403
+    client.post(
+        base, {"action": "delete_selected", "_selected_action": [required.pk], "post": "yes"}
+    )
+    assert PlanTransition.objects.filter(pk=required.pk).exists()
+    standard = Plan.objects.get(code="standard")
+    response = client.post(
+        f"{base}{required.pk}/change/",
+        {"from_plan": required.from_plan_id, "to_plan": standard.pk, "kind": "downgrade"},
+    )
+    assert response.status_code == 200
+    assert "one of the downgrades the product must offer" in response.content.decode()
+    required.refresh_from_db()
+    assert required.to_plan.code == "professional"
+
+
+def test_catalogue_edits_are_checked_and_audited(db) -> None:
+    client = superuser_client()
+    free, enterprise = Plan.objects.get(code="free"), Plan.objects.get(code="enterprise")
+    response = client.post(
+        "/admin/subscriptions/plantransition/add/",
+        {"from_plan": free.pk, "to_plan": enterprise.pk, "kind": "downgrade"},
+    )
+    assert "from Free to Enterprise is an upgrade, not a downgrade" in response.content.decode()
+    plan = Plan.objects.get(code="standard")
+    form = client.get(f"/admin/subscriptions/plan/{plan.pk}/change/")
+    assert form.status_code == 200
+    response = client.post(
+        f"/admin/subscriptions/plan/{plan.pk}/change/",
+        {
+            "code": "basic",
+            "name_en": "Standard",
+            "name_ja": "スタンダード",
+            "rank": 1,
+            "seat_cap": "",
+            "prices-TOTAL_FORMS": 0,
+            "prices-INITIAL_FORMS": 0,
+            "features-TOTAL_FORMS": 0,
+            "features-INITIAL_FORMS": 0,
+        },
+    )
+    assert "is used by the downgrades the product must offer" in response.content.decode()
+    assert Plan.objects.get(pk=plan.pk).code == "standard"
+    before = AuditEvent.objects.filter(action__startswith="catalogue.").count()
+    client.post(
+        f"/admin/subscriptions/plan/{plan.pk}/change/",
+        {
+            "code": "standard",
+            "name_en": "Standard+",
+            "name_ja": "スタンダード",
+            "rank": 1,
+            "seat_cap": "",
+            "prices-TOTAL_FORMS": 0,
+            "prices-INITIAL_FORMS": 0,
+            "features-TOTAL_FORMS": 0,
+            "features-INITIAL_FORMS": 0,
+        },
+    )
+    assert Plan.objects.get(pk=plan.pk).name_en == "Standard+"
+    event = AuditEvent.objects.filter(action="catalogue.changed").latest("id")
+    assert AuditEvent.objects.filter(action__startswith="catalogue.").count() == before + 1
+    assert (event.actor_kind, event.actor_email, event.target) == (
+        "staff",
+        "cat@vendor.test",
+        f"plan:{plan.pk}",
+    )
