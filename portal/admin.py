@@ -1,11 +1,11 @@
-"""The tenant registry in the vendor's admin (public site only)."""
+"""Pieces of the tenant registry's admin; organisations are registered with their
+subscription in subscriptions.admin (public site only)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django_tenants.admin import TenantAdminMixin
 
-from portal.models import Domain, Organisation
+from portal.models import Domain
 
 
 class DomainInline(admin.TabularInline):
@@ -16,17 +16,3 @@ class DomainInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
-
-
-@admin.register(Organisation)
-class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "schema_name", "created_at"]
-    search_fields = ["name", "slug"]
-    readonly_fields = ["slug", "schema_name", "created_at", "updated_at"]
-    inlines = [DomainInline]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False  # organisations are created with `manage.py create_organisation`
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False  # an organisation's data is never deleted from here

@@ -17,8 +17,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.exceptions import DomainError
+from portal.models import Organisation
 from subscriptions import selectors, services
-from subscriptions.backoffice import AuditEventAdmin, RefundRequestAdmin
+from subscriptions.backoffice import AuditEventAdmin, OrganisationAdmin, RefundRequestAdmin
 from subscriptions.models import (
     AuditEvent,
     EntitlementOverride,
@@ -182,5 +183,6 @@ class EntitlementOverrideAdmin(ReadOnlyAdmin):
     list_select_related = ["organisation", "feature"]
 
 
+admin.site.register(Organisation, OrganisationAdmin)
 admin.site.register(RefundRequest, RefundRequestAdmin)
 admin.site.register(AuditEvent, AuditEventAdmin)

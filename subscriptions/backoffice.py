@@ -6,15 +6,23 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,10 +30,24 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tenants.admin import TenantAdminMixin
+from django_tenants.utils import schema_context
 
+from accounts.models import User
+from portal.admin import DomainInline
 from portal.exceptions import DomainError
-from subscriptions import services
-from subscriptions.models import AuditEvent, PlanTransition, RefundRequest, RefundStatus
+from portal.models import Organisation
+from subscriptions import selectors, services
+from subscriptions.models import (
+    AuditEvent,
+    BillingCycle,
+    EntitlementOverride,
+    Feature,
+    Plan,
+    PlanTransition,
+    RefundRequest,
+    RefundStatus,
+)
 from subscriptions.templatetags.subscriptions import money
 
 DECIDE = "subscriptions.decide_refundrequest"
@@ -193,7 +215,9 @@ class RefundRequestAdmin(admin.ModelAdmin):
                 "admin/subscriptions/refundrequest/decision.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": _("Refund requests"),
+                    "title": _("Reject refund requests")
+                    if decision == "reject"
+                    else _("Mark refund requests refunded"),
                     "form": form,
                     "needs": needs,
                     "decision": decision,
@@ -364,3 +388,265 @@ class _Echo:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+# --- Organisations ---------------------------------------------------------------------------
+
+
+class SeatCountingChangeList(ChangeList):
+    """Adds each listed organisation's seats in use, counted in one query."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        used = selectors.active_seat_counts(self.result_list)
+        for organisation in self.result_list:
+            organisation.seats_used = used.get(organisation.pk, 0)
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=gettext_lazy("New plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
+    )
+    cycle = forms.ChoiceField(
+        label=gettext_lazy("Billing cycle"),
+        choices=[("", "—"), *BillingCycle.choices],
+        required=False,
+    )
+    seats = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, required=False)
+
+
+class OverrideForm(forms.Form):
+    feature = forms.ModelChoiceField(
+        label=gettext_lazy("Feature"), queryset=Feature.objects.all(), to_field_name="code"
+    )
+    limit = forms.IntegerField(
+        label=gettext_lazy("Limit"),
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("For limits; empty means unlimited."),
+    )
+    valid_until = forms.DateField(
+        label=gettext_lazy("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Organisations with their subscription; changed only through services (plan change
+    on the customer's behalf, overrides)."""
+
+    list_display = ["name", "slug", "plan", "cycle", "seats", "period_end", "open_refunds"]
+    list_filter = ["subscription__plan", "subscription__cycle"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["name", "slug", "schema_name", "created_at", "updated_at"]
+    inlines = [DomainInline]
+    change_form_template = "admin/portal/organisation/detail.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("subscription__plan")
+            .annotate(
+                pending_refunds=Count(
+                    "refund_requests", filter=Q(refund_requests__status=RefundStatus.PENDING)
+                )
+            )
+        )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SeatCountingChangeList
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # organisations are created with `manage.py create_organisation`
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an organisation's data is never deleted
+
+    @admin.display(description=gettext_lazy("plan"), ordering="subscription__plan__rank")
+    def plan(self, organisation: Organisation) -> str:
+        subscription = getattr(organisation, "subscription", None)
+        return str(subscription.plan) if subscription else "—"
+
+    @admin.display(description=gettext_lazy("billing cycle"))
+    def cycle(self, organisation: Organisation) -> str:
+        subscription = getattr(organisation, "subscription", None)
+        return subscription.get_cycle_display() if subscription else "—"
+
+    @admin.display(description=gettext_lazy("seats used / licensed"))
+    def seats(self, organisation: Organisation) -> str:
+        subscription = getattr(organisation, "subscription", None)
+        used = getattr(organisation, "seats_used", "?")
+        return f"{used} / {subscription.seats}" if subscription else "—"
+
+    @admin.display(description=gettext_lazy("period end"), ordering="subscription__period_end")
+    def period_end(self, organisation: Organisation) -> Any:
+        subscription = getattr(organisation, "subscription", None)
+        return subscription.period_end if subscription else None
+
+    @admin.display(description=gettext_lazy("open refund requests"), ordering="pending_refunds")
+    def open_refunds(self, organisation: Organisation) -> int:
+        return organisation.pending_refunds
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/change-plan/",
+                wrap(self.change_plan_view),
+                name="portal_organisation_change_plan",
+            ),
+            path(
+                "<int:pk>/overrides/",
+                wrap(self.grant_override_view),
+                name="portal_organisation_grant_override",
+            ),
+            path(
+                "<int:pk>/overrides/<int:override_pk>/revoke/",
+                wrap(self.revoke_override_view),
+                name="portal_organisation_revoke_override",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _organisation(self, pk: int) -> Organisation:
+        organisation = Organisation.objects.filter(pk=pk).first()
+        if organisation is None:
+            raise Http404
+        return organisation
+
+    def _back(self, organisation: Organisation) -> HttpResponseRedirect:
+        return HttpResponseRedirect(
+            reverse("admin:portal_organisation_change", args=[organisation.pk])
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        organisation = (
+            Organisation.objects.filter(pk=object_id).select_related("subscription__plan").first()
+        )
+        context = dict(extra_context or {})
+        if organisation is not None:
+            context.update(
+                organisation=organisation,
+                subscription=getattr(organisation, "subscription", None),
+                seats_used=selectors.seats_in_use(organisation),
+                overrides=EntitlementOverride.objects.filter(
+                    organisation=organisation
+                ).select_related("feature"),
+                plan_changes=selectors.plan_changes_of(organisation)[:20],
+                timeline=AuditEvent.objects.filter(organisation=organisation).order_by(
+                    "-created_at", "-id"
+                )[:50],
+                change_plan_form=ChangePlanForm(),
+                override_form=OverrideForm(),
+            )
+        return super().change_view(request, object_id, form_url, context)
+
+    def change_plan_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The same preview and rules as the Store, on the customer's behalf."""
+        organisation = self._organisation(pk)
+        form = ChangePlanForm(request.POST or request.GET or None)
+        preview = None
+        active_users: list[Any] = []
+        if form.is_valid():
+            plan, cycle, seats = (
+                form.cleaned_data["plan"],
+                form.cleaned_data["cycle"] or None,
+                form.cleaned_data["seats"],
+            )
+            try:
+                preview = services.preview_plan_change(
+                    organisation, plan.code, cycle=cycle, seats=seats
+                )
+            except DomainError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            if preview is not None and preview.seats_over:
+                with schema_context(organisation.schema_name):
+                    active_users = list(
+                        User.objects.filter(is_active=True).order_by("-is_primary_contact", "email")
+                    )
+            if request.method == "POST" and preview is not None and "confirm" in request.POST:
+                keep = [int(pk) for pk in request.POST.getlist("keep") if pk.isdigit()]
+                try:
+                    change = services.change_plan(
+                        organisation,
+                        plan.code,
+                        acting_user=request.user,
+                        cycle=cycle,
+                        seats=seats,
+                        keep_user_ids=keep,
+                        idempotency_key=request.POST.get("idempotency_key") or None,
+                    )
+                except DomainError as error:
+                    self.message_user(request, str(error), messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(organisation)s is now on the %(plan)s plan.")
+                        % {"organisation": organisation, "plan": change.to_plan},
+                        messages.SUCCESS,
+                    )
+                    return self._back(organisation)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change the plan of %(organisation)s") % {"organisation": organisation},
+            "organisation": organisation,
+            "form": form,
+            "preview": preview,
+            "active_users": active_users,
+            "idempotency_key": uuid.uuid4().hex,
+            "opts": Organisation._meta,
+        }
+        return TemplateResponse(request, "admin/portal/organisation/change_plan.html", context)
+
+    def grant_override_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        organisation = self._organisation(pk)
+        if request.method != "POST":
+            return self._back(organisation)
+        form = OverrideForm(request.POST)
+        if not form.is_valid():
+            self.message_user(
+                request,
+                _("The override is not valid: %(errors)s") % {"errors": form.errors.as_text()},
+                messages.ERROR,
+            )
+            return self._back(organisation)
+        try:
+            services.grant_override(
+                organisation,
+                form.cleaned_data["feature"].code,
+                acting_user=request.user,
+                reason=form.cleaned_data["reason"],
+                limit=form.cleaned_data["limit"],
+                valid_until=form.cleaned_data["valid_until"],
+            )
+        except DomainError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(request, _("The override was granted."), messages.SUCCESS)
+        return self._back(organisation)
+
+    def revoke_override_view(self, request: HttpRequest, pk: int, override_pk: int) -> HttpResponse:
+        organisation = self._organisation(pk)
+        override = EntitlementOverride.objects.filter(
+            pk=override_pk, organisation=organisation
+        ).first()
+        if request.method == "POST" and override is not None:
+            try:
+                services.revoke_override(override, acting_user=request.user)
+            except DomainError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, _("The override was revoked."), messages.SUCCESS)
+        return self._back(organisation)

@@ -567,6 +567,8 @@ def _apply_seat_choice(
             plan=preview.to_plan.name, seats=preview.seats_after, active=preview.seats_in_use
         )
     keep = {int(pk) for pk in keep_user_ids}
+    # Decided before switching schema: staff are recognised on the public schema.
+    customer = acting_user is not None and not is_vendor_staff(acting_user)
     with schema_context(organisation.schema_name):
         active = dict(User.objects.filter(is_active=True).values_list("pk", "is_primary_contact"))
         if not keep <= active.keys():
@@ -579,11 +581,7 @@ def _apply_seat_choice(
             )
         if any(is_primary and pk not in keep for pk, is_primary in active.items()):
             raise KeepListInvalid(reason=_("the primary contact always stays active."))
-        if (
-            acting_user is not None
-            and not is_vendor_staff(acting_user)
-            and acting_user.pk not in keep
-        ):
+        if customer and acting_user.pk not in keep:
             raise KeepListInvalid(reason=_("you cannot deactivate yourself."))
         leaving = sorted(active.keys() - keep)
         deactivate_for_seats(leaving, acting_user=acting_user, organisation=organisation)

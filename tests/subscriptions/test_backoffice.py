@@ -14,7 +14,14 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from subscriptions import services
-from subscriptions.models import AuditEvent, Plan, PlanTransition, RefundRequest
+from subscriptions.models import (
+    AuditEvent,
+    EntitlementOverride,
+    Plan,
+    PlanChange,
+    PlanTransition,
+    RefundRequest,
+)
 from tests.conftest import Site, site_client
 
 pytestmark = pytest.mark.django_db
@@ -295,3 +302,70 @@ def test_catalogue_edits_are_checked_and_audited(db) -> None:
         "cat@vendor.test",
         f"plan:{plan.pk}",
     )
+
+
+ORGS = "/admin/portal/organisation/"
+
+
+def test_organisations_list_their_subscription_and_open_refunds(refunds, northwind: Site) -> None:
+    page = staff_client("Support", email="support@vendor.test").get(ORGS).content.decode()
+    row = page[page.index(">Northwind Inc.<") :]
+    row = row[: row.index("</tr>")]
+    assert "Free" in row and "Monthly" in row  # downgraded twice by the fixture
+    assert "3 / 3" in row  # seats used / licensed (the fixture kept three)
+    assert ">2<" in row  # open refund requests
+
+
+def test_staff_change_the_plan_with_the_same_preview_and_rules(northwind: Site) -> None:
+    client = staff_client()
+    url = f"{ORGS}{northwind.organisation.pk}/change-plan/"
+    preview = client.get(url, {"plan": "standard"}).content.decode()
+    assert "downgrade to Professional first" in preview and 'name="confirm"' not in preview
+    preview = client.get(url, {"plan": "free"}).content.decode()
+    assert "will be hidden" in preview or "Seats" in preview
+    assert 'name="keep"' in preview  # 4 active users, 3 seats
+    ids = northwind.user_ids
+    response = client.post(
+        url, {"plan": "free", "confirm": "1", "keep": [ids["primary"], ids["agent"]]}
+    )
+    assert response.status_code == 302, [str(m) for m in response.context["messages"]]
+    change = PlanChange.objects.get(organisation=northwind.organisation)
+    assert (change.to_plan.code, change.actor_kind, change.actor_email) == (
+        "free",
+        "staff",
+        "ops@vendor.test",
+    )
+    support = staff_client("Support", email="support@vendor.test")
+    support.post(url, {"plan": "enterprise", "confirm": "1", "seats": 5})
+    assert PlanChange.objects.filter(organisation=northwind.organisation).count() == 1
+
+
+def test_staff_grant_and_revoke_an_override(northwind: Site) -> None:
+    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    client = staff_client()
+    base = f"{ORGS}{northwind.organisation.pk}/"
+    client.post(
+        f"{base}overrides/",
+        {"feature": "live_chat", "reason": "Pilot", "limit": "", "valid_until": ""},
+    )
+    override = EntitlementOverride.objects.get(organisation=northwind.organisation)
+    assert override.feature.code == "live_chat" and override.granted_by == "ops@vendor.test"
+    page = client.get(base + "change/").content.decode()
+    assert "Pilot" in page and "Revoke" in page
+    client.post(f"{base}overrides/{override.pk}/revoke/")
+    override.refresh_from_db()
+    assert override.revoked_at is not None
+    actions = list(
+        AuditEvent.objects.filter(
+            organisation=northwind.organisation, action__startswith="override."
+        )
+        .order_by("id")
+        .values_list("action", "actor_email")
+    )
+    assert actions == [
+        ("override.granted", "ops@vendor.test"),
+        ("override.revoked", "ops@vendor.test"),
+    ]
+    support = staff_client("Support", email="support@vendor.test")
+    support.post(f"{base}overrides/", {"feature": "sandbox", "reason": "Nope"})
+    assert EntitlementOverride.objects.filter(organisation=northwind.organisation).count() == 1

@@ -1,0 +1,64 @@
+"""A billing-operations staff member approves a refund in the admin, in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+
+from accounts.models import User
+from subscriptions import services
+from subscriptions.models import AuditEvent, RefundRequest
+from tests.subscriptions.conftest import make_organisation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "a-long-test-password-42"
+
+
+@pytest.fixture
+def pending_refund(catalogue: None, live_server) -> Iterator[tuple[RefundRequest, str]]:
+    organisation, owner = make_organisation("enterprise", seats=3, slug="shinsei")
+    change = services.change_plan(organisation, "professional", acting_user=owner)
+    refund = services.request_refund(change, acting_user=owner)
+    staff = User.objects.create_user("billing@vendor.test", PASSWORD, is_staff=True)
+    # The transactional flush of earlier tests emptied the groups; make the one we need.
+    group, _ = Group.objects.get_or_create(name="Billing operations")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="subscriptions",
+            codename__in=["view_refundrequest", "decide_refundrequest"],
+        )
+    )
+    staff.groups.add(group)
+    yield refund, live_server.url
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA IF EXISTS org_shinsei CASCADE")
+
+
+def test_staff_approve_a_refund_in_the_admin(walk, pending_refund) -> None:
+    refund, base = pending_refund
+    steps = walk(locale="en")
+    page = steps.page
+    page.goto(f"{base}/admin/login/?next=/admin/subscriptions/refundrequest/")
+    page.fill("input[name=username]", "billing@vendor.test")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/subscriptions/refundrequest/")
+    assert "Shinsei" in page.inner_text("#result_list")
+    steps.check("queue", accessibility=False)
+    page.click(f"#result_list a[href$='/refundrequest/{refund.pk}/change/']")
+    assert "The plan change and its quote" in page.inner_text("#content")
+    steps.check("review", accessibility=False)
+    page.click("button[value=approve]")
+    assert "Approved" in page.inner_text(".messagelist")
+    steps.check("approved", accessibility=False)
+    refund.refresh_from_db()
+    assert refund.status == "approved" and refund.decided_by == "billing@vendor.test"
+    assert AuditEvent.objects.filter(
+        target=f"refund:{refund.pk}", action="refund.approved", actor_email="billing@vendor.test"
+    ).exists()
+    steps.finish()
