@@ -439,6 +439,18 @@ JA = {
     "The override is not valid: %(errors)s": "個別設定が正しくありません: %(errors)s",
     "The override was granted.": "個別設定を付与しました。",
     "The override was revoked.": "個別設定を取り消しました。",
+    "Insight": "インサイト",
+    "Reasons given in feedback": "フィードバックで挙げられた理由",
+    "Refunds in %(currency)s: requested and refunded per month": "払い戻し（%(currency)s）: 月ごとの請求額と払い戻し額",
+    "Refunds in %(currency)s": "払い戻し（%(currency)s）",
+    "Amount requested": "請求額",
+    "Amount refunded": "払い戻し額",
+    "Plan changes per month": "月ごとのプラン変更",
+    "Upgrades": "アップグレード",
+    "Downgrades": "ダウングレード",
+    "Month": "月",
+    "Refunds": "払い戻し",
+    "No refund requests yet.": "払い戻しリクエストはまだありません。",
 }
 
 

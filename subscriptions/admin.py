@@ -8,18 +8,25 @@ they are in the database.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import path
 from django.utils.translation import gettext as _
 
 from portal.exceptions import DomainError
 from portal.models import Organisation
 from subscriptions import selectors, services
-from subscriptions.backoffice import AuditEventAdmin, OrganisationAdmin, RefundRequestAdmin
+from subscriptions.backoffice import (
+    AuditEventAdmin,
+    OrganisationAdmin,
+    RefundRequestAdmin,
+    insight_view,
+)
 from subscriptions.models import (
     AuditEvent,
     EntitlementOverride,
@@ -175,6 +182,11 @@ class PlanChangeAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind"]
     list_select_related = ["organisation", "from_plan", "to_plan"]
+    change_list_template = "admin/subscriptions/planchange/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        insight = self.admin_site.admin_view(partial(insight_view, self))
+        return [path("insight/", insight, name="subscriptions_insight"), *super().get_urls()]
 
 
 @admin.register(EntitlementOverride)

@@ -38,6 +38,7 @@ from portal.admin import DomainInline
 from portal.exceptions import DomainError
 from portal.models import Organisation
 from subscriptions import selectors, services
+from subscriptions.charts import Series, bar_chart, hbar_chart
 from subscriptions.models import (
     AuditEvent,
     BillingCycle,
@@ -650,3 +651,37 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, _("The override was revoked."), messages.SUCCESS)
         return self._back(organisation)
+
+
+def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Charts of plan changes, feedback reasons and refunds, with their figures."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    data = selectors.insight()
+    refund_charts = [
+        (
+            currency,
+            bar_chart(
+                _("Refunds in %(currency)s") % {"currency": currency},
+                data.months,
+                [Series(_("Amount requested"), requested), Series(_("Amount refunded"), refunded)],
+            ),
+            list(zip(data.months, requested, refunded, strict=True)),
+        )
+        for currency, (requested, refunded) in sorted(data.refunds.items())
+    ]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Insight"),
+        "opts": model_admin.model._meta,
+        "changes_chart": bar_chart(
+            _("Plan changes per month"),
+            data.months,
+            [Series(_("Upgrades"), data.upgrades), Series(_("Downgrades"), data.downgrades)],
+        ),
+        "changes_rows": list(zip(data.months, data.upgrades, data.downgrades, strict=True)),
+        "reasons_chart": hbar_chart(_("Reasons given in feedback"), data.reasons),
+        "reasons": data.reasons,
+        "refund_charts": refund_charts,
+    }
+    return TemplateResponse(request, "admin/subscriptions/insight.html", context)

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.cache import caches
 from django.db import connection
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
@@ -30,6 +31,7 @@ from subscriptions.models import (
     AuditEvent,
     EntitlementOverride,
     Feature,
+    FeedbackReason,
     Plan,
     PlanChange,
     PlanFeature,
@@ -456,3 +458,64 @@ def subscription_timeline(organisation: Organisation, limit: int = 50) -> list[T
     events = list(AuditEvent.objects.filter(query, organisation=organisation)[:limit])
     plan_names = {plan.code: plan.name for plan in Plan.objects.all()}
     return [TimelineEntry(event, _event_text(event, plan_names)) for event in events]
+
+
+@dataclass(frozen=True)
+class Insight:
+    months: list[str]
+    upgrades: list[int]
+    downgrades: list[int]
+    reasons: list[tuple[str, int]]
+    refunds: dict[str, tuple[list[Decimal], list[Decimal]]]  # currency -> (requested, refunded)
+
+
+def insight(months: int = 12, today: date | None = None) -> Insight:
+    """Plan changes by month and direction, feedback reasons, refunds requested vs
+    refunded by month: three queries whatever the volume."""
+    day = today or timezone.localdate()
+    first = date(day.year, day.month, 1)
+    keys = []
+    for back in range(months - 1, -1, -1):
+        index = first.year * 12 + first.month - 1 - back
+        keys.append(date(index // 12, index % 12 + 1, 1))
+    since = keys[0]
+    labels = [key.strftime("%Y-%m") for key in keys]
+    changes = (
+        PlanChange.objects.filter(changed_on__gte=since)
+        .annotate(month=TruncMonth("changed_on"))
+        .values("month", "kind")
+        .annotate(n=Count("id"))
+    )
+    counts = {(row["month"].strftime("%Y-%m"), row["kind"]): row["n"] for row in changes}
+    reasons = dict(
+        PlanChange.objects.exclude(feedback_reason="")
+        .values_list("feedback_reason")
+        .annotate(n=Count("id"))
+        .values_list("feedback_reason", "n")
+    )
+    money_rows = (
+        RefundRequest.objects.filter(requested_at__date__gte=since)
+        .annotate(month=TruncMonth("requested_at"))
+        .values("month", "currency")
+        .annotate(
+            requested=Sum("amount"),
+            refunded=Sum("amount", filter=Q(status=RefundStatus.REFUNDED)),
+        )
+    )
+    refunds: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
+    for row in money_rows:
+        requested, refunded = refunds.setdefault(
+            row["currency"], ([Decimal(0)] * months, [Decimal(0)] * months)
+        )
+        label = row["month"].strftime("%Y-%m")  # the month in the portal's time zone
+        if label in labels:
+            position = labels.index(label)
+            requested[position] += row["requested"] or 0
+            refunded[position] += row["refunded"] or 0
+    return Insight(
+        months=labels,
+        upgrades=[counts.get((label, "upgrade"), 0) for label in labels],
+        downgrades=[counts.get((label, "downgrade"), 0) for label in labels],
+        reasons=[(str(label), reasons.get(code, 0)) for code, label in FeedbackReason.choices],
+        refunds=refunds,
+    )

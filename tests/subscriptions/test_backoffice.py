@@ -22,6 +22,7 @@ from subscriptions.models import (
     PlanTransition,
     RefundRequest,
 )
+from subscriptions.templatetags.subscriptions import money
 from tests.conftest import Site, site_client
 
 pytestmark = pytest.mark.django_db
@@ -369,3 +370,24 @@ def test_staff_grant_and_revoke_an_override(northwind: Site) -> None:
     support = staff_client("Support", email="support@vendor.test")
     support.post(f"{base}overrides/", {"feature": "sandbox", "reason": "Nope"})
     assert EntitlementOverride.objects.filter(organisation=northwind.organisation).count() == 1
+
+
+def test_insight_shows_the_figures_beside_the_charts(
+    northwind: Site, django_assert_max_num_queries
+) -> None:
+    change = services.change_plan(northwind.organisation, "professional", acting_user=None)
+    services.share_feedback(change, acting_user=None, reason="too_expensive")
+    refund = services.request_refund(change, acting_user=northwind.user("primary"))
+    services.approve_refund(refund, acting_user=None)
+    services.mark_refunded(refund, acting_user=None, payment_reference="R-1")
+    services.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    client = staff_client("Support", email="support@vendor.test")
+    client.get("/admin/subscriptions/planchange/insight/")
+    with django_assert_max_num_queries(12):
+        page = client.get("/admin/subscriptions/planchange/insight/").content.decode()
+    month = change.changed_on.strftime("%Y-%m")
+    assert f"<tr><td>{month}</td><td>1</td><td>1</td></tr>" in page  # one up, one down
+    assert "<tr><td>Too expensive</td><td>1</td></tr>" in page
+    amount = money(refund.amount, "JPY")
+    assert f"<tr><td>{month}</td><td>{amount}</td><td>{amount}</td></tr>" in page
+    assert page.count("<svg") >= 3
