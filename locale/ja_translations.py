@@ -451,6 +451,14 @@ JA = {
     "Month": "月",
     "Refunds": "払い戻し",
     "No refund requests yet.": "払い戻しリクエストはまだありません。",
+    "e.g. “acme” for acme.localhost": "例: acme.localhost なら「acme」",
+    "Create": "作成",
+    "Address": "アドレス",
+    "Primary contact's email": "メインの連絡先のメールアドレス",
+    "Primary contact's name": "メインの連絡先の氏名",
+    "Currency": "通貨",
+    "%(organisation)s was created. Send its primary contact this link to choose a password: %(link)s": "%(organisation)s を作成しました。メインの連絡先にこのパスワード設定用リンクを送ってください: %(link)s",
+    "Add organisation": "組織を追加",
 }
 
 

@@ -4,6 +4,7 @@ primary contact, all or nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,7 +17,7 @@ from portal.exceptions import InvalidOrganisation, InvalidOrganisationName, Orga
 from portal.models import Domain, Organisation, schema_name_for
 from portal.selectors import organisation_host, organisation_url
 from subscriptions.selectors import get_plan
-from subscriptions.services import start_subscription
+from subscriptions.services import require_staff, start_subscription
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,15 @@ def create_organisation(
     seats: int | None = None,
     cycle: str = "monthly",
     currency: str = "JPY",
+    acting_user: Any = None,
 ) -> NewOrganisation:
     """Create an organisation with its schema (migrated), its domain
     ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
     contact (also a super admin), on ``plan_code`` from today. Everything is validated
     first and created in one
-    transaction: on any error nothing exists afterwards. Only operators and vendor
-    staff create organisations, so there is no acting organisation user."""
+    transaction: on any error nothing exists afterwards. Only operators (``acting_user``
+    None) and vendor staff with ``portal.add_organisation`` create organisations."""
+    require_staff(acting_user, "portal.add_organisation")
     clean_name = " ".join((name or "").split())
     if not clean_name or len(clean_name) > 100:
         raise InvalidOrganisationName()
@@ -81,7 +84,12 @@ def create_organisation(
         except IntegrityError:  # the host name is still held by another organisation
             raise OrganisationAddressTaken(slug=clean_slug) from None
         start_subscription(
-            organisation, plan_code=plan_code, seats=seats, cycle=cycle, currency=currency
+            organisation,
+            plan_code=plan_code,
+            seats=seats,
+            cycle=cycle,
+            currency=currency,
+            acting_user=acting_user,
         )
         with schema_context(organisation.schema_name):
             department = create_department(name=clean_name, acting_user=None)

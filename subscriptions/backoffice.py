@@ -37,11 +37,13 @@ from accounts.models import User
 from portal.admin import DomainInline
 from portal.exceptions import DomainError
 from portal.models import Organisation
+from portal.services import create_organisation
 from subscriptions import selectors, services
 from subscriptions.charts import Series, bar_chart, hbar_chart
 from subscriptions.models import (
     AuditEvent,
     BillingCycle,
+    Currency,
     EntitlementOverride,
     Feature,
     Plan,
@@ -461,7 +463,12 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         return SeatCountingChangeList
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # organisations are created with `manage.py create_organisation`
+        return request.user.has_perm("portal.add_organisation")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return add_organisation_view(self, request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -685,3 +692,66 @@ def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         "refund_charts": refund_charts,
     }
     return TemplateResponse(request, "admin/subscriptions/insight.html", context)
+
+
+class NewOrganisationForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    slug = forms.CharField(
+        label=gettext_lazy("Address"),
+        max_length=40,
+        help_text=gettext_lazy("e.g. “acme” for acme.localhost"),
+    )
+    primary_contact_email = forms.EmailField(label=gettext_lazy("Primary contact's email"))
+    primary_contact_name = forms.CharField(
+        label=gettext_lazy("Primary contact's name"), max_length=150, required=False
+    )
+    plan = forms.ModelChoiceField(
+        label=gettext_lazy("Plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
+    )
+    seats = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, required=False)
+    cycle = forms.ChoiceField(label=gettext_lazy("Billing cycle"), choices=BillingCycle.choices)
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"), choices=Currency.choices)
+
+
+def add_organisation_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Create an organisation as the command does: schema, domain, first department,
+    primary contact (who gets a set-password link), subscription."""
+    if not model_admin.has_add_permission(request):
+        raise PermissionDenied
+    form = NewOrganisationForm(request.POST or None, initial={"plan": "free"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = create_organisation(
+                name=data["name"],
+                slug=data["slug"],
+                primary_contact_email=data["primary_contact_email"],
+                primary_contact_name=data["primary_contact_name"],
+                plan_code=data["plan"].code,
+                seats=data["seats"],
+                cycle=data["cycle"],
+                currency=data["currency"],
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            model_admin.message_user(
+                request,
+                _(
+                    "%(organisation)s was created. Send its primary contact this link to "
+                    "choose a password: %(link)s"
+                )
+                % {"organisation": created.organisation, "link": created.set_password_url},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:portal_organisation_change", args=[created.organisation.pk])
+            )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Add organisation"),
+        "form": form,
+        "opts": Organisation._meta,
+    }
+    return TemplateResponse(request, "admin/portal/organisation/add.html", context)

@@ -1,5 +1,5 @@
-"""The vendor's staff groups: "Billing operations" decides refunds and grants overrides;
-"Support" only looks. Both see organisations, subscriptions and the audit log."""
+"""The vendor's staff groups: "Billing operations" decides refunds, changes plans, grants
+overrides and creates organisations; "Support" only looks. Both see organisations, subscriptions and the audit log."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
@@ -13,6 +13,8 @@ VIEW = [
     ("subscriptions", "auditevent"),
 ]
 BILLING_EXTRA = [
+    ("portal", "add_organisation"),
+    ("subscriptions", "add_subscription"),
     ("subscriptions", "decide_refundrequest"),
     ("subscriptions", "change_subscription"),
     ("subscriptions", "add_entitlementoverride"),

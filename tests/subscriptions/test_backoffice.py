@@ -11,8 +11,10 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
-from accounts.models import User
+from accounts.models import Department, User
+from portal.models import Organisation
 from subscriptions import services
 from subscriptions.models import (
     AuditEvent,
@@ -21,6 +23,7 @@ from subscriptions.models import (
     PlanChange,
     PlanTransition,
     RefundRequest,
+    Subscription,
 )
 from subscriptions.templatetags.subscriptions import money
 from tests.conftest import Site, site_client
@@ -391,3 +394,42 @@ def test_insight_shows_the_figures_beside_the_charts(
     amount = money(refund.amount, "JPY")
     assert f"<tr><td>{month}</td><td>{amount}</td><td>{amount}</td></tr>" in page
     assert page.count("<svg") >= 3
+
+
+def test_creating_an_organisation_in_the_admin_does_what_the_command_does(db) -> None:
+    client = staff_client()
+    form = {
+        "name": "Wayne KK",
+        "slug": "wayne",
+        "primary_contact_email": "bruce@wayne.test",
+        "primary_contact_name": "Bruce",
+        "plan": "standard",
+        "seats": 4,
+        "cycle": "annual",
+        "currency": "USD",
+    }
+    response = client.post(f"{ORGS}add/", form, follow=True)
+    page = response.content.decode()
+    assert "was created" in page and "/accounts/password/reset/key/" in page
+    organisation = Organisation.objects.get(slug="wayne")
+    subscription = Subscription.objects.get(organisation=organisation)
+    assert (
+        subscription.plan.code,
+        subscription.seats,
+        subscription.cycle,
+        subscription.currency,
+    ) == (
+        "standard",
+        4,
+        "annual",
+        "USD",
+    )
+    with schema_context(organisation.schema_name):
+        assert User.objects.get().is_primary_contact
+        assert Department.objects.count() == 1
+    started = AuditEvent.objects.get(organisation=organisation, action="subscription.started")
+    assert (started.actor_kind, started.actor_email) == ("staff", "ops@vendor.test")
+    again = client.post(f"{ORGS}add/", form).content.decode()
+    assert "already exists" in again
+    support = staff_client("Support", email="support@vendor.test")
+    assert support.get(f"{ORGS}add/").status_code == 403
