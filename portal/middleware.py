@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
-from django.urls import set_urlconf
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse, set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from portal.models import Domain
@@ -44,4 +49,37 @@ class OrganisationMiddleware(TenantMainMiddleware):
         organisation.domain_url = hostname
         request.tenant = request.organisation = organisation  # type: ignore[attr-defined]
         connection.set_tenant(organisation)  # type: ignore[attr-defined]
+        return None
+
+
+class StaffSecondFactorMiddleware:
+    """With PORTAL_STAFF_MFA on, the admin is reached only through allauth's sign-in (which
+    asks for the TOTP code) and only by staff who have set up TOTP."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.PORTAL_STAFF_MFA and request.organisation is None:  # type: ignore[attr-defined]
+            redirect = self._redirect(request)
+            if redirect is not None:
+                return redirect
+        return self.get_response(request)
+
+    def _redirect(self, request: HttpRequest) -> HttpResponse | None:
+        admin_root = reverse("admin:index", urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+        if not request.path.startswith(admin_root):
+            return None
+        if request.path == reverse("admin:login", urlconf=settings.PUBLIC_SCHEMA_URLCONF):
+            target = request.GET.get("next") or admin_root
+            login = reverse("account_login", urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+            return HttpResponseRedirect(f"{login}?{urlencode({'next': target})}")
+        user = request.user
+        if (
+            user.is_authenticated
+            and user.is_staff
+            and not is_mfa_enabled(user, [Authenticator.Type.TOTP])
+        ):
+            activate = reverse("mfa_activate_totp", urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+            return HttpResponseRedirect(f"{activate}?{urlencode({'next': request.path})}")
         return None

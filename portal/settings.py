@@ -93,6 +93,10 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "accounts",  # the public schema's user table holds vendor staff
     "subscriptions",
+    # Vendor staff sign in with allauth too (and its second factor), on the public site.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 TENANT_APPS = [
     "django.contrib.auth",
@@ -125,6 +129,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.StaffSecondFactorMiddleware",
 ]
 
 TEMPLATES = [
@@ -182,7 +187,7 @@ if os.environ.get("REDIS_URL"):
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "accounts.backends.OrganisationAuthenticationBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -203,6 +208,9 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Vendor staff must sign in to the admin with a second factor (TOTP). On unless debugging;
+# the demo (`make run`) runs with it off.
+PORTAL_STAFF_MFA = env_bool("PORTAL_STAFF_MFA", not DEBUG)
 
 # Host-only cookies: a session from one organisation's site is never sent to another.
 SESSION_COOKIE_DOMAIN = None

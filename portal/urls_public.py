@@ -9,5 +9,6 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("", views.landing, name="landing"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

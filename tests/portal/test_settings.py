@@ -79,3 +79,12 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     result = _manage("check", DJANGO_DEBUG="0")
     assert result.returncode != 0
     assert "Set DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_requires_a_second_factor_for_staff_and_the_demo_does_not() -> None:
+    show = "from django.conf import settings; print(settings.PORTAL_STAFF_MFA)"
+    production = _manage(
+        "shell", "-c", show, DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50)
+    )
+    assert production.stdout.strip().endswith("True"), production.stderr
+    assert _manage("shell", "-c", show, DJANGO_DEBUG="1").stdout.strip().endswith("False")
