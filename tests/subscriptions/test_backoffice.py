@@ -433,3 +433,51 @@ def test_creating_an_organisation_in_the_admin_does_what_the_command_does(db) ->
     assert "already exists" in again
     support = staff_client("Support", email="support@vendor.test")
     assert support.get(f"{ORGS}add/").status_code == 403
+
+
+def _admin_pages(site: Site) -> list[str]:
+    refund = RefundRequest.objects.filter(organisation=site.organisation).first()
+    pages = [
+        ORGS,
+        f"{ORGS}{site.organisation.pk}/change/",
+        "/admin/subscriptions/plantransition/",
+        "/admin/subscriptions/planchange/",
+        "/admin/subscriptions/subscription/",
+        "/admin/subscriptions/plan/",
+    ]
+    if refund is not None:
+        pages.append(f"{QUEUE}{refund.pk}/change/")
+    return pages
+
+
+def test_every_admin_page_makes_the_same_number_of_queries_as_data_grows(
+    northwind: Site, contoso: Site
+) -> None:
+    client = staff_client()
+    downgrade_with_refund(northwind)
+    pages = _admin_pages(northwind)
+    counts = {}
+    for url in pages:
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        counts[url] = len(queries)
+    services.change_plan(northwind.organisation, "enterprise", acting_user=None, seats=10)
+    downgrade_with_refund(northwind, "free")
+    downgrade_with_refund(contoso)
+    services.grant_override(
+        northwind.organisation, "webhooks", acting_user=None, reason="x", limit=20
+    )
+    for url in pages:
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        assert len(queries) == counts[url], url
+
+
+def test_a_plan_in_use_cannot_be_deleted(northwind: Site) -> None:
+    client = superuser_client()
+    enterprise = Plan.objects.get(code="enterprise")
+    page = client.post(f"/admin/subscriptions/plan/{enterprise.pk}/delete/", {"post": "yes"})
+    assert "Cannot delete plan" in page.content.decode()
+    assert Plan.objects.filter(pk=enterprise.pk).exists()
