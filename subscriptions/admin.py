@@ -24,6 +24,7 @@ from subscriptions import selectors, services
 from subscriptions.backoffice import (
     AuditEventAdmin,
     OrganisationAdmin,
+    ReadOnlyAdmin,
     RefundRequestAdmin,
     insight_view,
 )
@@ -147,19 +148,6 @@ class PlanTransitionAdmin(CatalogueAdmin):
                 )
             else:
                 self.delete_model(request, transition)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Changed only through services (commands, the Store, the back office)."""
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Subscription)

@@ -108,8 +108,22 @@ DECISIONS: dict[str, tuple[Callable[..., RefundRequest], str | None]] = {
 }
 
 
-class RefundRequestAdmin(admin.ModelAdmin):
-    """The review queue: pending first, oldest first."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never edited here: changes go through subscriptions.services."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RefundRequestAdmin(ReadOnlyAdmin):
+    """The review queue: pending first, oldest first. Nobody edits or deletes a request;
+    decisions are actions."""
 
     list_display = [
         "organisation",
@@ -138,16 +152,6 @@ class RefundRequestAdmin(admin.ModelAdmin):
             output_field=IntegerField(),
         )
         return [pending_first.asc(), "requested_at", "pk"]
-
-    # Nobody edits or deletes a request; decisions are actions.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(DECIDE)
@@ -313,7 +317,7 @@ class RefundRequestAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, context)
 
 
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only for everyone, superusers included, as the database is append-only."""
 
     list_display = ["created_at", "organisation", "actor_kind", "actor_email", "action", "target"]
@@ -327,15 +331,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["organisation"]
     change_list_template = "admin/subscriptions/auditevent/change_list.html"
     date_hierarchy = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[Any]:
         export = self.admin_site.admin_view(self.export_view)

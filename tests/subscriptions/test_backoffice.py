@@ -444,6 +444,8 @@ def _admin_pages(site: Site) -> list[str]:
         "/admin/subscriptions/planchange/",
         "/admin/subscriptions/subscription/",
         "/admin/subscriptions/plan/",
+        "/admin/subscriptions/feature/",
+        "/admin/subscriptions/entitlementoverride/",
     ]
     if refund is not None:
         pages.append(f"{QUEUE}{refund.pk}/change/")
