@@ -51,6 +51,7 @@ from subscriptions.models import (
     RefundRequest,
     RefundStatus,
 )
+from subscriptions.selectors import AUDIT_COLUMNS, audit_row
 from subscriptions.templatetags.subscriptions import money
 
 DECIDE = "subscriptions.decide_refundrequest"
@@ -348,30 +349,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
         def rows() -> Iterator[str]:
             buffer = _Echo()
             writer = csv.writer(buffer)
-            yield writer.writerow(
-                [
-                    "created_at",
-                    "organisation",
-                    "actor_kind",
-                    "actor_email",
-                    "action",
-                    "target",
-                    "before",
-                    "after",
-                ]
-            )
+            yield writer.writerow(AUDIT_COLUMNS)
             for event in events.iterator(chunk_size=2000):
+                row = audit_row(event)
                 yield writer.writerow(
-                    [
-                        event.created_at.isoformat(),
-                        event.organisation.slug if event.organisation else "",
-                        event.actor_kind,
-                        event.actor_email,
-                        event.action,
-                        event.target,
-                        _json(event.before),
-                        _json(event.after),
-                    ]
+                    [_json(row[c]) if c in ("before", "after") else row[c] for c in AUDIT_COLUMNS]
                 )
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -10,17 +10,7 @@ from django.utils import timezone
 
 from subscriptions.management.commands._shared import organisation_by_slug, render_rows
 from subscriptions.models import AuditEvent
-
-COLUMNS = [
-    "created_at",
-    "organisation",
-    "actor_kind",
-    "actor_email",
-    "action",
-    "target",
-    "before",
-    "after",
-]
+from subscriptions.selectors import AUDIT_COLUMNS, audit_row
 
 
 class Command(BaseCommand):
@@ -46,17 +36,5 @@ class Command(BaseCommand):
                 ) from None
             start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
             events = events.filter(created_at__gte=start)
-        rows = (
-            {
-                "created_at": event.created_at.isoformat(),
-                "organisation": event.organisation.slug if event.organisation else "",
-                "actor_kind": event.actor_kind,
-                "actor_email": event.actor_email,
-                "action": event.action,
-                "target": event.target,
-                "before": event.before,
-                "after": event.after,
-            }
-            for event in events.iterator(chunk_size=2000)
-        )
-        self.stdout.write(render_rows(list(rows), COLUMNS, options["format"]))
+        rows = [audit_row(event) for event in events.iterator(chunk_size=2000)]
+        self.stdout.write(render_rows(rows, AUDIT_COLUMNS, options["format"]))
