@@ -108,12 +108,31 @@ class PlanFeatureInline(admin.TabularInline):
 class PlanAdmin(CatalogueAdmin):
     form = PlanForm
     list_display = ["code", "name_en", "name_ja", "rank", "seat_cap"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not services.may_delete_plan(obj):
+            return False  # a plan of the seed's downgrades
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        kept = [plan.pk for plan in queryset if not services.may_delete_plan(plan)]
+        super().delete_queryset(request, queryset.exclude(pk__in=kept))
+
     inlines = [PlanPriceInline, PlanFeatureInline]
 
 
 @admin.register(Feature)
 class FeatureAdmin(CatalogueAdmin):
     list_display = ["code", "name_en", "name_ja", "kind", "position"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not services.may_delete_feature(obj):
+            return False  # a limit the portal counts objects against
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        kept = [feature.pk for feature in queryset if not services.may_delete_feature(feature)]
+        super().delete_queryset(request, queryset.exclude(pk__in=kept))
 
 
 @admin.register(PlanTransition)

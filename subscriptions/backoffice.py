@@ -292,6 +292,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if not str(object_id).isdecimal():  # Django's own view answers "not found"
+            return super().change_view(request, object_id, form_url, extra_context)
         refund = (
             RefundRequest.objects.filter(pk=object_id)
             .select_related(
@@ -392,7 +394,9 @@ class ChangePlanForm(forms.Form):
         choices=[("", "—"), *BillingCycle.choices],
         required=False,
     )
-    seats = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, required=False)
+    seats = forms.IntegerField(
+        label=gettext_lazy("Seats"), min_value=1, max_value=services.MAX_SEATS, required=False
+    )
 
 
 class OverrideForm(forms.Form):
@@ -517,6 +521,8 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if not str(object_id).isdecimal():  # Django's own view answers "not found"
+            return super().change_view(request, object_id, form_url, extra_context)
         organisation = (
             Organisation.objects.filter(pk=object_id).select_related("subscription__plan").first()
         )
@@ -540,6 +546,8 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def change_plan_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The same preview and rules as the Store, on the customer's behalf."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         organisation = self._organisation(pk)
         form = ChangePlanForm(request.POST or request.GET or None)
         preview = None
@@ -685,7 +693,9 @@ class NewOrganisationForm(forms.Form):
     plan = forms.ModelChoiceField(
         label=gettext_lazy("Plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
     )
-    seats = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, required=False)
+    seats = forms.IntegerField(
+        label=gettext_lazy("Seats"), min_value=1, max_value=services.MAX_SEATS, required=False
+    )
     cycle = forms.ChoiceField(label=gettext_lazy("Billing cycle"), choices=BillingCycle.choices)
     currency = forms.ChoiceField(label=gettext_lazy("Currency"), choices=Currency.choices)
 

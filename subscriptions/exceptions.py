@@ -65,6 +65,14 @@ class InvalidSeats(SubscriptionError):
     message = _("Choose between 1 and %(cap)s seats for the %(plan)s plan.")
 
 
+class SeatsAgainstTheChange(SubscriptionError):
+    code = "seats_against_the_change"
+    message = _(
+        "Keep %(seats)s seats when moving to %(plan)s: a downgrade cannot add seats and an "
+        "upgrade cannot remove them."
+    )
+
+
 class SeatsExhausted(SubscriptionError):
     code = "seats_exhausted"
     message = _(

@@ -45,6 +45,7 @@ from subscriptions.exceptions import (
     RefundAlreadyRequested,
     RefundNotAvailable,
     SamePlan,
+    SeatsAgainstTheChange,
     StaffPermissionRequired,
     SubscriptionError,
 )
@@ -223,9 +224,13 @@ def start_subscription(
     return subscription
 
 
+MAX_SEATS = 10_000
+
+
 def _valid_seats(plan: Plan, seats: int) -> int:
-    if seats < 1 or (plan.seat_cap is not None and seats > plan.seat_cap):
-        raise InvalidSeats(cap=plan.seat_cap or "∞", plan=plan.name)
+    cap = plan.seat_cap if plan.seat_cap is not None else MAX_SEATS
+    if not 1 <= seats <= cap:
+        raise InvalidSeats(cap=cap, plan=plan.name)
     return seats
 
 
@@ -339,6 +344,13 @@ def _preview(
         refusal = SamePlan(plan=to_plan.name)
     elif kind != ChangeKind.CYCLE:
         refusal = transition_refusal(subscription.plan, to_plan)
+    # Seats bought on a paid plan move with the plan: a downgrade does not add any (it would
+    # never be charged) and an upgrade does not remove any (it would never be refunded).
+    bought_seats = subscription.plan.seat_cap is None and to_plan.seat_cap is None
+    fewer, more = seats_after < subscription.seats, seats_after > subscription.seats
+    against = (kind == ChangeKind.DOWNGRADE and more) or (kind == ChangeKind.UPGRADE and fewer)
+    if refusal is None and bought_seats and against:
+        refusal = SeatsAgainstTheChange(plan=to_plan.name, seats=subscription.seats)
 
     current = entitlements_for(organisation, today=today)
     hypothetical = Subscription(organisation_id=organisation.pk, plan=to_plan, seats=seats_after)
@@ -895,6 +907,18 @@ def is_required_transition(transition: PlanTransition) -> bool:
     """One of the seed's five downgrades (which staff may not remove)."""
     pair = (transition.from_plan.code, transition.to_plan.code)
     return transition.kind == TransitionKind.DOWNGRADE and pair in SEED_DOWNGRADES
+
+
+def may_delete_plan(plan: Plan) -> bool:
+    """Plans named by the seed's downgrades stay (those in use are also protected by
+    their subscriptions)."""
+    return plan.code not in {code for pair in SEED_DOWNGRADES for code in pair}
+
+
+def may_delete_feature(feature: Feature) -> bool:
+    """Limits the portal counts objects against stay: without them every organisation's
+    objects would be hidden."""
+    return feature.code not in USAGE_COUNTERS
 
 
 def check_plan_code_change(plan: Plan, new_code: str) -> None:

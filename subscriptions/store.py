@@ -19,7 +19,7 @@ from accounts.views import organisation_page
 from portal.exceptions import DomainError
 from portal.idempotency import idempotent, new_key
 from subscriptions import selectors, services
-from subscriptions.exceptions import UnknownPlan
+from subscriptions.exceptions import InvalidSeats, UnknownPlan
 from subscriptions.forms import ConfirmChangeForm, FeedbackForm
 from subscriptions.models import PlanChange, RefundRequest
 
@@ -60,7 +60,10 @@ def _active_users(request: HttpRequest) -> QuerySet[User]:
 
 def _seats(request: HttpRequest) -> int | None:
     value = (request.POST.get("seats") or request.GET.get("seats") or "").strip()
-    return int(value) if value.isdigit() else None
+    try:
+        return int(value) if value.isascii() else None
+    except ValueError:
+        return None
 
 
 @store_page
@@ -74,10 +77,13 @@ def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
         preview = services.preview_plan_change(organisation, plan_code, seats=seats)
     except UnknownPlan as error:
         raise Http404(str(error)) from None
-    except DomainError as error:  # seats out of range: show the default instead
+    except InvalidSeats as error:  # seats out of range: show the default instead
         messages.error(request, str(error))
         seats = None
         preview = services.preview_plan_change(organisation, plan_code)
+    except DomainError as error:  # e.g. the plan has no price in this currency
+        messages.error(request, str(error))
+        return HttpResponseRedirect(reverse("store_plans"))
     active_users = _active_users(request) if preview.seats_over else None
     form = ConfirmChangeForm(
         request.POST or None,

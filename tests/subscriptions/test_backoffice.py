@@ -19,6 +19,7 @@ from subscriptions import services
 from subscriptions.models import (
     AuditEvent,
     EntitlementOverride,
+    Feature,
     Plan,
     PlanChange,
     PlanTransition,
@@ -481,5 +482,27 @@ def test_a_plan_in_use_cannot_be_deleted(northwind: Site) -> None:
     client = superuser_client()
     enterprise = Plan.objects.get(code="enterprise")
     page = client.post(f"/admin/subscriptions/plan/{enterprise.pk}/delete/", {"post": "yes"})
-    assert "Cannot delete plan" in page.content.decode()
+    # Refused twice over: a plan of the seed's downgrades, and in use by subscriptions.
+    assert page.status_code == 403 or "Cannot delete plan" in page.content.decode()
     assert Plan.objects.filter(pk=enterprise.pk).exists()
+
+
+def test_odd_ids_and_missing_permissions_in_the_back_office(northwind: Site) -> None:
+    client = staff_client()
+    for url in (f"{ORGS}abc/change/", f"{QUEUE}abc/change/"):
+        assert client.get(url).status_code in (302, 404), url
+    nobody = staff_client(None, email="nobody@vendor.test")
+    assert (
+        nobody.get(f"{ORGS}{northwind.organisation.pk}/change-plan/", {"plan": "free"}).status_code
+        == 403
+    )
+    boss = superuser_client()
+    standard = Plan.objects.get(code="standard")
+    assert boss.get(f"/admin/subscriptions/plan/{standard.pk}/delete/").status_code == 403
+    departments = Feature.objects.get(code="departments")
+    assert boss.get(f"/admin/subscriptions/feature/{departments.pk}/delete/").status_code == 403
+    boss.post(
+        "/admin/subscriptions/feature/",
+        {"action": "delete_selected", "_selected_action": [departments.pk], "post": "yes"},
+    )
+    assert Feature.objects.filter(pk=departments.pk).exists()

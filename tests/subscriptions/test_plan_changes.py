@@ -22,6 +22,7 @@ from subscriptions.exceptions import (
     NotSubscriptionManager,
     PaymentFailed,
     SamePlan,
+    SeatsAgainstTheChange,
     SeatsExhausted,
     StaffPermissionRequired,
     TransitionNeedsStep,
@@ -340,3 +341,18 @@ def test_seats_are_bounded_by_the_plan(db) -> None:
         add_user(email="second@x.test", acting_user=None)
         with pytest.raises(SeatsExhausted):
             add_user(email="third@x.test", acting_user=None)
+
+
+def test_bought_seats_move_with_the_plan(db) -> None:
+    organisation, owner = make_organisation("enterprise", seats=2)
+    # A downgrade that adds seats would never be charged ...
+    with pytest.raises(SeatsAgainstTheChange):
+        services.change_plan(organisation, "professional", acting_user=owner, seats=1000)
+    services.change_plan(organisation, "professional", acting_user=owner)  # keeps 2 seats
+    # ... and an upgrade that removes seats would never be refunded.
+    with pytest.raises(SeatsAgainstTheChange):
+        services.change_plan(organisation, "enterprise", acting_user=owner, seats=1)
+    with pytest.raises(InvalidSeats):
+        services.change_plan(organisation, "enterprise", acting_user=owner, seats=10**11)
+    change = services.change_plan(organisation, "enterprise", acting_user=owner, seats=3)
+    assert change.amount_due > 0 and change.seats_after == 3

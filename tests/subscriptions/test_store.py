@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from subscriptions import services
-from subscriptions.models import PlanChange, RefundRequest, Subscription
+from subscriptions.models import PlanChange, PlanPrice, RefundRequest, Subscription
 from tests.conftest import Site, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +185,16 @@ def test_store_query_budget_does_not_grow_with_history(
     client.get(url)
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("seats", ["²", "99999999999", "-3", "abc", "0"])
+def test_odd_seat_numbers_get_a_message_not_an_error(northwind: Site, seats: str) -> None:
+    response = signed_in(northwind, "primary").get("/store/plans/professional/", {"seats": seats})
+    assert response.status_code == 200
+
+
+def test_a_plan_without_a_price_in_the_currency_sends_back_to_the_plans(northwind: Site) -> None:
+    PlanPrice.objects.filter(plan__code="professional", currency="JPY", cycle="monthly").delete()
+    client = signed_in(northwind, "primary")
+    response = client.get("/store/plans/professional/")
+    assert response.status_code == 302 and response["Location"] == "/store/plans/"
