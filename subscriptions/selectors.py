@@ -262,14 +262,13 @@ def transition_matrix() -> TransitionMatrix:
     return TransitionMatrix(plans, rows)
 
 
-def transitions_from(plan: Plan) -> QuerySet[PlanTransition]:
-    return PlanTransition.objects.filter(from_plan=plan).select_related("to_plan")
-
-
-def usage_counts(organisation: Organisation) -> dict[str, int]:
-    """How many objects of each counted limit the organisation has (hidden ones too)."""
+def usage_of(organisation: Organisation) -> dict[str, int]:
+    """How many objects of each counted limit the organisation has (hidden ones too),
+    and its active users under "seats"."""
     with schema_context(organisation.schema_name):
-        return {code: count() for code, count in USAGE_COUNTERS.items()}
+        usage = {code: count() for code, count in USAGE_COUNTERS.items()}
+        usage["seats"] = User.objects.filter(is_active=True).count()
+    return usage
 
 
 def seats_in_use(organisation: Organisation) -> int:

@@ -85,6 +85,7 @@ from subscriptions.selectors import (
     get_feature,
     get_plan,
     transition_refusal,
+    usage_of,
 )
 
 # --- Guards -------------------------------------------------------------------------
@@ -356,7 +357,7 @@ def _preview(
     hypothetical = Subscription(organisation_id=organisation.pk, plan=to_plan, seats=seats_after)
     after: Entitlements = compute_entitlements(hypothetical, today)
     features = list(Feature.objects.all())
-    usage = _usage(organisation)
+    usage = usage_of(organisation)
     limits_exceeded = tuple(
         LimitImpact(feature, after.limit(feature.code), usage[feature.code])
         for feature in features
@@ -383,13 +384,6 @@ def _preview(
         period_start=start,
         period_end=end,
     )
-
-
-def _usage(organisation: Organisation) -> dict[str, int]:
-    with schema_context(organisation.schema_name):
-        usage = {code: count() for code, count in USAGE_COUNTERS.items()}
-        usage["seats"] = User.objects.filter(is_active=True).count()
-    return usage
 
 
 def _subscription(organisation: Organisation, *, lock: bool = False) -> Subscription:
