@@ -199,16 +199,29 @@ def deactivate_user(user: User, *, acting_user: User | None) -> User:
             raise PrimaryContactProtected()
         if not user.is_active:
             raise AlreadyDeactivated(user=user)
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        audit.record(
-            "user.deactivated",
-            acting_user=acting_user,
-            target=f"user:{user.pk}",
-            before={"is_active": True},
-            after={"is_active": False},
-        )
+        _switch_active(user, False, action="user.deactivated", acting_user=acting_user)
     return user
+
+
+def _switch_active(
+    user: User,
+    active: bool,
+    *,
+    action: str,
+    acting_user: User | None,
+    organisation: Organisation | None = None,
+) -> None:
+    """Turn sign-in on or off for a locked user row, audited; nothing else changes."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit.record(
+        action,
+        acting_user=acting_user,
+        organisation=organisation,
+        target=f"user:{user.pk}",
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
 
 
 def deactivate_for_seats(
@@ -217,15 +230,12 @@ def deactivate_for_seats(
     """Deactivate the users a plan change leaves without a seat (the change's caller
     chose who stays and checked the rules). Their data stays; they can be reactivated."""
     for user in User.objects.select_for_update().filter(pk__in=user_ids, is_active=True):
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        audit.record(
-            "user.seat_deactivated",
+        _switch_active(
+            user,
+            False,
+            action="user.seat_deactivated",
             acting_user=acting_user,
             organisation=organisation,
-            target=f"user:{user.pk}",
-            before={"is_active": True},
-            after={"is_active": False},
         )
 
 
@@ -237,15 +247,7 @@ def reactivate_user(user: User, *, acting_user: User | None) -> User:
         if user.is_active:
             raise AlreadyActive(user=user)
         _require_free_seat()
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        audit.record(
-            "user.reactivated",
-            acting_user=acting_user,
-            target=f"user:{user.pk}",
-            before={"is_active": False},
-            after={"is_active": True},
-        )
+        _switch_active(user, True, action="user.reactivated", acting_user=acting_user)
     return user
 
 

@@ -141,10 +141,18 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         ("requested_at", admin.DateFieldListFilter),
     ]
     search_fields = ["organisation__name", "organisation__slug", "requested_by_email"]
-    list_select_related = ["organisation", "plan_change__from_plan", "plan_change__to_plan"]
     actions = ["approve", "reject", "mark_refunded"]
     change_form_template = "admin/subscriptions/refundrequest/review.html"
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RefundRequest]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "organisation__subscription__plan", "plan_change__from_plan", "plan_change__to_plan"
+            )
+        )
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
         pending_first = Case(
@@ -292,15 +300,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        if not str(object_id).isdecimal():  # Django's own view answers "not found"
-            return super().change_view(request, object_id, form_url, extra_context)
-        refund = (
-            RefundRequest.objects.filter(pk=object_id)
-            .select_related(
-                "organisation__subscription__plan", "plan_change__from_plan", "plan_change__to_plan"
-            )
-            .first()
-        )
+        refund = self.get_object(request, object_id)  # None for an unknown or odd id
         context = dict(extra_context or {})
         if refund is not None:
             change = refund.plan_change
@@ -521,11 +521,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        if not str(object_id).isdecimal():  # Django's own view answers "not found"
-            return super().change_view(request, object_id, form_url, extra_context)
-        organisation = (
-            Organisation.objects.filter(pk=object_id).select_related("subscription__plan").first()
-        )
+        organisation = self.get_object(request, object_id)  # None for an unknown or odd id
         context = dict(extra_context or {})
         if organisation is not None:
             context.update(

@@ -247,6 +247,8 @@ SEED_DOWNGRADES = frozenset(
     }
 )
 
+SEED_PLAN_CODES = frozenset(code for pair in SEED_DOWNGRADES for code in pair)
+
 
 @dataclass(frozen=True)
 class TransitionMatrix:

@@ -77,6 +77,7 @@ from subscriptions.proration import (
 )
 from subscriptions.selectors import (
     SEED_DOWNGRADES,
+    SEED_PLAN_CODES,
     USAGE_COUNTERS,
     Entitlements,
     compute_entitlements,
@@ -124,17 +125,16 @@ def require_subscription_manager(organisation: Organisation, acting_user: Any) -
         raise NotSubscriptionManager()
 
 
-def require_refund_decider(acting_user: Any) -> None:
-    """Refund decisions are vendor staff's (with the permission) or a command's."""
-    if acting_user is None:
-        return
-    if not (
-        is_vendor_staff(acting_user) and acting_user.has_perm("subscriptions.decide_refundrequest")
-    ):
-        raise StaffPermissionRequired()
+def require_customer_manager(organisation: Organisation, acting_user: Any) -> None:
+    """For what only the customer does (request or withdraw a refund): the primary
+    contact or a super admin of the organisation, never staff or a command."""
+    if acting_user is None or is_vendor_staff(acting_user):
+        raise NotSubscriptionManager()
+    require_subscription_manager(organisation, acting_user)
 
 
 def require_staff(acting_user: Any, permission: str) -> None:
+    """Commands may; otherwise vendor staff with ``permission``."""
     if acting_user is None:
         return
     if not (is_vendor_staff(acting_user) and acting_user.has_perm(permission)):
@@ -292,7 +292,7 @@ def _change_kind(subscription: Subscription, to_plan: Plan) -> str:
 
 
 def _quote(
-    subscription: Subscription, to_plan: Plan, to_cycle: str, seats: int, today: date
+    subscription: Subscription, to_plan: Plan, to_cycle: str, seats: int, today: date, *, kind: str
 ) -> tuple[Quote, date, date]:
     """The money of the change and the period the subscription will be in afterwards.
     Same cycle: DOMAIN.md's proration within the current period. New cycle: the unused
@@ -306,7 +306,7 @@ def _quote(
             days_in_period=subscription.period_days,
             remaining=remaining_days(subscription.period_end, today),
             currency=subscription.currency,
-            downgrade=to_plan.rank < subscription.plan.rank,
+            downgrade=kind == ChangeKind.DOWNGRADE,
         )
         return quote, subscription.period_start, subscription.period_end
     unused_days = remaining_days(subscription.period_end, today) + 1
@@ -363,7 +363,7 @@ def _preview(
         for feature in features
         if feature.code in usage and not after.allows(feature.code, usage[feature.code])
     )
-    quote, start, end = _quote(subscription, to_plan, to_cycle, seats_after, today)
+    quote, start, end = _quote(subscription, to_plan, to_cycle, seats_after, today, kind=kind)
     return PlanChangePreview(
         organisation=organisation,
         subscription=subscription,
@@ -509,9 +509,7 @@ def change_plan(
             # A new period of the new cycle starts today at the new list price; the old
             # period's unused value went into the quote (credit against it, or refund).
             subscription.cycle = preview.to_cycle
-            rate = seat_rate(to_plan, preview.to_cycle, subscription.currency)
-            new_price = cycle_price(rate, preview.seats_after, preview.to_cycle)
-            _new_period(subscription, preview.period_start, new_price)
+            _new_period(subscription, preview.period_start, preview.quote.paid_value_after)
         else:
             subscription.upgrade_charges += preview.quote.due
             subscription.paid_value = preview.quote.paid_value_after
@@ -659,9 +657,7 @@ def request_refund(
             .select_related("organisation")
             .get(pk=plan_change.pk)
         )
-        if acting_user is None or is_vendor_staff(acting_user):
-            raise NotSubscriptionManager()  # the customer asks; staff decide
-        require_subscription_manager(change.organisation, acting_user)
+        require_customer_manager(change.organisation, acting_user)  # staff decide, not ask
         if change.refund_quote <= 0:
             raise RefundNotAvailable(reason=_("there is no amount to refund."))
         if day > change.period_end:
@@ -721,11 +717,9 @@ def _move_refund(
                 status=RefundStatus(refund.status).label, move=RefundStatus(to_status).label
             )
         if who == "customer":
-            if acting_user is None or is_vendor_staff(acting_user):
-                raise NotSubscriptionManager()
-            require_subscription_manager(refund.organisation, acting_user)
+            require_customer_manager(refund.organisation, acting_user)
         else:
-            require_refund_decider(acting_user)
+            require_staff(acting_user, "subscriptions.decide_refundrequest")
         before = _refund_snapshot(refund)
         refund.status = to_status
         if who == "staff":
@@ -886,11 +880,9 @@ def check_transition(
         else:
             reason = _("from %(from)s to %(to)s is a downgrade, not an upgrade.") % names
         raise CatalogueRuleBroken(reason=reason)
-    moved = transition is not None and (transition.from_plan_id, transition.to_plan_id) != (
-        from_plan.pk,
-        to_plan.pk,
-    )
-    if moved and transition is not None and transition.pk and is_required_transition(transition):
+    if transition is None or not transition.pk or not is_required_transition(transition):
+        return
+    if (transition.from_plan_id, transition.to_plan_id) != (from_plan.pk, to_plan.pk):
         raise CatalogueRuleBroken(
             reason=_("%(transition)s is one of the downgrades the product must offer.")
             % {"transition": transition}
@@ -906,7 +898,7 @@ def is_required_transition(transition: PlanTransition) -> bool:
 def may_delete_plan(plan: Plan) -> bool:
     """Plans named by the seed's downgrades stay (those in use are also protected by
     their subscriptions)."""
-    return plan.code not in {code for pair in SEED_DOWNGRADES for code in pair}
+    return plan.code not in SEED_PLAN_CODES
 
 
 def may_delete_feature(feature: Feature) -> bool:
@@ -917,8 +909,7 @@ def may_delete_feature(feature: Feature) -> bool:
 
 def check_plan_code_change(plan: Plan, new_code: str) -> None:
     """The seed's downgrades name plans by code: those codes stay."""
-    required = {code for pair in SEED_DOWNGRADES for code in pair}
-    if plan.pk and plan.code in required and new_code != plan.code:
+    if plan.pk and plan.code in SEED_PLAN_CODES and new_code != plan.code:
         raise CatalogueRuleBroken(
             reason=_("the code “%(code)s” is used by the downgrades the product must offer.")
             % {"code": plan.code}
