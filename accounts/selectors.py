@@ -77,6 +77,11 @@ def list_users() -> QuerySet[User]:
     return User.objects.order_by("-is_active", "full_name", "email")
 
 
+def list_active_users() -> QuerySet[User]:
+    """Who can sign in now, the primary contact first (to choose who keeps a seat)."""
+    return User.objects.filter(is_active=True).order_by("-is_primary_contact", "full_name", "email")
+
+
 def count_active_users() -> int:
     """How many users of the current organisation can sign in."""
     return User.objects.filter(is_active=True).count()

@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 from django_tenants.admin import TenantAdminMixin
 from django_tenants.utils import schema_context
 
-from accounts.models import User
+from accounts.selectors import list_active_users
 from portal.admin import DomainInline
 from portal.exceptions import DomainError
 from portal.models import Organisation
@@ -562,9 +562,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 self.message_user(request, str(error), messages.ERROR)
             if preview is not None and preview.seats_over:
                 with schema_context(organisation.schema_name):
-                    active_users = list(
-                        User.objects.filter(is_active=True).order_by("-is_primary_contact", "email")
-                    )
+                    active_users = list(list_active_users())
             if request.method == "POST" and preview is not None and "confirm" in request.POST:
                 keep = [int(pk) for pk in request.POST.getlist("keep") if pk.isdigit()]
                 try:

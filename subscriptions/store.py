@@ -6,18 +6,17 @@ prorated refund request). Thin views over subscriptions.services."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
-from accounts.selectors import can_manage_subscription
+from accounts.selectors import can_manage_subscription, list_active_users
 from accounts.views import organisation_page
 from portal.exceptions import DomainError
 from portal.idempotency import idempotent, new_key
+from portal.models import Organisation
 from subscriptions import selectors, services
 from subscriptions.exceptions import InvalidSeats, UnknownPlan
 from subscriptions.forms import ConfirmChangeForm, FeedbackForm
@@ -26,7 +25,7 @@ from subscriptions.models import PlanChange, RefundRequest
 store_page = organisation_page(can_manage_subscription)
 
 
-def _organisation(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _organisation(request: HttpRequest) -> Organisation:
     return request.organisation  # type: ignore[attr-defined]
 
 
@@ -52,10 +51,6 @@ def plans(request: HttpRequest) -> HttpResponse:
         "offers": selectors.store_offers(organisation),
     }
     return render(request, "subscriptions/store/plans.html", context)
-
-
-def _active_users(request: HttpRequest) -> QuerySet[User]:
-    return User.objects.filter(is_active=True).order_by("-is_primary_contact", "full_name", "email")
 
 
 def _seats(request: HttpRequest) -> int | None:
@@ -84,7 +79,7 @@ def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
     except DomainError as error:  # e.g. the plan has no price in this currency
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("store_plans"))
-    active_users = _active_users(request) if preview.seats_over else None
+    active_users = list_active_users() if preview.seats_over else None
     form = ConfirmChangeForm(
         request.POST or None,
         active_users=active_users,
