@@ -171,11 +171,16 @@ def get_feature(code: str) -> Feature:
     return feature
 
 
+# A plan's value that makes the feature usable: a switch that is on, or a limit that is
+# unlimited or above zero.
+AVAILABLE = Q(enabled=True) & (
+    Q(feature__kind=Feature.Kind.SWITCH) | Q(limit__isnull=True) | Q(limit__gt=0)
+)
+
+
 def lowest_plan_with(feature_code: str) -> Plan | None:
     """The cheapest plan on which the feature is available."""
-    values = PlanFeature.objects.filter(feature__code=feature_code, enabled=True).filter(
-        Q(feature__kind=Feature.Kind.SWITCH) | Q(limit__isnull=True) | Q(limit__gt=0)
-    )
+    values = PlanFeature.objects.filter(AVAILABLE, feature__code=feature_code)
     row = values.select_related("plan").order_by("plan__rank").first()
     return row.plan if row else None
 
@@ -196,8 +201,7 @@ def feature_rows(entitlements: Entitlements) -> list[FeatureRow]:
     features = list(Feature.objects.all())
     lowest: dict[str, Plan] = {}
     values = (
-        PlanFeature.objects.filter(enabled=True)
-        .filter(Q(feature__kind=Feature.Kind.SWITCH) | Q(limit__isnull=True) | Q(limit__gt=0))
+        PlanFeature.objects.filter(AVAILABLE)
         .select_related("plan", "feature")
         .order_by("-plan__rank")
     )
