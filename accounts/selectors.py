@@ -3,6 +3,7 @@ lives here once; views, templates, services and commands call these."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.forms import default_token_generator
@@ -90,6 +91,30 @@ def count_active_users() -> int:
 def count_departments() -> int:
     """All of the organisation's departments, hidden ones included."""
     return Department.objects.count()
+
+
+@dataclass(frozen=True)
+class Departments:
+    """The organisation's departments as its plan shows them: the oldest ``limit`` are
+    visible, the rest hidden (their rows untouched)."""
+
+    visible: list[Department]
+    total: int
+    limit: int | None
+
+    @property
+    def hidden_count(self) -> int:
+        return self.total - len(self.visible)
+
+    @property
+    def has_room(self) -> bool:
+        """Whether the plan allows one more department."""
+        return self.limit is None or self.total < self.limit
+
+
+def departments_under_limit(limit: int | None) -> Departments:
+    """The current organisation's departments under the plan's limit (two queries)."""
+    return Departments(list(list_departments(limit)), count_departments(), limit)
 
 
 def list_departments(limit: int | None = None) -> QuerySet[Department]:

@@ -41,21 +41,21 @@ def organisation_page(rule: Callable[[Any], bool] | None = None) -> Callable[[Vi
     return decorate
 
 
-def _department_limit(request: HttpRequest) -> int | None:
-    return entitlements_for(request.organisation).limit("departments")  # type: ignore[attr-defined]
+def _departments(request: HttpRequest) -> selectors.Departments:
+    entitlements = entitlements_for(request.organisation)  # type: ignore[attr-defined]
+    return selectors.departments_under_limit(entitlements.limit("departments"))
 
 
 @organisation_page()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    limit = _department_limit(request)
-    departments = list(selectors.list_departments(limit))
+    departments = _departments(request)
     context = {
         "role_labels": selectors.role_labels(request.user),  # type: ignore[arg-type]
         "subscription": subscription_of(request.organisation),  # type: ignore[attr-defined]
         "active_users": selectors.count_active_users(),
-        "departments": departments,
-        "department_count": selectors.count_departments(),
-        "department_limit": limit,
+        "departments": departments.visible,
+        "department_count": departments.total,
+        "department_limit": departments.limit,
     }
     return render(request, "accounts/dashboard.html", context)
 
@@ -203,14 +203,12 @@ def department_list(request: HttpRequest) -> HttpResponse:
                 return redirect("department_list")
         else:
             status = 400
-    limit = _department_limit(request)
-    departments = list(selectors.list_departments(limit))
-    total = selectors.count_departments()
+    departments = _departments(request)
     context = {
-        "departments": departments,
-        "hidden_count": total - len(departments),
-        "department_limit": limit,
-        "has_room": limit is None or total < limit,
+        "departments": departments.visible,
+        "hidden_count": departments.hidden_count,
+        "department_limit": departments.limit,
+        "has_room": departments.has_room,
         "form": form,
         "may_manage": may_manage,
     }
@@ -219,8 +217,8 @@ def department_list(request: HttpRequest) -> HttpResponse:
 
 @organisation_page(selectors.can_manage_departments)
 def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
-    visible = selectors.list_departments(_department_limit(request)).values_list("pk", flat=True)
-    department = get_object_or_404(Department, pk=pk, pk__in=list(visible))
+    visible = {department.pk for department in _departments(request).visible}
+    department = get_object_or_404(Department, pk=pk, pk__in=visible)
     form = DepartmentForm(request.POST or None, initial={"name": department.name})
     status = 200
     if request.method == "POST":
