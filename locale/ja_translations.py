@@ -459,6 +459,7 @@ JA = {
     "Currency": "通貨",
     "%(organisation)s was created. Send its primary contact this link to choose a password: %(link)s": "%(organisation)s を作成しました。メインの連絡先にこのパスワード設定用リンクを送ってください: %(link)s",
     "Add organisation": "組織を追加",
+    "The %(plan)s plan has no %(cycle)s price in %(currency)s yet.": "%(plan)sプランには、%(currency)sの%(cycle)sの価格がまだありません。",
     "Keep %(seats)s seats when moving to %(plan)s: a downgrade cannot add seats and an upgrade cannot remove them.": "%(plan)sに変更するときは%(seats)sシートのままにしてください。ダウングレードでシートを増やすことも、アップグレードでシートを減らすこともできません。",
 }
 

@@ -36,6 +36,11 @@ class InvalidChoice(SubscriptionError):
     message = _("“%(value)s” is not a valid %(field)s. Choose one of: %(choices)s.")
 
 
+class PriceMissing(SubscriptionError):
+    code = "price_missing"
+    message = _("The %(plan)s plan has no %(cycle)s price in %(currency)s yet.")
+
+
 class NoSubscription(SubscriptionError):
     code = "no_subscription"
     message = _("%(organisation)s has no subscription.")

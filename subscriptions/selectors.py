@@ -21,6 +21,7 @@ from accounts.models import Department, User
 from portal.models import Organisation
 from subscriptions.exceptions import (
     NoSubscription,
+    PriceMissing,
     SubscriptionError,
     TransitionNeedsStep,
     TransitionNotAllowed,
@@ -29,6 +30,7 @@ from subscriptions.exceptions import (
 )
 from subscriptions.models import (
     AuditEvent,
+    BillingCycle,
     EntitlementOverride,
     Feature,
     FeedbackReason,
@@ -378,7 +380,16 @@ def store_offers(organisation: Organisation) -> list[PlanOffer]:
             PlanOffer(
                 plan=plan,
                 kind="upgrade" if plan.rank > subscription.plan.rank else "downgrade",
-                refusal=transition_refusal(subscription.plan, plan),
+                refusal=transition_refusal(subscription.plan, plan)
+                or (
+                    None
+                    if plan.pk in prices
+                    else PriceMissing(
+                        plan=plan.name,
+                        cycle=BillingCycle(subscription.cycle).label,
+                        currency=subscription.currency,
+                    )
+                ),
                 price=prices.get(plan.pk, Decimal(0)) * seats * MONTHS_IN_CYCLE[subscription.cycle],
                 currency=subscription.currency,
                 cycle=subscription.cycle,

@@ -42,6 +42,7 @@ from subscriptions.exceptions import (
     NoteRequired,
     NotSubscriptionManager,
     PaymentReferenceRequired,
+    PriceMissing,
     RefundAlreadyRequested,
     RefundNotAvailable,
     SamePlan,
@@ -148,7 +149,7 @@ def seat_rate(plan: Plan, cycle: str, currency: str) -> Decimal:
     """The plan's monthly price per seat for the cycle and currency."""
     price = PlanPrice.objects.filter(plan=plan, cycle=cycle, currency=currency).first()
     if price is None:
-        raise InvalidChoice(value=f"{plan.code}/{cycle}/{currency}", field="price", choices="-")
+        raise PriceMissing(plan=plan.name, cycle=BillingCycle(cycle).label, currency=currency)
     return price.per_seat_month
 
 

@@ -198,3 +198,7 @@ def test_a_plan_without_a_price_in_the_currency_sends_back_to_the_plans(northwin
     client = signed_in(northwind, "primary")
     response = client.get("/store/plans/professional/")
     assert response.status_code == 302 and response["Location"] == "/store/plans/"
+    page = client.get(response["Location"]).content.decode()
+    assert "The Professional plan has no Monthly price in JPY yet." in page
+    offer = page[page.index('data-testid="offer-professional"') :]
+    assert "disabled" in offer[: offer.index("</section>")]
