@@ -166,7 +166,7 @@ else:
 DATABASES = {
     "default": {
         **_database,
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "portal.db.postgresql_backend",
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     }
 }

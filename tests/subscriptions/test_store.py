@@ -172,7 +172,7 @@ def test_another_organisations_change_or_refund_is_not_found(
     assert refund.status == "pending"
 
 
-@pytest.mark.parametrize(("url", "queries"), [("/store/", 12), ("/store/plans/", 13)])
+@pytest.mark.parametrize(("url", "queries"), [("/store/", 10), ("/store/plans/", 13)])
 def test_store_query_budget_does_not_grow_with_history(
     northwind: Site, django_assert_num_queries, url: str, queries: int
 ) -> None:

@@ -1,0 +1,1 @@
+"""Database pieces of our own."""

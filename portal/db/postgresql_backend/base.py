@@ -1,0 +1,109 @@
+"""django-tenants' database wrapper, minus the ``SET search_path`` that repeats what the
+connection already has.
+
+With ``TENANT_LIMIT_SET_CALLS`` django-tenants sends the search path once, before the
+first cursor after a schema is chosen, and remembers it in ``search_path_set_schemas``.
+But every ``set_tenant`` (and ``set_schema``, ``set_schema_to_public``, so every
+``schema_context`` and ``tenant_context`` on the way in and out) forgets it, even when
+the schema chosen is the one the connection is on: a service wrapped in
+``schema_context(organisation.schema_name)`` inside that organisation's request sent
+the same SET again on entering and again on leaving.
+
+This wrapper also keeps the path the database session has (``_session_search_path``):
+recorded when a SET succeeds, forgotten whenever django-tenants forgets its own copy
+for a reason other than choosing a schema (close, rollback, rollback to a savepoint, a
+failed SET) and on every new connection. Choosing a schema still forgets, as in
+django-tenants; then, if the search path the choice needs is exactly the one the
+session has (same schemas, same order: the schema, ``include_public`` and
+``PG_EXTRA_SEARCH_PATHS`` all count), the known path is put back and no SET is sent.
+Everything else ``set_tenant`` does still happens: the connection's ``tenant`` and
+``schema_name`` follow the call (a FakeTenant and the Organisation for the same
+schema are different objects), ``EXTRA_SET_TENANT_METHOD`` runs and the content type
+cache is cleared.
+
+Only with ``TENANT_LIMIT_SET_CALLS = True``: without it django-tenants sends the SET
+before every cursor anyway.
+
+Used as ``DATABASES["default"]["ENGINE"] = "portal.db.postgresql_backend"``. Do not
+point django-tenants' ``ORIGINAL_BACKEND`` here: that setting names the backend
+*under* django-tenants' wrapper (Django's PostgreSQL one), and this module sits above.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.asyncio import async_unsafe
+from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsDatabaseWrapper
+
+
+class DatabaseWrapper(TenantsDatabaseWrapper):
+    search_path_set_schemas: list[str] | None  # django-tenants': the path it need not send
+    _setting_search_path: bool  # django-tenants': a SET is being sent
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Before super().__init__(): it calls set_schema_to_public().
+        self._session_search_path: list[str] | None = None
+        super().__init__(*args, **kwargs)
+
+    # --- Choosing a schema: no SET when the session already has the path ---------------
+
+    def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
+        super().set_tenant(tenant, include_public)  # forgets search_path_set_schemas
+        known = self._session_search_path
+        if known is not None and self._wanted_search_path() == known:
+            self.search_path_set_schemas = list(known)
+
+    def _wanted_search_path(self) -> list[str] | None:
+        """The path the next cursor would set; None for an invalid schema name, which
+        then fails where django-tenants makes it fail (on the next cursor)."""
+        try:
+            return list(self._get_cursor_search_paths())
+        except ValidationError:
+            return None
+
+    def _handle_search_path(self, cursor: Any = None) -> None:
+        if self._setting_search_path:  # re-entered while the SET runs: nothing happens
+            super()._handle_search_path(cursor)
+            return
+        try:
+            super()._handle_search_path(cursor)
+        except BaseException:
+            self._session_search_path = None
+            raise
+        # The path just set, the path already known (no SET needed), or None when the
+        # SET failed and the session's path is unknown.
+        self._session_search_path = self.search_path_set_schemas
+
+    # --- When the session may have lost or never had the path --------------------------
+
+    @async_unsafe
+    def connect(self) -> None:
+        # A new session (or one from a pool) has the server's search path, not ours.
+        self._session_search_path = None
+        self.search_path_set_schemas = None
+        super().connect()
+
+    @async_unsafe
+    def close(self) -> None:
+        self._session_search_path = None
+        super().close()
+
+    @async_unsafe
+    def rollback(self) -> None:
+        # ROLLBACK reverts a SET made in the transaction; django-tenants forgets its copy.
+        try:
+            super().rollback()
+        finally:
+            self._session_search_path = None
+
+    @async_unsafe
+    def savepoint_rollback(self, sid: str) -> None:
+        # So does ROLLBACK TO SAVEPOINT for a SET made after the savepoint. Forgotten after
+        # the rollback, like django-tenants does: its cursor goes through _cursor(), which
+        # could record a SET the rollback then discards.
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self._session_search_path = None
