@@ -4,7 +4,7 @@ lives here once; views, templates, services and commands call these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
@@ -15,32 +15,33 @@ from django.utils.translation import gettext as _
 from accounts.models import Department, User
 
 
-def _is_active_user(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
+def _is_active_user(user: object) -> TypeGuard[User]:
+    """A signed-in, active user (not anonymous, not None)."""
+    return isinstance(user, User) and user.is_authenticated and user.is_active
 
 
-def has_full_control(user: Any) -> bool:
+def has_full_control(user: object) -> bool:
     """The primary contact or a super admin (特権管理者): may grant or remove super
     admin, transfer the primary contact role and manage the subscription."""
     return _is_active_user(user) and bool(user.is_primary_contact or user.is_super_admin)
 
 
-def can_manage_subscription(user: Any) -> bool:
+def can_manage_subscription(user: object) -> bool:
     """Only the primary contact or a super admin may change the plan."""
     return has_full_control(user)
 
 
-def can_manage_users(user: Any) -> bool:
+def can_manage_users(user: object) -> bool:
     """Administrators and above may list, invite, (de)activate users and edit roles."""
     return has_full_control(user) or (_is_active_user(user) and bool(user.is_administrator))
 
 
-def can_manage_departments(user: Any) -> bool:
+def can_manage_departments(user: object) -> bool:
     """Administrators and above may create and rename departments."""
     return can_manage_users(user)
 
 
-def can_edit_user(actor: Any, user: User) -> bool:
+def can_edit_user(actor: object, user: User) -> bool:
     """Administrators may edit agents and administrators; a super admin or the
     primary contact is edited only by the primary contact or a super admin."""
     if not can_manage_users(actor):
@@ -78,14 +79,20 @@ def list_users() -> QuerySet[User]:
     return User.objects.order_by("-is_active", "full_name", "email")
 
 
+def seat_holders() -> QuerySet[User]:
+    """The current organisation's users who hold a seat: the active ones, whatever
+    their role. Every count of seats in use starts here."""
+    return User.objects.filter(is_active=True)
+
+
 def list_active_users() -> QuerySet[User]:
     """Who can sign in now, the primary contact first (to choose who keeps a seat)."""
-    return User.objects.filter(is_active=True).order_by("-is_primary_contact", "full_name", "email")
+    return seat_holders().order_by("-is_primary_contact", "full_name", "email")
 
 
 def count_active_users() -> int:
-    """How many users of the current organisation can sign in."""
-    return User.objects.filter(is_active=True).count()
+    """How many seats the current organisation's users hold."""
+    return seat_holders().count()
 
 
 def count_departments() -> int:

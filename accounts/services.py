@@ -34,7 +34,7 @@ from portal.models import Organisation
 from portal.selectors import current_organisation, organisation_url
 from subscriptions import audit
 from subscriptions.exceptions import LimitReached, SeatsExhausted
-from subscriptions.selectors import entitlements_for
+from subscriptions.selectors.entitlements import entitlements_for
 
 
 def normalise_email(email: str) -> str:
@@ -84,7 +84,7 @@ def _require_free_seat() -> None:
     if organisation is None:  # the public schema: vendor staff hold no seats
         return
     seats = entitlements_for(organisation).seats
-    if User.objects.filter(is_active=True).count() >= seats:
+    if selectors.count_active_users() >= seats:
         raise SeatsExhausted(seats=seats)
 
 
@@ -124,9 +124,9 @@ def add_user(
             raise UserAlreadyExists(email=address) from None
         EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
         audit.record(
-            "user.added",
+            audit.Action.USER_ADDED,
             acting_user=acting_user,
-            target=f"user:{user.pk}",
+            target=user,
             after={"email": user.email, **_roles(user)},
         )
     return user
@@ -179,9 +179,9 @@ def update_roles(
         user.is_administrator = is_administrator
         user.save(update_fields=["is_super_admin", "is_administrator"])
         audit.record(
-            "user.roles_changed",
+            audit.Action.USER_ROLES_CHANGED,
             acting_user=acting_user,
-            target=f"user:{user.pk}",
+            target=user,
             before=before,
             after=_roles(user),
         )
@@ -199,7 +199,7 @@ def deactivate_user(user: User, *, acting_user: User | None) -> User:
             raise PrimaryContactProtected()
         if not user.is_active:
             raise AlreadyDeactivated(user=user)
-        _switch_active(user, False, action="user.deactivated", acting_user=acting_user)
+        _switch_active(user, False, action=audit.Action.USER_DEACTIVATED, acting_user=acting_user)
     return user
 
 
@@ -207,7 +207,7 @@ def _switch_active(
     user: User,
     active: bool,
     *,
-    action: str,
+    action: audit.Action,
     acting_user: User | None,
     organisation: Organisation | None = None,
 ) -> None:
@@ -218,7 +218,7 @@ def _switch_active(
         action,
         acting_user=acting_user,
         organisation=organisation,
-        target=f"user:{user.pk}",
+        target=user,
         before={"is_active": not active},
         after={"is_active": active},
     )
@@ -229,11 +229,11 @@ def deactivate_for_seats(
 ) -> None:
     """Deactivate the users a plan change leaves without a seat (the change's caller
     chose who stays and checked the rules). Their data stays; they can be reactivated."""
-    for user in User.objects.select_for_update().filter(pk__in=user_ids, is_active=True):
+    for user in selectors.seat_holders().select_for_update().filter(pk__in=user_ids):
         _switch_active(
             user,
             False,
-            action="user.seat_deactivated",
+            action=audit.Action.USER_SEAT_DEACTIVATED,
             acting_user=acting_user,
             organisation=organisation,
         )
@@ -247,7 +247,7 @@ def reactivate_user(user: User, *, acting_user: User | None) -> User:
         if user.is_active:
             raise AlreadyActive(user=user)
         _require_free_seat()
-        _switch_active(user, True, action="user.reactivated", acting_user=acting_user)
+        _switch_active(user, True, action=audit.Action.USER_REACTIVATED, acting_user=acting_user)
     return user
 
 
@@ -269,9 +269,9 @@ def transfer_primary_contact(new_contact: User, *, acting_user: User | None) -> 
         new_contact.is_primary_contact = True
         new_contact.save(update_fields=["is_primary_contact"])
         audit.record(
-            "user.primary_contact_transferred",
+            audit.Action.PRIMARY_CONTACT_TRANSFERRED,
             acting_user=acting_user,
-            target=f"user:{new_contact.pk}",
+            target=new_contact,
             before={"primary_contact": current.email if current else None},
             after={"primary_contact": new_contact.email},
         )
@@ -295,9 +295,9 @@ def create_department(*, name: str, acting_user: User | None) -> Department:
             _require_department_room()
             department = Department.objects.create(name=value)
             audit.record(
-                "department.created",
+                audit.Action.DEPARTMENT_CREATED,
                 acting_user=acting_user,
-                target=f"department:{department.pk}",
+                target=department,
                 after={"name": value},
             )
     except IntegrityError:
@@ -311,7 +311,7 @@ def _require_department_room() -> None:
     if organisation is None:
         return
     entitlements = entitlements_for(organisation)
-    if not entitlements.allows("departments", Department.objects.count() + 1):
+    if not entitlements.allows("departments", selectors.count_departments() + 1):
         raise LimitReached(limit=entitlements.limit("departments"), feature=_("departments"))
 
 
@@ -327,9 +327,9 @@ def rename_department(department: Department, *, name: str, acting_user: User | 
             department.name = value
             department.save(update_fields=["name"])
             audit.record(
-                "department.renamed",
+                audit.Action.DEPARTMENT_RENAMED,
                 acting_user=acting_user,
-                target=f"department:{department.pk}",
+                target=department,
                 before=before,
                 after={"name": value},
             )

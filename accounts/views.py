@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +19,8 @@ from accounts import selectors, services
 from accounts.forms import DepartmentForm, InviteUserForm, RolesForm
 from accounts.models import Department, User
 from portal.exceptions import DomainError
-from subscriptions.selectors import entitlements_for, subscription_of
+from portal.http import OrganisationRequest
+from subscriptions.selectors.entitlements import entitlements_for, subscription_of
 
 View = Callable[..., HttpResponse]
 
@@ -31,7 +32,7 @@ def organisation_page(rule: Callable[[Any], bool] | None = None) -> Callable[[Vi
     def decorate(view: View) -> View:
         @wraps(view)
         @login_required
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: OrganisationRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if rule is not None and not rule(request.user):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -41,17 +42,17 @@ def organisation_page(rule: Callable[[Any], bool] | None = None) -> Callable[[Vi
     return decorate
 
 
-def _departments(request: HttpRequest) -> selectors.Departments:
-    entitlements = entitlements_for(request.organisation)  # type: ignore[attr-defined]
+def _departments(request: OrganisationRequest) -> selectors.Departments:
+    entitlements = entitlements_for(request.organisation)
     return selectors.departments_under_limit(entitlements.limit("departments"))
 
 
 @organisation_page()
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: OrganisationRequest) -> HttpResponse:
     departments = _departments(request)
     context = {
-        "role_labels": selectors.role_labels(request.user),  # type: ignore[arg-type]
-        "subscription": subscription_of(request.organisation),  # type: ignore[attr-defined]
+        "role_labels": selectors.role_labels(request.user),
+        "subscription": subscription_of(request.organisation),
         "active_users": selectors.count_active_users(),
         "departments": departments.visible,
         "department_count": departments.total,
@@ -61,21 +62,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @organisation_page(selectors.can_manage_users)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: OrganisationRequest) -> HttpResponse:
     users = [(user, selectors.role_labels(user)) for user in selectors.list_users()]
     return render(request, "accounts/user_list.html", {"users": users})
 
 
 @organisation_page(selectors.can_manage_users)
-def user_add(request: HttpRequest) -> HttpResponse:
+def user_add(request: OrganisationRequest) -> HttpResponse:
     may_grant = selectors.has_full_control(request.user)
     form = InviteUserForm(request.POST or None, may_grant_super_admin=may_grant)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invite_user(
-                organisation=request.organisation,  # type: ignore[attr-defined]
-                acting_user=request.user,  # type: ignore[arg-type]
+                organisation=request.organisation,
+                acting_user=request.user,
                 **form.cleaned_data,
             )
         except DomainError as error:
@@ -94,7 +95,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
 
 
 def _user_page(
-    request: HttpRequest, user: User, form: RolesForm | None = None, status: int = 200
+    request: OrganisationRequest, user: User, form: RolesForm | None = None, status: int = 200
 ) -> HttpResponse:
     may_grant = selectors.has_full_control(request.user)
     if form is None:
@@ -117,7 +118,7 @@ def _user_page(
 
 
 @organisation_page(selectors.can_manage_users)
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: OrganisationRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     if request.method != "POST":
         return _user_page(request, user)
@@ -129,7 +130,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _user_page(request, user, form, status=400)
     try:
-        services.update_roles(user, acting_user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.update_roles(user, acting_user=request.user, **form.cleaned_data)
     except DomainError as error:
         messages.error(request, str(error))
         return _user_page(request, user, form, status=error.status)
@@ -138,7 +139,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _user_action(
-    request: HttpRequest, pk: int, action: Callable[..., User], done: str
+    request: OrganisationRequest, pk: int, action: Callable[..., User], done: str
 ) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     try:
@@ -152,7 +153,7 @@ def _user_action(
 
 @require_POST
 @organisation_page(selectors.can_manage_users)
-def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_deactivate(request: OrganisationRequest, pk: int) -> HttpResponse:
     return _user_action(
         request,
         pk,
@@ -163,14 +164,14 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @organisation_page(selectors.can_manage_users)
-def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_reactivate(request: OrganisationRequest, pk: int) -> HttpResponse:
     return _user_action(
         request, pk, services.reactivate_user, _("%(user)s was reactivated and can sign in again.")
     )
 
 
 @organisation_page(selectors.has_full_control)
-def user_make_primary_contact(request: HttpRequest, pk: int) -> HttpResponse:
+def user_make_primary_contact(request: OrganisationRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         user = get_object_or_404(User, pk=pk)
         return render(request, "accounts/user_make_primary_contact.html", {"subject": user})
@@ -180,7 +181,7 @@ def user_make_primary_contact(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @organisation_page()
-def department_list(request: HttpRequest) -> HttpResponse:
+def department_list(request: OrganisationRequest) -> HttpResponse:
     may_manage = selectors.can_manage_departments(request.user)
     form = DepartmentForm(request.POST or None)
     status = 200
@@ -191,7 +192,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
             try:
                 department = services.create_department(
                     name=form.cleaned_data["name"],
-                    acting_user=request.user,  # type: ignore[arg-type]
+                    acting_user=request.user,
                 )
             except DomainError as error:
                 form.add_error("name", str(error))
@@ -216,7 +217,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
 
 
 @organisation_page(selectors.can_manage_departments)
-def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
+def department_rename(request: OrganisationRequest, pk: int) -> HttpResponse:
     visible = {department.pk for department in _departments(request).visible}
     department = get_object_or_404(Department, pk=pk, pk__in=visible)
     form = DepartmentForm(request.POST or None, initial={"name": department.name})
@@ -227,7 +228,7 @@ def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
                 services.rename_department(
                     department,
                     name=form.cleaned_data["name"],
-                    acting_user=request.user,  # type: ignore[arg-type]
+                    acting_user=request.user,
                 )
             except DomainError as error:
                 form.add_error("name", str(error))

@@ -28,7 +28,7 @@ def main(count: int) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from django_tenants.utils import schema_context
+    from django_tenants.utils import tenant_context
 
     from accounts.models import User
     from portal.services import create_organisation
@@ -49,7 +49,7 @@ def main(count: int) -> None:
             durations.append(time.perf_counter() - started)
             if number in {0, count - 1}:
                 client = Client(HTTP_HOST=f"bench-{number}.{settings.PORTAL_BASE_DOMAIN}")
-                with schema_context(created.organisation.schema_name):
+                with tenant_context(created.organisation):
                     client.force_login(User.objects.get())
                 with CaptureQueriesContext(connection) as queries:
                     client.get("/")

@@ -13,8 +13,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
+
+from portal.http import PortalRequest
 
 View = Callable[..., HttpResponse]
 FIELD = "idempotency_key"
@@ -29,7 +31,7 @@ def idempotent(view: View) -> View:
     """For POST views that answer with a redirect when they succeed."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: PortalRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method != "POST":
             return view(request, *args, **kwargs)
         key = (request.POST.get(FIELD) or "").strip()[:64]
@@ -40,7 +42,7 @@ def idempotent(view: View) -> View:
         done = cache.get(cache_key)
         if done:  # already applied: go where the first submission went
             return HttpResponseRedirect(done)
-        request.idempotency_key = key  # type: ignore[attr-defined]
+        request.idempotency_key = key
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseRedirect):
             cache.set(cache_key, response["Location"], REMEMBER_SECONDS)

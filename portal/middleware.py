@@ -9,12 +9,13 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from portal.http import PortalRequest
 from portal.models import Domain
+from portal.tenancy import current_tenant, use_public_schema, use_tenant
 from portal.views import unknown_organisation
 
 
@@ -26,17 +27,17 @@ class OrganisationMiddleware(TenantMainMiddleware):
     An unknown host gets the "no organisation here" page with status 404.
     """
 
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
-        request.organisation = None  # type: ignore[attr-defined]
+    def process_request(self, request: PortalRequest) -> HttpResponse | None:
+        use_public_schema()
+        request.organisation = None
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             return unknown_organisation(request)
         if hostname == settings.PORTAL_BASE_DOMAIN:
-            request.tenant = connection.tenant  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
-            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            request.tenant = current_tenant()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            set_urlconf(request.urlconf)
             return None
         domain = (
             Domain.objects.select_related("tenant", "tenant__subscription__plan")
@@ -47,8 +48,8 @@ class OrganisationMiddleware(TenantMainMiddleware):
             return unknown_organisation(request)
         organisation = domain.tenant
         organisation.domain_url = hostname
-        request.tenant = request.organisation = organisation  # type: ignore[attr-defined]
-        connection.set_tenant(organisation)  # type: ignore[attr-defined]
+        request.tenant = request.organisation = organisation
+        use_tenant(organisation)
         return None
 
 
@@ -59,8 +60,8 @@ class StaffSecondFactorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.PORTAL_STAFF_MFA and request.organisation is None:  # type: ignore[attr-defined]
+    def __call__(self, request: PortalRequest) -> HttpResponse:
+        if settings.PORTAL_STAFF_MFA and request.organisation is None:
             redirect = self._redirect(request)
             if redirect is not None:
                 return redirect

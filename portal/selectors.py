@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
-from django_tenants.utils import get_public_schema_name
 
 from portal.models import Organisation
+from portal.tenancy import current_schema, current_tenant, on_public_schema
 
 
 def organisation_host(slug: str) -> str:
@@ -36,10 +35,9 @@ def find_organisation(slug: str) -> Organisation | None:
 
 def current_organisation() -> Organisation | None:
     """The organisation whose schema the connection is on; None on the public schema."""
-    tenant = getattr(connection, "tenant", None)
+    tenant = current_tenant()
     if isinstance(tenant, Organisation):
         return tenant
-    schema = connection.schema_name  # type: ignore[attr-defined]
-    if schema == get_public_schema_name():
+    if on_public_schema():
         return None
-    return Organisation.objects.filter(schema_name=schema).first()
+    return Organisation.objects.filter(schema_name=current_schema()).first()

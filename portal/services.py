@@ -4,11 +4,10 @@ primary contact, all or nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import tenant_context
 
 from accounts.models import Department, User
 from accounts.selectors import set_password_path
@@ -16,8 +15,9 @@ from accounts.services import add_user, create_department, normalise_email
 from portal.exceptions import InvalidOrganisation, InvalidOrganisationName, OrganisationAddressTaken
 from portal.models import Domain, Organisation, schema_name_for
 from portal.selectors import organisation_host, organisation_url
-from subscriptions.selectors import get_plan
-from subscriptions.services import require_staff, start_subscription
+from subscriptions.selectors.catalogue import get_plan
+from subscriptions.services.guards import require_staff
+from subscriptions.services.subscription import start_subscription
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def create_organisation(
     seats: int | None = None,
     cycle: str = "monthly",
     currency: str = "JPY",
-    acting_user: Any = None,
+    acting_user: User | None = None,
 ) -> NewOrganisation:
     """Create an organisation with its schema (migrated), its domain
     ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
@@ -91,7 +91,7 @@ def create_organisation(
             currency=currency,
             acting_user=acting_user,
         )
-        with schema_context(organisation.schema_name):
+        with tenant_context(organisation):
             department = create_department(name=clean_name, acting_user=None)
             contact = add_user(
                 email=email,

@@ -1,20 +1,113 @@
-"""Writing the append-only audit log. Call ``record`` inside the transaction of the
-change it describes, so the event exists exactly when the change does."""
+"""The append-only audit log: its action names, how an object is named as a target, and
+``record``. Call ``record`` inside the transaction of the change it describes, so the
+event exists exactly when the change does."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, models
 
 from portal.models import Organisation
 from portal.selectors import current_organisation
 from subscriptions.models import AuditEvent
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def actor_fields(acting_user: Any) -> dict[str, Any]:
+
+class Action(StrEnum):
+    """Every action the portal audits; the stored ``AuditEvent.action`` is the value."""
+
+    # Subscriptions and plan changes
+    SUBSCRIPTION_STARTED = "subscription.started"
+    SUBSCRIPTION_RENEWED = "subscription.renewed"
+    PLAN_CHANGED = "plan.changed"
+    FEEDBACK_SHARED = "plan.feedback_shared"
+    # Refund requests: one action per status they move to
+    REFUND_REQUESTED = "refund.requested"
+    REFUND_APPROVED = "refund.approved"
+    REFUND_REJECTED = "refund.rejected"
+    REFUND_WITHDRAWN = "refund.withdrawn"
+    REFUND_REFUNDED = "refund.refunded"
+    # Overrides granted by staff
+    OVERRIDE_GRANTED = "override.granted"
+    OVERRIDE_REVOKED = "override.revoked"
+    # Catalogue edits in the admin
+    CATALOGUE_ADDED = "catalogue.added"
+    CATALOGUE_CHANGED = "catalogue.changed"
+    CATALOGUE_DELETED = "catalogue.deleted"
+    # Users and departments of an organisation
+    USER_ADDED = "user.added"
+    USER_ROLES_CHANGED = "user.roles_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_SEAT_DEACTIVATED = "user.seat_deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    PRIMARY_CONTACT_TRANSFERRED = "user.primary_contact_transferred"
+    DEPARTMENT_CREATED = "department.created"
+    DEPARTMENT_RENAMED = "department.renamed"
+
+    @classmethod
+    def refund_moved(cls, status: str) -> Action:
+        """The action of a refund request moving to ``status``."""
+        return cls(f"refund.{status}")
+
+
+# What the Store's activity list shows of an organisation's log.
+SUBSCRIPTION_ACTIONS = frozenset(
+    {
+        Action.SUBSCRIPTION_STARTED,
+        Action.SUBSCRIPTION_RENEWED,
+        Action.PLAN_CHANGED,
+        Action.FEEDBACK_SHARED,
+        Action.REFUND_REQUESTED,
+        Action.REFUND_APPROVED,
+        Action.REFUND_REJECTED,
+        Action.REFUND_WITHDRAWN,
+        Action.REFUND_REFUNDED,
+        Action.OVERRIDE_GRANTED,
+        Action.OVERRIDE_REVOKED,
+        Action.USER_SEAT_DEACTIVATED,
+    }
+)
+
+# Targets are stored as "<name>:<pk>"; these models keep the short names the log has
+# always used, the others use their model name.
+TARGET_NAMES = {
+    "planchange": "plan_change",
+    "refundrequest": "refund",
+    "entitlementoverride": "override",
+}
+
+
+def target_of(entry: models.Model) -> str:
+    """How the log names ``entry``: "plan_change:12", "refund:3", "user:7", "plan:2"."""
+    name = entry._meta.model_name or ""
+    return f"{TARGET_NAMES.get(name, name)}:{entry.pk}"
+
+
+def events_about(*entries: models.Model) -> models.QuerySet[AuditEvent]:
+    """Every event whose target is one of ``entries``, oldest first."""
+    return AuditEvent.objects.filter(target__in=[target_of(entry) for entry in entries]).order_by(
+        "created_at", "id"
+    )
+
+
+def events_of(
+    organisation: Organisation, actions: Iterable[Action] | None = None
+) -> models.QuerySet[AuditEvent]:
+    """The organisation's events (optionally only ``actions``), newest first."""
+    events = AuditEvent.objects.filter(organisation=organisation)
+    if actions is not None:
+        events = events.filter(action__in=[str(action) for action in actions])
+    return events.order_by("-created_at", "-id")
+
+
+def actor_fields(acting_user: User | None) -> dict[str, Any]:
     """``acting_user=None`` is an operator's command; vendor staff are public-schema
     users with ``is_staff``; anyone else is a user of the organisation."""
     if acting_user is None:
@@ -29,23 +122,23 @@ def _plain(data: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def record(
-    action: str,
+    action: Action,
     *,
-    acting_user: Any,
+    acting_user: User | None,
+    target: models.Model,
     organisation: Organisation | None = None,
-    target: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event. Without ``organisation``, the organisation whose schema the
-    connection is on (None on the public schema)."""
+    """Append one event about ``target``. Without ``organisation``, the organisation
+    whose schema the connection is on (None on the public schema)."""
     assert connection.in_atomic_block, "audit events are written in the change's transaction"
     if organisation is None:
         organisation = current_organisation()
     return AuditEvent.objects.create(
         organisation=organisation,
-        action=action,
-        target=target,
+        action=str(action),
+        target=target_of(target),
         before=_plain(before),
         after=_plain(after),
         **actor_fields(acting_user),

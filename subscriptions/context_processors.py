@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from subscriptions.selectors import entitlements_for
+from subscriptions.selectors.entitlements import entitlements_for
 
 
 def entitlements(request: HttpRequest) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -26,12 +27,14 @@ class ConfirmChangeForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, active_users: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, active_users: QuerySet[User] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if active_users is None:
             del self.fields["keep"]
         else:
-            self.fields["keep"].queryset = active_users  # type: ignore[attr-defined]
+            cast(KeepUsersField, self.fields["keep"]).queryset = active_users
 
 
 class FeedbackForm(forms.Form):

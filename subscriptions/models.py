@@ -2,12 +2,13 @@
 
 The catalogue is data that staff edit: plans, prices, features, each plan's value for each
 feature and the allowed transitions. What an organisation may use is derived at read time
-(``subscriptions.selectors.entitlements_for``); nothing an organisation created is ever
+(``selectors.entitlements.entitlements_for``); nothing an organisation created is ever
 changed or deleted by a plan change.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.db import models
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 from subscriptions.money import per_day
+from subscriptions.proration import period_end
 
 
 class BillingCycle(models.TextChoices):
@@ -213,6 +215,15 @@ class Subscription(models.Model):
     def paid_daily(self) -> Decimal:
         """The value paid per day (12 places, for display)."""
         return per_day(self.paid_value, self.period_days)
+
+    def begin_period(self, start: date, amount_paid: Decimal) -> None:
+        """Start a period of the subscription's cycle on ``start``, paid ``amount_paid``
+        (not saved: the caller saves within its change)."""
+        self.period_start = start
+        self.period_end = period_end(start, self.cycle)
+        self.amount_paid = amount_paid
+        self.upgrade_charges = Decimal(0)
+        self.paid_value = amount_paid
 
 
 class EntitlementOverride(models.Model):

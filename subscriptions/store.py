@@ -6,7 +6,7 @@ prorated refund request). Thin views over subscriptions.services."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,45 +15,43 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import can_manage_subscription, list_active_users
 from accounts.views import organisation_page
 from portal.exceptions import DomainError
+from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
-from portal.models import Organisation
-from subscriptions import selectors, services
 from subscriptions.exceptions import InvalidSeats, UnknownPlan
 from subscriptions.forms import ConfirmChangeForm, FeedbackForm
 from subscriptions.models import PlanChange, RefundRequest
+from subscriptions.selectors import catalogue, entitlements, previews, store
+from subscriptions.services import plan_changes, refunds
 
 store_page = organisation_page(can_manage_subscription)
 
 
-def _organisation(request: HttpRequest) -> Organisation:
-    return request.organisation  # type: ignore[attr-defined]
-
-
 @store_page
-def home(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+def home(request: OrganisationRequest) -> HttpResponse:
+    organisation = request.organisation
     context = {
-        "subscription": selectors.subscription_of(organisation),
-        "seats_used": selectors.seats_in_use(organisation),
-        "changes": selectors.plan_changes_of(organisation)[:20],
-        "refunds": selectors.refund_requests_of(organisation)[:20],
-        "timeline": selectors.subscription_timeline(organisation),
+        "subscription": entitlements.subscription_of(organisation),
+        "seats_used": entitlements.seats_in_use(organisation),
+        "changes": store.plan_changes_of(organisation)[:20],
+        "refunds": store.refund_requests_of(organisation)[:20],
+        "activity": store.subscription_activity(organisation),
+        "plan_names": catalogue.plan_names(),
         "new_key": new_key,
     }
     return render(request, "subscriptions/store/home.html", context)
 
 
 @store_page
-def plans(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+def plans(request: OrganisationRequest) -> HttpResponse:
+    organisation = request.organisation
     context = {
-        "subscription": selectors.subscription_of(organisation),
-        "offers": selectors.store_offers(organisation),
+        "subscription": entitlements.subscription_of(organisation),
+        "offers": previews.store_offers(organisation),
     }
     return render(request, "subscriptions/store/plans.html", context)
 
 
-def _seats(request: HttpRequest) -> int | None:
+def _seats(request: OrganisationRequest) -> int | None:
     value = (request.POST.get("seats") or request.GET.get("seats") or "").strip()
     try:
         return int(value) if value.isascii() else None
@@ -63,19 +61,19 @@ def _seats(request: HttpRequest) -> int | None:
 
 @store_page
 @idempotent
-def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
+def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     """The impact of the change, then Confirm. Paid plans without a seat cap may be
     previewed with another number of seats (``?seats=N``)."""
-    organisation = _organisation(request)
+    organisation = request.organisation
     seats = _seats(request)
     try:
-        preview = services.preview_plan_change(organisation, plan_code, seats=seats)
+        preview = previews.preview_plan_change(organisation, plan_code, seats=seats)
     except UnknownPlan as error:
         raise Http404(str(error)) from None
     except InvalidSeats as error:  # seats out of range: show the default instead
         messages.error(request, str(error))
         seats = None
-        preview = services.preview_plan_change(organisation, plan_code)
+        preview = previews.preview_plan_change(organisation, plan_code)
     except DomainError as error:  # e.g. the plan has no price in this currency
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("store_plans"))
@@ -96,13 +94,13 @@ def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         keep = [user.pk for user in form.cleaned_data.get("keep", [])]
         try:
-            change = services.change_plan(
+            change = plan_changes.change_plan(
                 organisation,
                 plan_code,
                 acting_user=request.user,
                 seats=seats,
                 keep_user_ids=keep,
-                idempotency_key=request.idempotency_key,  # type: ignore[attr-defined]
+                idempotency_key=request.idempotency_key,
             )
         except DomainError as error:
             messages.error(request, str(error))
@@ -117,12 +115,12 @@ def confirm(request: HttpRequest, plan_code: str) -> HttpResponse:
     return render(request, "subscriptions/store/confirm.html", context, status=status)
 
 
-def _change(request: HttpRequest, pk: int) -> PlanChange:
-    return get_object_or_404(selectors.plan_changes_of(_organisation(request)), pk=pk)
+def _change(request: OrganisationRequest, pk: int) -> PlanChange:
+    return get_object_or_404(store.plan_changes_of(request.organisation), pk=pk)
 
 
 @store_page
-def result(request: HttpRequest, pk: int) -> HttpResponse:
+def result(request: OrganisationRequest, pk: int) -> HttpResponse:
     change = _change(request, pk)
     refund = getattr(change, "refund_request", None)
     context = {
@@ -140,14 +138,14 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @store_page
 @idempotent
-def feedback(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback(request: OrganisationRequest, pk: int) -> HttpResponse:
     change = _change(request, pk)
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a reason to share your feedback."))
         return HttpResponseRedirect(reverse("store_result", args=[change.pk]) + "#feedback")
     try:
-        services.share_feedback(change, acting_user=request.user, **form.cleaned_data)
+        plan_changes.share_feedback(change, acting_user=request.user, **form.cleaned_data)
     except DomainError as error:
         messages.error(request, str(error))
     else:
@@ -158,10 +156,10 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @store_page
 @idempotent
-def request_refund(request: HttpRequest, pk: int) -> HttpResponse:
+def request_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
     change = _change(request, pk)
     try:
-        services.request_refund(change, acting_user=request.user)
+        refunds.request_refund(change, acting_user=request.user)
     except DomainError as error:
         messages.error(request, str(error))
     else:
@@ -175,10 +173,10 @@ def request_refund(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @store_page
 @idempotent
-def withdraw_refund(request: HttpRequest, pk: int) -> HttpResponse:
-    refund = get_object_or_404(RefundRequest, pk=pk, organisation=_organisation(request))
+def withdraw_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
+    refund = get_object_or_404(RefundRequest, pk=pk, organisation=request.organisation)
     try:
-        services.withdraw_refund(refund, acting_user=request.user)
+        refunds.withdraw_refund(refund, acting_user=request.user)
     except DomainError as error:
         messages.error(request, str(error))
     else:

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts.views import organisation_page
-from subscriptions import selectors
+from portal.http import OrganisationRequest
+from subscriptions.selectors import catalogue
+from subscriptions.selectors.entitlements import entitlements_for
 
 View = Callable[..., HttpResponse]
 
@@ -22,12 +24,12 @@ def requires_feature(feature_code: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            entitlements = selectors.entitlements_for(request.organisation)  # type: ignore[attr-defined]
+        def wrapped(request: OrganisationRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            entitlements = entitlements_for(request.organisation)
             if not entitlements.has(feature_code):
                 context = {
-                    "feature": selectors.get_feature(feature_code),
-                    "unlocked_by": selectors.lowest_plan_with(feature_code),
+                    "feature": catalogue.get_feature(feature_code),
+                    "unlocked_by": catalogue.lowest_plan_with(feature_code),
                 }
                 return render(request, "subscriptions/feature_locked.html", context, status=403)
             return view(request, *args, **kwargs)
@@ -38,15 +40,15 @@ def requires_feature(feature_code: str) -> Callable[[View], View]:
 
 
 @organisation_page()
-def features(request: HttpRequest) -> HttpResponse:
-    entitlements = selectors.entitlements_for(request.organisation)  # type: ignore[attr-defined]
-    rows = selectors.feature_rows(entitlements)
+def features(request: OrganisationRequest) -> HttpResponse:
+    entitlements = entitlements_for(request.organisation)
+    rows = catalogue.feature_rows(entitlements)
     return render(request, "subscriptions/features.html", {"rows": rows})
 
 
 @organisation_page()
 @requires_feature("live_chat")
-def live_chat(request: HttpRequest) -> HttpResponse:
+def live_chat(request: OrganisationRequest) -> HttpResponse:
     """The live chat console (the helpdesk feature itself lives outside this portal;
     this page shows how a feature is gated)."""
     return render(request, "subscriptions/live_chat.html")

@@ -16,14 +16,15 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
+from pytest_django import DjangoDbBlocker
 
 from accounts.models import User
 from accounts.services import add_user, deactivate_user
 from portal.models import Organisation
 from portal.services import create_organisation
+from portal.tenancy import use_public_schema
 from subscriptions.models import Plan
 
 PASSWORD = "a-long-test-password-42"
@@ -82,8 +83,8 @@ def _fast_password_hashing() -> None:
 
 
 @pytest.fixture(scope="session")
-def sites(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> dict[str, Site]:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+def sites(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> dict[str, Site]:
+    with django_db_blocker.unblock():
         return {slug: _create_site(slug) for slug in ("northwind", "contoso")}
 
 
@@ -107,11 +108,11 @@ def contoso(sites: dict[str, Site], db: None) -> Site:
 def _fresh_state_around_each_test() -> Iterator[None]:
     """Requests leave the connection on a tenant's schema, and allauth's rate limits
     count in the cache: each test starts on public with an empty cache."""
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    use_public_schema()
     for alias in ("default", "entitlements"):
         caches[alias].clear()
     yield
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    use_public_schema()
 
 
 def site_client(site: Site) -> Client:

@@ -4,16 +4,21 @@
 {% if entitlements|has_feature:"live_chat" %}…{% endif %}
 {{ entitlements|feature_limit:"departments" }}
 {{ amount|money:"JPY" }}
+{% activity_text event plan_names %}  (an audit event of the Store's activity, in words)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
+from subscriptions.audit import Action
+from subscriptions.models import AuditEvent, RefundStatus
 from subscriptions.money import MINOR_UNITS
 
 register = template.Library()
@@ -39,3 +44,39 @@ def money(amount: Decimal | None, currency: str) -> str:
     places = MINOR_UNITS.get(currency, 2)
     figure = number_format(Decimal(amount), decimal_pos=places, force_grouping=True)
     return f"{SYMBOLS.get(currency, currency + ' ')}{figure}"
+
+
+@register.simple_tag
+def activity_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
+    """A subscription event of the audit log as the Store's activity list words it;
+    ``plan_names`` maps plan codes to names (``selectors.catalogue.plan_names``)."""
+    before, after = event.before or {}, event.after or {}
+
+    def plan(data: dict[str, Any]) -> str:
+        code = str(data.get("plan", ""))
+        return plan_names.get(code, code)
+
+    texts: dict[str, Callable[[], str]] = {
+        Action.PLAN_CHANGED: lambda: (
+            _("Plan changed from %(from)s to %(to)s") % {"from": plan(before), "to": plan(after)}
+        ),
+        Action.FEEDBACK_SHARED: lambda: _("Feedback shared"),
+        Action.SUBSCRIPTION_STARTED: lambda: (
+            _("Subscription started on the %(plan)s plan") % {"plan": plan(after)}
+        ),
+        Action.SUBSCRIPTION_RENEWED: lambda: _("Billing period renewed"),
+        Action.REFUND_REQUESTED: lambda: _("Prorated refund requested"),
+        Action.OVERRIDE_GRANTED: lambda: (
+            _("Extra entitlement granted: %(feature)s") % {"feature": after.get("feature")}
+        ),
+        Action.OVERRIDE_REVOKED: lambda: (
+            _("Extra entitlement ended: %(feature)s") % {"feature": before.get("feature")}
+        ),
+        Action.USER_SEAT_DEACTIVATED: lambda: _("A user was deactivated to fit the plan's seats"),
+    }
+    if event.action in texts:
+        return texts[event.action]()
+    if event.action.startswith("refund."):  # approved, rejected, withdrawn, refunded
+        status = dict(RefundStatus.choices).get(str(after.get("status")), "")
+        return _("Refund request: %(status)s") % {"status": status}
+    return event.action

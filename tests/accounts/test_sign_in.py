@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from portal.services import create_organisation
 from tests.conftest import PASSWORD, Site, site_client
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +144,7 @@ def test_password_reset_by_email(northwind: Site) -> None:
 
 
 def test_vendor_staff_sign_in_to_the_admin_on_the_public_site_only(northwind: Site) -> None:
-    User.objects.create_superuser("staff@vendor.test", PASSWORD)  # public schema
+    StaffFactory.create(email="staff@vendor.test", superuser=True)  # public schema
     admin = Client(HTTP_HOST="localhost")
     response = admin.post(
         "/admin/login/?next=/admin/", {"username": "staff@vendor.test", "password": PASSWORD}

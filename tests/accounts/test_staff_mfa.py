@@ -10,6 +10,7 @@ from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_tot
 from django.test import Client
 
 from accounts.models import User
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,8 @@ def _code(secret: str) -> str:
 
 
 def _staff() -> User:
-    return User.objects.create_superuser("sec@vendor.test", PASSWORD)
+    """The staff member the tests sign in as "sec@vendor.test"."""
+    return StaffFactory.create(email="sec@vendor.test", password=PASSWORD, superuser=True)
 
 
 def test_the_admin_sign_in_goes_through_allauth(staff_mfa) -> None:

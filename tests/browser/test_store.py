@@ -15,6 +15,7 @@ from playwright.sync_api import Page
 from accounts.models import User
 from accounts.services import add_user, create_department
 from portal.models import Organisation
+from portal.tenancy import use_public_schema
 from subscriptions.models import PlanChange, RefundRequest, Subscription
 from tests.browser.conftest import ROOT, Walk
 from tests.subscriptions.conftest import make_organisation
@@ -61,7 +62,7 @@ def shop(catalogue: None, live_server) -> Iterator[Shop]:
             create_department(name=name, acting_user=None)
     port = live_server.url.rsplit(":", 1)[1]
     yield Shop(organisation, f"http://kaisha.localhost:{port}")
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    use_public_schema()
     with connection.cursor() as cursor:
         cursor.execute("DROP SCHEMA IF EXISTS org_kaisha CASCADE")
 

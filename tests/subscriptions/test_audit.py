@@ -12,22 +12,32 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
+from django_tenants.utils import tenant_context
 
 from accounts import services as accounts
 from accounts.exceptions import PrimaryContactProtected
 from accounts.models import Department, User
-from subscriptions import audit, services
+from portal.models import Organisation
+from subscriptions import audit
 from subscriptions.exceptions import (
     KeepListRequired,
     PaymentFailed,
     TransitionNotAllowed,
 )
-from subscriptions.models import AuditEvent, EntitlementOverride, Subscription
+from subscriptions.models import (
+    AuditEvent,
+    EntitlementOverride,
+    Plan,
+    PlanChange,
+    RefundRequest,
+    Subscription,
+)
 from subscriptions.payments import Charge
-from tests.conftest import PASSWORD, Site
+from subscriptions.services import overrides, plan_changes, refunds
+from tests.conftest import Site
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,15 +62,6 @@ def actor_of(event: AuditEvent) -> tuple[str, int | None, str]:
     return (event.actor_kind, event.actor_id, event.actor_email)
 
 
-def make_staff(*codenames: str) -> User:
-    """A vendor staff user in the public schema with these subscriptions permissions."""
-    staff = User.objects.create_user("ops@vendor.test", PASSWORD, is_staff=True)
-    staff.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="subscriptions", codename__in=codenames)
-    )
-    return User.objects.get(pk=staff.pk)
-
-
 # --- Append-only ------------------------------------------------------------------------
 
 
@@ -68,10 +69,10 @@ def make_staff(*codenames: str) -> User:
 def event(northwind: Site) -> AuditEvent:
     with transaction.atomic():
         return audit.record(
-            "test.recorded",
+            audit.Action.SUBSCRIPTION_RENEWED,
             acting_user=None,
             organisation=northwind.organisation,
-            target="test:1",
+            target=northwind.organisation,
             before={"value": 1},
             after={"value": 2},
         )
@@ -127,6 +128,30 @@ def test_the_database_refuses_to_change_or_delete_an_event(
     assert AuditEvent.objects.filter(pk=event.pk).values().get() == row
 
 
+def test_targets_keep_the_names_the_log_has_always_used() -> None:
+    """Events written before targets were derived from objects must still be found by
+    ``events_about``: the stored names do not change."""
+    assert audit.target_of(PlanChange(pk=7)) == "plan_change:7"
+    assert audit.target_of(RefundRequest(pk=8)) == "refund:8"
+    assert audit.target_of(EntitlementOverride(pk=9)) == "override:9"
+    assert audit.target_of(Subscription(pk=10)) == "subscription:10"
+    assert audit.target_of(User(pk=11)) == "user:11"
+    assert audit.target_of(Department(pk=12)) == "department:12"
+    assert audit.target_of(Plan(pk=13)) == "plan:13"
+
+
+def test_every_action_written_is_a_known_action(northwind: Site) -> None:
+    """The actions in the log are the constants of ``audit.Action``, nothing else."""
+    customer = northwind.user("primary")
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    refunds.request_refund(change, acting_user=customer)
+    with tenant_context(northwind.organisation):
+        accounts.deactivate_user(northwind.user("agent"), acting_user=None)
+    written = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"plan.changed", "refund.requested", "user.deactivated"} <= written
+    assert written <= {str(action) for action in audit.Action}
+
+
 def test_record_refuses_to_run_outside_a_transaction() -> None:
     """A thread's own connection is in autocommit, outside any transaction: exactly
     where an event could outlive a change that rolled back."""
@@ -135,7 +160,9 @@ def test_record_refuses_to_run_outside_a_transaction() -> None:
     def record_in_autocommit() -> None:
         try:
             outcome.append(connection.in_atomic_block)
-            audit.record("test.outside", acting_user=None, target="test:outside")
+            audit.record(
+                audit.Action.SUBSCRIPTION_RENEWED, acting_user=None, target=Organisation(pk=1)
+            )
         except Exception as error:
             outcome.append(error)
         finally:
@@ -263,7 +290,7 @@ def test_a_plan_change_is_audited_with_the_subscription_before_and_after(
 ) -> None:
     primary = northwind.user("primary")
     mark = latest_id()
-    change = services.change_plan(northwind.organisation, "professional", acting_user=primary)
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=primary)
     [event] = events_since(mark)
     assert event.action == "plan.changed"
     assert event.organisation == northwind.organisation
@@ -279,7 +306,7 @@ def test_a_plan_change_is_audited_with_the_subscription_before_and_after(
 
 def test_a_command_plan_change_is_audited_as_command(northwind: Site) -> None:
     mark = latest_id()
-    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     [event] = events_since(mark, "plan.changed")
     assert actor_of(event) == (COMMAND, None, "")
 
@@ -289,7 +316,7 @@ def test_seats_lost_to_a_downgrade_are_audited_one_by_one(northwind: Site) -> No
     keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
     agent_id = northwind.user_ids["agent"]
     mark = latest_id()
-    change = services.change_plan(
+    change = plan_changes.change_plan(
         northwind.organisation, "free", acting_user=primary, keep_user_ids=keep
     )
     assert change.deactivated_user_ids == [agent_id]
@@ -306,9 +333,9 @@ def test_seats_lost_to_a_downgrade_are_audited_one_by_one(northwind: Site) -> No
 
 def test_feedback_is_audited(northwind: Site) -> None:
     primary = northwind.user("primary")
-    change = services.change_plan(northwind.organisation, "professional", acting_user=primary)
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=primary)
     mark = latest_id()
-    services.share_feedback(
+    plan_changes.share_feedback(
         change, acting_user=primary, reason="too_expensive", text="  Fewer tickets now.  "
     )
     [event] = events_since(mark)
@@ -323,12 +350,14 @@ def test_feedback_is_audited(northwind: Site) -> None:
 @pytest.mark.parametrize("by_staff", [True, False], ids=["staff", "command"])
 def test_overrides_granted_and_revoked_are_audited(northwind: Site, by_staff: bool) -> None:
     actor = (
-        make_staff("add_entitlementoverride", "change_entitlementoverride") if by_staff else None
+        StaffFactory.create(permissions=["add_entitlementoverride", "change_entitlementoverride"])
+        if by_staff
+        else None
     )
     expected_actor = (STAFF, actor.pk, actor.email) if actor else (COMMAND, None, "")
     until = date.today() + timedelta(days=30)
     mark = latest_id()
-    override = services.grant_override(
+    override = overrides.grant_override(
         northwind.organisation,
         "webhooks",
         acting_user=actor,
@@ -350,7 +379,7 @@ def test_overrides_granted_and_revoked_are_audited(northwind: Site, by_staff: bo
     }
 
     mark = latest_id()
-    services.revoke_override(override, acting_user=actor)
+    overrides.revoke_override(override, acting_user=actor)
     assert EntitlementOverride.objects.get(pk=override.pk).revoked_at is not None
     [revoked] = events_since(mark)
     assert revoked.action == "override.revoked"
@@ -376,7 +405,7 @@ def test_a_refused_transition_after_a_renewal_leaves_no_event(northwind: Site) -
     subscription = Subscription.objects.get(organisation=northwind.organisation)
     mark = latest_id()
     with pytest.raises(TransitionNotAllowed):
-        services.change_plan(
+        plan_changes.change_plan(
             northwind.organisation,
             "standard",
             acting_user=northwind.user("primary"),
@@ -389,17 +418,17 @@ def test_a_refused_transition_after_a_renewal_leaves_no_event(northwind: Site) -
 def test_a_downgrade_missing_its_keep_list_leaves_no_event(northwind: Site) -> None:
     mark = latest_id()
     with pytest.raises(KeepListRequired):
-        services.change_plan(northwind.organisation, "free", acting_user=None)
+        plan_changes.change_plan(northwind.organisation, "free", acting_user=None)
     assert events_since(mark) == []
 
 
 def test_a_declined_upgrade_leaves_no_event(northwind: Site, settings) -> None:
     primary = northwind.user("primary")
-    services.change_plan(northwind.organisation, "professional", acting_user=primary)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=primary)
     settings.SUBSCRIPTIONS_PAYMENT_GATEWAY = f"{__name__}.DecliningGateway"
     mark = latest_id()
     with pytest.raises(PaymentFailed):
-        services.change_plan(northwind.organisation, "enterprise", acting_user=primary)
+        plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=primary)
     assert events_since(mark) == []
     assert Subscription.objects.get(organisation=northwind.organisation).plan.code == (
         "professional"
@@ -412,7 +441,7 @@ def test_an_event_is_rolled_back_with_its_change(northwind: Site) -> None:
 
     mark = latest_id()
     with pytest.raises(Abandoned), transaction.atomic():
-        services.change_plan(northwind.organisation, "professional", acting_user=None)
+        plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
         assert len(events_since(mark, "plan.changed")) == 1
         raise Abandoned
     assert events_since(mark) == []

@@ -7,7 +7,6 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +14,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
 from portal.models import Organisation
-from subscriptions import services
+from subscriptions import audit
 from subscriptions.models import (
     AuditEvent,
     EntitlementOverride,
@@ -26,8 +25,16 @@ from subscriptions.models import (
     RefundRequest,
     Subscription,
 )
+from subscriptions.services import overrides, plan_changes
+from subscriptions.services.refunds import (
+    approve_refund,
+    mark_refunded,
+    reject_refund,
+    request_refund,
+)
 from subscriptions.templatetags.subscriptions import money
 from tests.conftest import Site, site_client
+from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,9 +45,7 @@ def staff_client(
     group: str | None = "Billing operations", email: str = "ops@vendor.test"
 ) -> Client:
     """A vendor staff member signed in on the public site."""
-    user = User.objects.create_user(email, "a-long-password-1", is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
+    user = StaffFactory.create(email=email, groups=[group] if group else [])
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     return client
@@ -48,15 +53,15 @@ def staff_client(
 
 def downgrade_with_refund(site: Site, plan: str = "professional") -> RefundRequest:
     keep = [site.user_ids[role] for role in ("primary", "super", "admin")]
-    change = services.change_plan(site.organisation, plan, acting_user=None, keep_user_ids=keep)
-    return services.request_refund(change, acting_user=site.user("primary"))
+    change = plan_changes.change_plan(site.organisation, plan, acting_user=None, keep_user_ids=keep)
+    return request_refund(change, acting_user=site.user("primary"))
 
 
 @pytest.fixture
 def refunds(northwind: Site, contoso: Site) -> list[RefundRequest]:
     """Three requests: contoso's older one decided, northwind's two pending."""
     older = downgrade_with_refund(contoso)
-    services.reject_refund(older, acting_user=None, note="Outside the window")
+    reject_refund(older, acting_user=None, note="Outside the window")
     first = downgrade_with_refund(northwind, "professional")
     second = downgrade_with_refund(northwind, "free")
     return [older, first, second]
@@ -106,9 +111,7 @@ def test_approve_then_mark_refunded_from_the_review_page(refunds) -> None:
     client.post(decide, {"decision": "mark_refunded", "reference": "BANK-42"})
     refund.refresh_from_db()
     assert (refund.status, refund.payment_reference) == ("refunded", "BANK-42")
-    events = AuditEvent.objects.filter(
-        target=f"refund:{refund.pk}", action__in=["refund.approved", "refund.refunded"]
-    )
+    events = audit.events_about(refund).filter(action__in=["refund.approved", "refund.refunded"])
     assert {(e.actor_kind, e.actor_email) for e in events} == {("staff", "ops@vendor.test")}
 
 
@@ -166,7 +169,7 @@ def test_support_sees_but_cannot_decide(refunds) -> None:
 
 def test_staff_without_a_group_and_non_staff_are_kept_out(refunds) -> None:
     assert staff_client(None, email="nobody@vendor.test").get(QUEUE).status_code == 403
-    outsider = User.objects.create_user("customer@x.test", "a-long-password-1")
+    outsider = UserFactory.create(email="customer@x.test")
     client = Client(HTTP_HOST="localhost")
     client.force_login(outsider)
     assert client.get(QUEUE).status_code == 302  # to the admin's sign-in
@@ -177,7 +180,7 @@ def test_the_admin_is_not_on_organisation_sites(northwind: Site) -> None:
 
 
 def test_the_audit_log_is_read_only_even_for_superusers(refunds) -> None:
-    boss = User.objects.create_superuser("boss@vendor.test", "a-long-password-1")
+    boss = StaffFactory.create(superuser=True)
     client = Client(HTTP_HOST="localhost")
     client.force_login(boss)
     event = AuditEvent.objects.first()
@@ -214,14 +217,14 @@ def test_admin_query_budgets_do_not_grow_with_the_data(
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     downgrade_with_refund(northwind)
-    services.change_plan(northwind.organisation, "enterprise", acting_user=None, seats=10)
+    plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None, seats=10)
     downgrade_with_refund(northwind, "free")
     with django_assert_num_queries(len(few)):
         assert client.get(url).status_code == 200
 
 
 def superuser_client() -> Client:
-    boss = User.objects.create_superuser("cat@vendor.test", "a-long-password-1")
+    boss = StaffFactory.create(email="cat@vendor.test", superuser=True)
     client = Client(HTTP_HOST="localhost")
     client.force_login(boss)
     return client
@@ -346,7 +349,7 @@ def test_staff_change_the_plan_with_the_same_preview_and_rules(northwind: Site) 
 
 
 def test_staff_grant_and_revoke_an_override(northwind: Site) -> None:
-    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     client = staff_client()
     base = f"{ORGS}{northwind.organisation.pk}/"
     client.post(
@@ -379,12 +382,12 @@ def test_staff_grant_and_revoke_an_override(northwind: Site) -> None:
 def test_insight_shows_the_figures_beside_the_charts(
     northwind: Site, django_assert_max_num_queries
 ) -> None:
-    change = services.change_plan(northwind.organisation, "professional", acting_user=None)
-    services.share_feedback(change, acting_user=None, reason="too_expensive")
-    refund = services.request_refund(change, acting_user=northwind.user("primary"))
-    services.approve_refund(refund, acting_user=None)
-    services.mark_refunded(refund, acting_user=None, payment_reference="R-1")
-    services.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.share_feedback(change, acting_user=None, reason="too_expensive")
+    refund = request_refund(change, acting_user=northwind.user("primary"))
+    approve_refund(refund, acting_user=None)
+    mark_refunded(refund, acting_user=None, payment_reference="R-1")
+    plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None)
     client = staff_client("Support", email="support@vendor.test")
     client.get("/admin/subscriptions/planchange/insight/")
     with django_assert_max_num_queries(12):
@@ -465,10 +468,10 @@ def test_every_admin_page_makes_the_same_number_of_queries_as_data_grows(
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200, url
         counts[url] = len(queries)
-    services.change_plan(northwind.organisation, "enterprise", acting_user=None, seats=10)
+    plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None, seats=10)
     downgrade_with_refund(northwind, "free")
     downgrade_with_refund(contoso)
-    services.grant_override(
+    overrides.grant_override(
         northwind.organisation, "webhooks", acting_user=None, reason="x", limit=20
     )
     for url in pages:

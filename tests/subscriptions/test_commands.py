@@ -20,8 +20,8 @@ from accounts.models import User
 from accounts.services import deactivate_user
 from portal.models import Organisation
 from portal.services import create_organisation
-from subscriptions import services
 from subscriptions.models import AuditEvent, PlanChange, RefundRequest, Subscription
+from subscriptions.services import plan_changes, refunds
 
 pytestmark = pytest.mark.django_db
 
@@ -371,9 +371,9 @@ def _request_refund(site: Any) -> RefundRequest:
     """An Enterprise → Professional downgrade by the primary contact, who asks for its
     refund (the customer's side, through the services)."""
     contact = site.user("primary")
-    change = services.change_plan(site.organisation, "professional", acting_user=contact)
+    change = plan_changes.change_plan(site.organisation, "professional", acting_user=contact)
     assert change.refund_quote > 0
-    return services.request_refund(change, acting_user=contact)
+    return refunds.request_refund(change, acting_user=contact)
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from accounts.models import User
 from portal.models import Organisation
-from subscriptions import services
+from portal.tenancy import use_public_schema
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import AuditEvent, PlanChange, Subscription
+from subscriptions.services import plan_changes
 from tests.subscriptions.conftest import make_organisation
 
 # Committed data is needed for other connections to see it (the flush afterwards empties
@@ -25,12 +27,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def racing(catalogue: None) -> Iterator[tuple[Organisation, object]]:
     organisation, owner = make_organisation("enterprise", seats=5, slug="race-plan")
     yield organisation, owner
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    use_public_schema()
     with connection.cursor() as cursor:
         cursor.execute("DROP SCHEMA IF EXISTS org_race_plan CASCADE")
 
 
-def _race(organisation: Organisation, owner: object, plans: list[str]) -> list[tuple[str, str]]:
+def _race(organisation: Organisation, owner: User, plans: list[str]) -> list[tuple[str, str]]:
     """Start one change_plan per plan at the same moment; (plan, outcome) in order."""
     barrier = threading.Barrier(len(plans))
     outcomes: list[tuple[str, str]] = [("", "")] * len(plans)
@@ -38,7 +40,7 @@ def _race(organisation: Organisation, owner: object, plans: list[str]) -> list[t
     def attempt(index: int, plan: str) -> None:
         try:
             barrier.wait(timeout=10)
-            services.change_plan(
+            plan_changes.change_plan(
                 Organisation.objects.get(pk=organisation.pk), plan, acting_user=owner
             )
             outcomes[index] = (plan, "applied")

@@ -13,9 +13,9 @@ from django_tenants.utils import schema_context
 from accounts.models import Department
 from accounts.services import add_user, create_department, deactivate_user, reactivate_user
 from portal.models import Organisation
-from subscriptions import services
 from subscriptions.exceptions import InvalidOverride, LimitReached, SeatsExhausted
-from subscriptions.selectors import entitlements_for
+from subscriptions.selectors.entitlements import entitlements_for
+from subscriptions.services import overrides, plan_changes
 from subscriptions.templatetags.subscriptions import money
 from tests.conftest import Site, signed_in
 from tests.subscriptions.conftest import make_organisation
@@ -74,7 +74,7 @@ def test_one_query_cold_none_warm_none_repeated(northwind: Site, django_assert_n
 
 def test_a_plan_change_is_seen_at_once_by_every_process(northwind: Site) -> None:
     assert entitlements_for(_fresh(northwind.organisation)).has("live_chat")
-    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     # The cache entry of the old plan is still there but no longer addressed.
     assert not entitlements_for(_fresh(northwind.organisation)).has("live_chat")
 
@@ -82,22 +82,22 @@ def test_a_plan_change_is_seen_at_once_by_every_process(northwind: Site) -> None
 def test_overrides_grant_a_feature_or_a_higher_limit_until_a_date(db) -> None:
     organisation, _owner = make_organisation("professional", seats=2)
     today = timezone.localdate()
-    chat = services.grant_override(
+    chat = overrides.grant_override(
         organisation, "live_chat", acting_user=None, reason="Pilot", valid_until=today
     )
-    services.grant_override(
+    overrides.grant_override(
         organisation, "departments", acting_user=None, reason="Merger", limit=20
     )
-    services.grant_override(organisation, "webhooks", acting_user=None, reason="Lower", limit=3)
+    overrides.grant_override(organisation, "webhooks", acting_user=None, reason="Lower", limit=3)
     entitlements = entitlements_for(_fresh(organisation), today=today)
     assert entitlements.has("live_chat")
     assert entitlements.limit("departments") == 20
     assert entitlements.limit("webhooks") == 10  # an override never lowers the plan's limit
     tomorrow = today + timedelta(days=1)
     assert not entitlements_for(_fresh(organisation), today=tomorrow).has("live_chat")
-    services.revoke_override(chat, acting_user=None)
+    overrides.revoke_override(chat, acting_user=None)
     assert not entitlements_for(_fresh(organisation), today=today).has("live_chat")
-    services.grant_override(
+    overrides.grant_override(
         organisation, "sla_policies", acting_user=None, reason="Big deal", limit=None
     )
     assert entitlements_for(_fresh(organisation), today=today).limit("sla_policies") is None
@@ -113,7 +113,7 @@ def test_bad_overrides_are_refused(db) -> None:
     ):
         feature = str(kwargs.pop("feature", "departments"))
         with pytest.raises(InvalidOverride):
-            services.grant_override(organisation, feature, acting_user=None, **kwargs)
+            overrides.grant_override(organisation, feature, acting_user=None, **kwargs)
 
 
 def test_departments_past_the_limit_are_hidden_and_come_back(northwind: Site) -> None:
@@ -123,7 +123,7 @@ def test_departments_past_the_limit_are_hidden_and_come_back(northwind: Site) ->
             create_department(name=name, acting_user=None)
         rows = list(Department.objects.order_by("id").values())
     keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
-    services.change_plan(organisation, "free", acting_user=None, keep_user_ids=keep)
+    plan_changes.change_plan(organisation, "free", acting_user=None, keep_user_ids=keep)
 
     client = signed_in(northwind, "admin")
     page = client.get("/departments/").content.decode()
@@ -139,7 +139,7 @@ def test_departments_past_the_limit_are_hidden_and_come_back(northwind: Site) ->
     assert client.get(f"/departments/{billing.pk}/rename/").status_code == 404
     assert client.post("/departments/", {"name": "Overflow"}).status_code == 400
 
-    services.change_plan(organisation, "enterprise", acting_user=None, seats=10)
+    plan_changes.change_plan(organisation, "enterprise", acting_user=None, seats=10)
     page = signed_in(northwind, "admin").get("/departments/").content.decode()
     assert all(name in page for name in ("Billing", "Sales", "Returns"))
     assert "more departments are hidden" not in page
@@ -158,7 +158,7 @@ def test_seats_are_the_limit_of_active_users(db) -> None:
 
 
 def test_features_page_shows_what_is_available_and_what_unlocks_the_rest(northwind: Site) -> None:
-    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     page = signed_in(northwind, "agent").get("/features/").content.decode()
     assert "Your organisation is on the Professional plan." in page
     assert "Live chat" in page and "available on the Enterprise plan" in page
@@ -170,7 +170,7 @@ def test_features_page_shows_what_is_available_and_what_unlocks_the_rest(northwi
 def test_a_gated_page_answers_403_with_the_plan_that_unlocks_it(northwind: Site) -> None:
     client = signed_in(northwind, "agent")
     assert client.get("/live-chat/").status_code == 200
-    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     response = client.get("/live-chat/")
     assert response.status_code == 403
     assert "Live chat is available on the Enterprise plan and above." in response.content.decode()
@@ -184,7 +184,7 @@ def test_dashboard_shows_the_plan_and_usage_against_limits(northwind: Site) -> N
 
 
 def test_cache_is_per_organisation(northwind: Site, contoso: Site) -> None:
-    services.change_plan(contoso.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(contoso.organisation, "professional", acting_user=None)
     caches["entitlements"].clear()
     assert entitlements_for(_fresh(northwind.organisation)).plan.code == "enterprise"
     assert entitlements_for(_fresh(contoso.organisation)).plan.code == "professional"
@@ -193,7 +193,7 @@ def test_cache_is_per_organisation(northwind: Site, contoso: Site) -> None:
 def test_templates_gate_with_the_has_feature_filter(northwind: Site) -> None:
     client = signed_in(northwind, "agent")
     assert 'href="/live-chat/"' in client.get("/").content.decode()
-    services.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     assert 'href="/live-chat/"' not in client.get("/").content.decode()
 
 

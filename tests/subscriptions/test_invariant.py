@@ -13,9 +13,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from subscriptions import services
+from subscriptions import proration
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import PlanChange, Subscription
+from subscriptions.selectors import catalogue
+from subscriptions.services import plan_changes
+from subscriptions.services.subscription import start_subscription
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -74,11 +77,11 @@ def test_refunds_never_exceed_what_was_paid(
     with transaction.atomic():
         # Test set-up: replace the subscription with this example's starting point.
         Subscription.objects.filter(organisation=organisation).delete()
-        list_price = services.cycle_price(
-            services.seat_rate(services.get_plan(start_plan), cycle, currency), start_seats, cycle
+        list_price = proration.cycle_price(
+            catalogue.seat_rate(catalogue.get_plan(start_plan), cycle, currency), start_seats, cycle
         )
         first_payment = (list_price * (100 - discount) / 100).quantize(Decimal("0.01"))
-        subscription = services.start_subscription(
+        subscription = start_subscription(
             organisation,
             plan_code=start_plan,
             seats=start_seats,
@@ -91,7 +94,7 @@ def test_refunds_never_exceed_what_was_paid(
         for plan, gap, seats in changes:
             day = min(day + timedelta(days=gap), subscription.period_end)
             try:
-                services.change_plan(
+                plan_changes.change_plan(
                     organisation,
                     plan,
                     acting_user=owner,

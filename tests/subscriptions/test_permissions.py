@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from accounts.models import User
 from portal.exceptions import PermissionDenied
-from subscriptions import services
 from subscriptions.models import RefundRequest
+from subscriptions.services import overrides, plan_changes, refunds
 from tests.conftest import Site
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,46 +20,46 @@ ROLES = ["primary", "super", "admin", "agent", "inactive", "staff", "command"]
 
 
 def _downgrade(site: Site) -> Any:
-    return services.change_plan(site.organisation, "professional", acting_user=None)
+    return plan_changes.change_plan(site.organisation, "professional", acting_user=None)
 
 
 def _pending_refund(site: Site) -> RefundRequest:
-    return services.request_refund(_downgrade(site), acting_user=site.user("primary"))
+    return refunds.request_refund(_downgrade(site), acting_user=site.user("primary"))
 
 
 ACTIONS: dict[str, tuple[Callable[[Site, Any], Any], set[str]]] = {
     "change plan": (
-        lambda site, actor: services.change_plan(
+        lambda site, actor: plan_changes.change_plan(
             site.organisation, "professional", acting_user=actor
         ),
         {"primary", "super", "staff", "command"},
     ),
     "share feedback": (
-        lambda site, actor: services.share_feedback(
+        lambda site, actor: plan_changes.share_feedback(
             _downgrade(site), acting_user=actor, reason="other"
         ),
         {"primary", "super", "staff", "command"},
     ),
     "request refund": (
-        lambda site, actor: services.request_refund(_downgrade(site), acting_user=actor),
+        lambda site, actor: refunds.request_refund(_downgrade(site), acting_user=actor),
         {"primary", "super"},
     ),
     "withdraw refund": (
-        lambda site, actor: services.withdraw_refund(_pending_refund(site), acting_user=actor),
+        lambda site, actor: refunds.withdraw_refund(_pending_refund(site), acting_user=actor),
         {"primary", "super"},
     ),
     "approve refund": (
-        lambda site, actor: services.approve_refund(_pending_refund(site), acting_user=actor),
+        lambda site, actor: refunds.approve_refund(_pending_refund(site), acting_user=actor),
         {"staff", "command"},
     ),
     "reject refund": (
-        lambda site, actor: services.reject_refund(
+        lambda site, actor: refunds.reject_refund(
             _pending_refund(site), acting_user=actor, note="No"
         ),
         {"staff", "command"},
     ),
     "grant override": (
-        lambda site, actor: services.grant_override(
+        lambda site, actor: overrides.grant_override(
             site.organisation, "webhooks", acting_user=actor, reason="Trial", limit=20
         ),
         {"staff", "command"},
@@ -71,7 +71,7 @@ def _actor(site: Site, role: str) -> Any:
     if role == "command":
         return None
     if role == "staff":  # vendor staff live in the public schema
-        return User.objects.create_superuser("ops@vendor.test", "a-long-password-1")
+        return StaffFactory.create(email="ops@vendor.test", superuser=True)
     return site.user(role)
 
 

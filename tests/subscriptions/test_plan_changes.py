@@ -13,7 +13,6 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
-from subscriptions import services
 from subscriptions.exceptions import (
     InvalidChoice,
     InvalidSeats,
@@ -29,7 +28,10 @@ from subscriptions.exceptions import (
     UnknownPlan,
 )
 from subscriptions.models import AuditEvent, PlanChange, RefundRequest, Subscription
+from subscriptions.selectors import previews
+from subscriptions.services import plan_changes
 from tests.conftest import Site
+from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +53,12 @@ def test_the_transition_matrix(db, from_plan: str, to_plan: str) -> None:
     organisation, owner = make_organisation(from_plan, seats=3)
     allowed = (from_plan, to_plan) in DOWNGRADES or RANK[to_plan] > RANK[from_plan]
     if allowed:
-        change = services.change_plan(organisation, to_plan, acting_user=owner)
+        change = plan_changes.change_plan(organisation, to_plan, acting_user=owner)
         assert change.kind == ("upgrade" if RANK[to_plan] > RANK[from_plan] else "downgrade")
     else:
         expected = SamePlan if from_plan == to_plan else TransitionNeedsStep
         with pytest.raises(expected) as refused:
-            services.change_plan(organisation, to_plan, acting_user=owner)
+            plan_changes.change_plan(organisation, to_plan, acting_user=owner)
         if expected is TransitionNeedsStep:
             assert "downgrade to Professional first" in str(refused.value)
     subscription = Subscription.objects.select_related("plan").get(organisation=organisation)
@@ -87,7 +89,7 @@ def test_preview_reports_the_impact_and_changes_nothing(northwind: Site) -> None
     rows, events = _tenant_row_counts(organisation), AuditEvent.objects.count()
     subscription = Subscription.objects.get(organisation=organisation)
 
-    preview = services.preview_plan_change(organisation, "free")
+    preview = previews.preview_plan_change(organisation, "free")
 
     assert preview.allowed and preview.kind == "downgrade"
     assert {"live_chat", "blueprints", "social_channels"} <= {f.code for f in preview.features_lost}
@@ -114,7 +116,7 @@ def test_preview_reports_the_impact_and_changes_nothing(northwind: Site) -> None
 
 
 def test_a_refused_preview_says_why(northwind: Site) -> None:
-    preview = services.preview_plan_change(northwind.organisation, "standard")
+    preview = previews.preview_plan_change(northwind.organisation, "standard")
     assert not preview.allowed
     assert isinstance(preview.refusal, TransitionNeedsStep)
 
@@ -130,10 +132,10 @@ def test_changes_apply_at_once_any_number_of_times_and_delete_nothing(
     before = _tenant_row_counts(organisation)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_plan(organisation, "professional", acting_user=primary)
-        services.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
+        plan_changes.change_plan(organisation, "professional", acting_user=primary)
+        plan_changes.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
         assert _tenant_row_counts(organisation) == before  # a deactivation changes no row count
-        services.change_plan(organisation, "enterprise", acting_user=primary, seats=10)
+        plan_changes.change_plan(organisation, "enterprise", acting_user=primary, seats=10)
 
     assert _tenant_row_counts(organisation) == before
     with schema_context(organisation.schema_name):
@@ -156,7 +158,7 @@ def test_seats_over_the_new_plan_need_a_choice_of_who_stays(northwind: Site) -> 
     organisation, primary = northwind.organisation, northwind.user("primary")
     ids = northwind.user_ids
     with pytest.raises(KeepListRequired):
-        services.change_plan(organisation, "free", acting_user=primary)
+        plan_changes.change_plan(organisation, "free", acting_user=primary)
     invalid = {
         "unknown user": [ids["primary"], 999_999],
         "deactivated user": [ids["primary"], ids["inactive"]],
@@ -165,9 +167,9 @@ def test_seats_over_the_new_plan_need_a_choice_of_who_stays(northwind: Site) -> 
     }
     for keep in invalid.values():
         with pytest.raises(KeepListInvalid):
-            services.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
+            plan_changes.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
     with pytest.raises(KeepListInvalid, match="yourself"):
-        services.change_plan(
+        plan_changes.change_plan(
             organisation,
             "free",
             acting_user=northwind.user("super"),
@@ -175,7 +177,7 @@ def test_seats_over_the_new_plan_need_a_choice_of_who_stays(northwind: Site) -> 
         )
     assert Subscription.objects.get(organisation=organisation).plan.code == "enterprise"
 
-    change = services.change_plan(
+    change = plan_changes.change_plan(
         organisation, "free", acting_user=primary, keep_user_ids=[ids["primary"], ids["admin"]]
     )
     assert sorted(change.deactivated_user_ids) == sorted([ids["super"], ids["agent"]])
@@ -196,11 +198,11 @@ def test_only_the_primary_contact_or_a_super_admin_changes_the_plan(
 ) -> None:
     organisation = northwind.organisation
     if role in {"primary", "super"}:
-        services.change_plan(organisation, "professional", acting_user=northwind.user(role))
+        plan_changes.change_plan(organisation, "professional", acting_user=northwind.user(role))
         assert Subscription.objects.get(organisation=organisation).plan.code == "professional"
     else:
         with pytest.raises(NotSubscriptionManager):
-            services.change_plan(organisation, "professional", acting_user=northwind.user(role))
+            plan_changes.change_plan(organisation, "professional", acting_user=northwind.user(role))
         assert Subscription.objects.get(organisation=organisation).plan.code == "enterprise"
 
 
@@ -211,41 +213,41 @@ def test_a_role_removed_meanwhile_or_another_organisations_user_is_refused(
     with schema_context(northwind.organisation.schema_name):
         User.objects.filter(pk=super_admin.pk).update(is_super_admin=False)
     with pytest.raises(NotSubscriptionManager):
-        services.change_plan(northwind.organisation, "professional", acting_user=super_admin)
+        plan_changes.change_plan(northwind.organisation, "professional", acting_user=super_admin)
     with pytest.raises(NotSubscriptionManager):
-        services.change_plan(
+        plan_changes.change_plan(
             northwind.organisation, "professional", acting_user=contoso.user("primary")
         )
     assert Subscription.objects.get(organisation=northwind.organisation).plan.code == "enterprise"
 
 
 def test_vendor_staff_need_the_permission(northwind: Site) -> None:
-    clerk = User.objects.create_user("clerk@vendor.test", "pw-12345678", is_staff=True)
+    clerk = StaffFactory.create()
     with pytest.raises(StaffPermissionRequired):
-        services.change_plan(northwind.organisation, "professional", acting_user=clerk)
-    boss = User.objects.create_superuser("boss@vendor.test", "pw-12345678")
-    change = services.change_plan(northwind.organisation, "professional", acting_user=boss)
+        plan_changes.change_plan(northwind.organisation, "professional", acting_user=clerk)
+    boss = StaffFactory.create(email="boss@vendor.test", superuser=True)
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=boss)
     assert (change.actor_kind, change.actor_email) == ("staff", "boss@vendor.test")
 
 
 def test_a_repeated_idempotency_key_applies_once(northwind: Site) -> None:
     organisation, primary = northwind.organisation, northwind.user("primary")
-    first = services.change_plan(
+    first = plan_changes.change_plan(
         organisation, "professional", acting_user=primary, idempotency_key="k-1"
     )
-    again = services.change_plan(
+    again = plan_changes.change_plan(
         organisation, "professional", acting_user=primary, idempotency_key="k-1"
     )
     assert again.pk == first.pk
     assert PlanChange.objects.filter(organisation=organisation).count() == 1
     assert AuditEvent.objects.filter(organisation=organisation, action="plan.changed").count() == 1
-    services.change_plan(organisation, "standard", acting_user=primary, idempotency_key="k-2")
+    plan_changes.change_plan(organisation, "standard", acting_user=primary, idempotency_key="k-2")
     assert PlanChange.objects.filter(organisation=organisation).count() == 2
 
 
 def test_an_upgrade_is_charged_through_the_payment_seam(db) -> None:
     organisation, owner = make_organisation("free")
-    change = services.change_plan(organisation, "standard", acting_user=owner, seats=2)
+    change = plan_changes.change_plan(organisation, "standard", acting_user=owner, seats=2)
     subscription = Subscription.objects.get(organisation=organisation)
     assert change.kind == "upgrade" and change.refund_quote == 0
     assert change.amount_due > 0
@@ -268,7 +270,7 @@ def test_a_declined_payment_applies_nothing(db, settings) -> None:
     organisation, owner = make_organisation("standard", seats=2)
     events = AuditEvent.objects.count()
     with pytest.raises(PaymentFailed, match="card declined"):
-        services.change_plan(organisation, "enterprise", acting_user=owner)
+        plan_changes.change_plan(organisation, "enterprise", acting_user=owner)
     assert Subscription.objects.get(organisation=organisation).plan.code == "standard"
     assert not PlanChange.objects.filter(organisation=organisation).exists()
     assert AuditEvent.objects.count() == events
@@ -277,7 +279,7 @@ def test_a_declined_payment_applies_nothing(db, settings) -> None:
 def test_changing_the_billing_cycle_starts_a_new_period(db) -> None:
     organisation, owner = make_organisation("enterprise", seats=2)
     subscription = Subscription.objects.get(organisation=organisation)
-    change = services.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
+    change = plan_changes.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
     renewed = Subscription.objects.get(organisation=organisation)
     assert change.kind == "cycle" and (change.from_cycle, change.to_cycle) == ("monthly", "annual")
     assert renewed.period_start == subscription.period_start  # created today, changed today
@@ -287,16 +289,16 @@ def test_changing_the_billing_cycle_starts_a_new_period(db) -> None:
     # The whole month just paid (today included) is credited against the year.
     assert change.amount_due == annual_price - subscription.amount_paid
     with pytest.raises(SamePlan):
-        services.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
+        plan_changes.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
     with pytest.raises(InvalidChoice):
-        services.change_plan(organisation, "enterprise", acting_user=owner, cycle="weekly")
+        plan_changes.change_plan(organisation, "enterprise", acting_user=owner, cycle="weekly")
 
 
 def test_a_change_after_the_period_ended_renews_it_first(db) -> None:
     organisation, owner = make_organisation("professional", seats=1)
     subscription = Subscription.objects.get(organisation=organisation)
     later = subscription.period_end + timedelta(days=3)
-    change = services.change_plan(organisation, "standard", acting_user=owner, today=later)
+    change = plan_changes.change_plan(organisation, "standard", acting_user=owner, today=later)
     renewed = Subscription.objects.get(organisation=organisation)
     assert renewed.period_start == subscription.period_end + timedelta(days=1)
     assert renewed.period_start <= later <= renewed.period_end
@@ -309,7 +311,7 @@ def test_a_change_after_the_period_ended_renews_it_first(db) -> None:
 
 def test_feedback_is_kept_with_the_change(northwind: Site) -> None:
     primary = northwind.user("primary")
-    change = services.change_plan(
+    change = plan_changes.change_plan(
         northwind.organisation,
         "professional",
         acting_user=primary,
@@ -317,26 +319,28 @@ def test_feedback_is_kept_with_the_change(northwind: Site) -> None:
         feedback_text="  Budget cuts  ",
     )
     assert (change.feedback_reason, change.feedback_text) == ("too_expensive", "Budget cuts")
-    services.share_feedback(change, acting_user=primary, reason="unused_features", text="No chat")
+    plan_changes.share_feedback(
+        change, acting_user=primary, reason="unused_features", text="No chat"
+    )
     change.refresh_from_db()
     assert (change.feedback_reason, change.feedback_text) == ("unused_features", "No chat")
     with pytest.raises(InvalidChoice):
-        services.share_feedback(change, acting_user=primary, reason="spite")
+        plan_changes.share_feedback(change, acting_user=primary, reason="spite")
     with pytest.raises(NotSubscriptionManager):
-        services.share_feedback(change, acting_user=northwind.user("agent"), reason="other")
+        plan_changes.share_feedback(change, acting_user=northwind.user("agent"), reason="other")
 
 
 def test_an_unknown_plan_is_a_clear_error(northwind: Site) -> None:
     with pytest.raises(UnknownPlan, match="free, standard, professional, enterprise"):
-        services.change_plan(northwind.organisation, "platinum", acting_user=None)
+        plan_changes.change_plan(northwind.organisation, "platinum", acting_user=None)
 
 
 def test_seats_are_bounded_by_the_plan(db) -> None:
     organisation, owner = make_organisation("standard", seats=2)
     with pytest.raises(InvalidSeats):
-        services.change_plan(organisation, "free", acting_user=owner, seats=4)
+        plan_changes.change_plan(organisation, "free", acting_user=owner, seats=4)
     with pytest.raises(InvalidSeats):
-        services.change_plan(organisation, "enterprise", acting_user=owner, seats=0)
+        plan_changes.change_plan(organisation, "enterprise", acting_user=owner, seats=0)
     with schema_context(organisation.schema_name):
         add_user(email="second@x.test", acting_user=None)
         with pytest.raises(SeatsExhausted):
@@ -347,12 +351,12 @@ def test_bought_seats_move_with_the_plan(db) -> None:
     organisation, owner = make_organisation("enterprise", seats=2)
     # A downgrade that adds seats would never be charged ...
     with pytest.raises(SeatsAgainstTheChange):
-        services.change_plan(organisation, "professional", acting_user=owner, seats=1000)
-    services.change_plan(organisation, "professional", acting_user=owner)  # keeps 2 seats
+        plan_changes.change_plan(organisation, "professional", acting_user=owner, seats=1000)
+    plan_changes.change_plan(organisation, "professional", acting_user=owner)  # keeps 2 seats
     # ... and an upgrade that removes seats would never be refunded.
     with pytest.raises(SeatsAgainstTheChange):
-        services.change_plan(organisation, "enterprise", acting_user=owner, seats=1)
+        plan_changes.change_plan(organisation, "enterprise", acting_user=owner, seats=1)
     with pytest.raises(InvalidSeats):
-        services.change_plan(organisation, "enterprise", acting_user=owner, seats=10**11)
-    change = services.change_plan(organisation, "enterprise", acting_user=owner, seats=3)
+        plan_changes.change_plan(organisation, "enterprise", acting_user=owner, seats=10**11)
+    change = plan_changes.change_plan(organisation, "enterprise", acting_user=owner, seats=3)
     assert change.amount_due > 0 and change.seats_after == 3

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core import mail
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from portal.services import create_organisation
-from subscriptions import services
+from portal.tenancy import use_public_schema
+from subscriptions import audit
 from subscriptions.exceptions import (
     IllegalRefundMove,
     NoteRequired,
@@ -29,7 +29,9 @@ from subscriptions.exceptions import (
     StaffPermissionRequired,
 )
 from subscriptions.models import AuditEvent, ChangeKind, PlanChange, RefundRequest, RefundStatus
-from tests.conftest import PASSWORD, Site
+from subscriptions.services import plan_changes, refunds
+from tests.conftest import Site
+from tests.factories import StaffFactory
 
 PENDING, APPROVED, REFUNDED, REJECTED, WITHDRAWN = (
     RefundStatus.PENDING,
@@ -53,30 +55,22 @@ CUSTOMERS = ["primary", "super"]
 NOT_MANAGERS = ["admin", "agent", "inactive"]
 
 
-def make_staff(email: str = "billing@vendor.test", *, can_decide: bool = True) -> User:
-    """A vendor staff user in the public schema, optionally allowed to decide refunds."""
-    staff = User.objects.create_user(email, PASSWORD, is_staff=True)
-    if can_decide:
-        staff.user_permissions.add(
-            Permission.objects.get(
-                content_type__app_label="subscriptions", codename="decide_refundrequest"
-            )
-        )
-    return User.objects.get(pk=staff.pk)  # without a stale permission cache
+# What vendor staff need to decide refunds (StaffFactory's ``permissions``).
+DECIDES_REFUNDS = ["decide_refundrequest"]
 
 
 def move(refund: RefundRequest, to_status: str, *, acting_user: Any) -> RefundRequest:
     """Make one move through the service that makes it. No service moves a request back
     to pending, so that one goes straight to the state machine, which must refuse it."""
     if to_status == APPROVED:
-        return services.approve_refund(refund, acting_user=acting_user, note="Within policy.")
+        return refunds.approve_refund(refund, acting_user=acting_user, note="Within policy.")
     if to_status == REJECTED:
-        return services.reject_refund(refund, acting_user=acting_user, note="Outside policy.")
+        return refunds.reject_refund(refund, acting_user=acting_user, note="Outside policy.")
     if to_status == REFUNDED:
-        return services.mark_refunded(refund, acting_user=acting_user, payment_reference="PAY-42")
+        return refunds.mark_refunded(refund, acting_user=acting_user, payment_reference="PAY-42")
     if to_status == WITHDRAWN:
-        return services.withdraw_refund(refund, acting_user=acting_user)
-    return services._move_refund(refund, to_status, acting_user=acting_user)
+        return refunds.withdraw_refund(refund, acting_user=acting_user)
+    return refunds._move_refund(refund, to_status, acting_user=acting_user)
 
 
 def drive(refund: RefundRequest, to_status: str, customer: User) -> None:
@@ -92,13 +86,13 @@ def status_of(refund: RefundRequest) -> str:
 
 @pytest.fixture
 def staff(db: None) -> User:
-    return make_staff()
+    return StaffFactory.create(permissions=DECIDES_REFUNDS)
 
 
 @pytest.fixture
 def downgrade(northwind: Site) -> PlanChange:
     """Enterprise → Professional mid-period: a downgrade with something to refund."""
-    change = services.change_plan(
+    change = plan_changes.change_plan(
         northwind.organisation, "professional", acting_user=northwind.user("primary")
     )
     assert change.kind == ChangeKind.DOWNGRADE
@@ -108,7 +102,7 @@ def downgrade(northwind: Site) -> PlanChange:
 
 @pytest.fixture
 def pending(northwind: Site, downgrade: PlanChange) -> RefundRequest:
-    return services.request_refund(downgrade, acting_user=northwind.user("primary"))
+    return refunds.request_refund(downgrade, acting_user=northwind.user("primary"))
 
 
 # --- Requesting -------------------------------------------------------------------------
@@ -124,7 +118,7 @@ def test_the_customer_requests_the_frozen_quote_and_payments_is_told_after_commi
 ) -> None:
     customer = northwind.user(role)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.request_refund(downgrade, acting_user=customer)
+        refunds.request_refund(downgrade, acting_user=customer)
     assert mail.outbox == []  # nothing leaves before the commit
     for callback in callbacks:
         callback()
@@ -138,7 +132,7 @@ def test_the_customer_requests_the_frozen_quote_and_payments_is_told_after_commi
     [message] = mail.outbox
     assert message.to == [settings.PAYMENTS_CONTACT_EMAIL]
     assert customer.email in message.body
-    event = AuditEvent.objects.get(action="refund.requested", target=f"refund:{refund.pk}")
+    event = audit.events_about(refund).get(action="refund.requested")
     assert event.organisation == northwind.organisation
     assert (event.actor_kind, event.actor_id, event.actor_email) == (
         AuditEvent.ActorKind.USER,
@@ -148,24 +142,24 @@ def test_the_customer_requests_the_frozen_quote_and_payments_is_told_after_commi
     assert event.after["status"] == PENDING
 
     # Frozen: later changes of plan leave the requested amount as it was.
-    services.change_plan(northwind.organisation, "enterprise", acting_user=customer)
+    plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=customer)
     assert RefundRequest.objects.get(pk=refund.pk).amount == downgrade.refund_quote
 
 
 def test_one_request_per_plan_change(northwind: Site, downgrade: PlanChange) -> None:
-    services.request_refund(downgrade, acting_user=northwind.user("primary"))
+    refunds.request_refund(downgrade, acting_user=northwind.user("primary"))
     with pytest.raises(RefundAlreadyRequested):
-        services.request_refund(downgrade, acting_user=northwind.user("super"))
+        refunds.request_refund(downgrade, acting_user=northwind.user("super"))
     assert RefundRequest.objects.filter(plan_change=downgrade).count() == 1
 
 
 def test_an_upgrade_has_nothing_to_refund(northwind: Site, downgrade: PlanChange) -> None:
     primary = northwind.user("primary")
-    upgrade = services.change_plan(northwind.organisation, "enterprise", acting_user=primary)
+    upgrade = plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=primary)
     assert upgrade.kind == ChangeKind.UPGRADE
     assert upgrade.refund_quote == 0
     with pytest.raises(RefundNotAvailable):
-        services.request_refund(upgrade, acting_user=primary)
+        refunds.request_refund(upgrade, acting_user=primary)
     assert not RefundRequest.objects.filter(plan_change=upgrade).exists()
 
 
@@ -174,11 +168,11 @@ def test_a_refund_may_be_requested_until_the_period_ends(
 ) -> None:
     primary = northwind.user("primary")
     with pytest.raises(RefundNotAvailable):
-        services.request_refund(
+        refunds.request_refund(
             downgrade, acting_user=primary, today=downgrade.period_end + timedelta(days=1)
         )
     assert RefundRequest.objects.count() == 0
-    refund = services.request_refund(downgrade, acting_user=primary, today=downgrade.period_end)
+    refund = refunds.request_refund(downgrade, acting_user=primary, today=downgrade.period_end)
     assert status_of(refund) == PENDING
 
 
@@ -187,7 +181,7 @@ def test_only_the_primary_contact_or_a_super_admin_requests_a_refund(
     northwind: Site, downgrade: PlanChange, role: str, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(NotSubscriptionManager):
-        services.request_refund(downgrade, acting_user=northwind.user(role))
+        refunds.request_refund(downgrade, acting_user=northwind.user(role))
     assert RefundRequest.objects.count() == 0
     assert mail.outbox == []
 
@@ -196,19 +190,19 @@ def test_another_organisations_super_admin_cannot_request_a_refund(
     contoso: Site, downgrade: PlanChange
 ) -> None:
     with pytest.raises(NotSubscriptionManager):
-        services.request_refund(downgrade, acting_user=contoso.user("primary"))
+        refunds.request_refund(downgrade, acting_user=contoso.user("primary"))
     assert RefundRequest.objects.count() == 0
 
 
 @pytest.mark.parametrize("actor", ["staff", "superuser", "command"])
 def test_staff_and_commands_do_not_request_refunds(downgrade: PlanChange, actor: str) -> None:
     acting_user = {
-        "staff": make_staff,
-        "superuser": lambda: User.objects.create_superuser("root@vendor.test", PASSWORD),
+        "staff": lambda: StaffFactory.create(permissions=DECIDES_REFUNDS),
+        "superuser": lambda: StaffFactory.create(superuser=True),
         "command": lambda: None,
     }[actor]()
     with pytest.raises(NotSubscriptionManager):
-        services.request_refund(downgrade, acting_user=acting_user)
+        refunds.request_refund(downgrade, acting_user=acting_user)
     assert RefundRequest.objects.count() == 0
 
 
@@ -216,8 +210,8 @@ def test_staff_and_commands_do_not_request_refunds(downgrade: PlanChange, actor:
 
 
 def test_the_life_cycle_table_is_the_domains() -> None:
-    assert set(services.REFUND_MOVES) == LEGAL_MOVES
-    assert {move: who for move, who in services.REFUND_MOVES.items() if who == "customer"} == {
+    assert set(refunds.REFUND_MOVES) == LEGAL_MOVES
+    assert {move: who for move, who in refunds.REFUND_MOVES.items() if who == "customer"} == {
         (PENDING, WITHDRAWN): "customer"
     }
 
@@ -231,9 +225,9 @@ def test_only_the_life_cycles_moves_are_made(
     to_status: str,
     django_capture_on_commit_callbacks,
 ) -> None:
-    primary, staff = northwind.user("primary"), make_staff()
+    primary, staff = northwind.user("primary"), StaffFactory.create(permissions=DECIDES_REFUNDS)
     drive(pending, from_status, primary)
-    events = AuditEvent.objects.filter(target=f"refund:{pending.pk}")
+    events = audit.events_about(pending)
     seen = set(events.values_list("pk", flat=True))
     actor = primary if to_status == WITHDRAWN else staff
 
@@ -265,12 +259,12 @@ def test_only_the_life_cycles_moves_are_made(
 def test_decisions_keep_the_decider_the_note_and_the_payment_reference(
     pending: RefundRequest, staff: User
 ) -> None:
-    services.approve_refund(pending, acting_user=staff, note="  Within policy.  ")
-    services.mark_refunded(pending, acting_user=staff, payment_reference="  PAY-42 ")
+    refunds.approve_refund(pending, acting_user=staff, note="  Within policy.  ")
+    refunds.mark_refunded(pending, acting_user=staff, payment_reference="  PAY-42 ")
     refund = RefundRequest.objects.get(pk=pending.pk)
     assert (refund.status, refund.decided_by) == (REFUNDED, staff.email)
     assert (refund.decision_note, refund.payment_reference) == ("Within policy.", "PAY-42")
-    event = AuditEvent.objects.get(action="refund.refunded", target=f"refund:{pending.pk}")
+    event = audit.events_about(pending).get(action="refund.refunded")
     assert event.after["payment_reference"] == "PAY-42"
 
 
@@ -278,7 +272,7 @@ def test_a_rejection_carries_its_note_to_the_customer(
     northwind: Site, pending: RefundRequest, staff: User, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        services.reject_refund(pending, acting_user=staff, note="The period had ended.")
+        refunds.reject_refund(pending, acting_user=staff, note="The period had ended.")
     refund = RefundRequest.objects.get(pk=pending.pk)
     assert (refund.status, refund.decision_note) == (REJECTED, "The period had ended.")
     [message] = mail.outbox
@@ -289,7 +283,7 @@ def test_a_rejection_carries_its_note_to_the_customer(
 @pytest.mark.parametrize("note", ["", "   "])
 def test_a_rejection_needs_a_note(pending: RefundRequest, staff: User, note: str) -> None:
     with pytest.raises(NoteRequired):
-        services.reject_refund(pending, acting_user=staff, note=note)
+        refunds.reject_refund(pending, acting_user=staff, note=note)
     assert status_of(pending) == PENDING
 
 
@@ -297,16 +291,16 @@ def test_a_rejection_needs_a_note(pending: RefundRequest, staff: User, note: str
 def test_marking_refunded_needs_the_payment_reference(
     pending: RefundRequest, staff: User, reference: str
 ) -> None:
-    services.approve_refund(pending, acting_user=staff)
+    refunds.approve_refund(pending, acting_user=staff)
     with pytest.raises(PaymentReferenceRequired):
-        services.mark_refunded(pending, acting_user=staff, payment_reference=reference)
+        refunds.mark_refunded(pending, acting_user=staff, payment_reference=reference)
     assert status_of(pending) == APPROVED
 
 
 def test_a_command_decides_as_command(pending: RefundRequest) -> None:
-    services.approve_refund(pending, acting_user=None)
+    refunds.approve_refund(pending, acting_user=None)
     assert RefundRequest.objects.get(pk=pending.pk).decided_by == "command"
-    event = AuditEvent.objects.get(action="refund.approved", target=f"refund:{pending.pk}")
+    event = audit.events_about(pending).get(action="refund.approved")
     assert (event.actor_kind, event.actor_id, event.actor_email) == (
         AuditEvent.ActorKind.COMMAND,
         None,
@@ -315,8 +309,8 @@ def test_a_command_decides_as_command(pending: RefundRequest) -> None:
 
 
 def test_a_superuser_decides_without_an_explicit_permission(pending: RefundRequest) -> None:
-    root = User.objects.create_superuser("root@vendor.test", PASSWORD)
-    services.approve_refund(pending, acting_user=root)
+    root = StaffFactory.create(superuser=True)
+    refunds.approve_refund(pending, acting_user=root)
     assert status_of(pending) == APPROVED
 
 
@@ -328,7 +322,7 @@ STAFF_MOVES = [APPROVED, REJECTED, REFUNDED]
 def _ready_for(refund: RefundRequest, to_status: str) -> None:
     """Put the request where ``to_status`` is a legal next move."""
     if to_status == REFUNDED:
-        services.approve_refund(refund, acting_user=None)
+        refunds.approve_refund(refund, acting_user=None)
 
 
 @pytest.mark.parametrize("to_status", STAFF_MOVES)
@@ -348,7 +342,7 @@ def test_organisation_users_cannot_decide_refunds(
 def test_staff_without_the_permission_or_deactivated_cannot_decide_refunds(
     pending: RefundRequest, to_status: str, who: str
 ) -> None:
-    staff = make_staff(can_decide=who != "without-permission")
+    staff = StaffFactory.create(permissions=[] if who == "without-permission" else DECIDES_REFUNDS)
     if who == "deactivated":
         staff.is_active = False
         staff.save(update_fields=["is_active"])
@@ -361,9 +355,9 @@ def test_staff_without_the_permission_or_deactivated_cannot_decide_refunds(
 
 def test_staff_decide_only_from_the_public_site(northwind: Site, pending: RefundRequest) -> None:
     # A superuser, so that only the schema the connection is on can refuse.
-    root = User.objects.create_superuser("root@vendor.test", PASSWORD)
+    root = StaffFactory.create(superuser=True)
     with schema_context(northwind.organisation.schema_name), pytest.raises(StaffPermissionRequired):
-        services.approve_refund(pending, acting_user=root)
+        refunds.approve_refund(pending, acting_user=root)
     assert status_of(pending) == PENDING
 
 
@@ -371,7 +365,7 @@ def test_staff_decide_only_from_the_public_site(northwind: Site, pending: Refund
 def test_the_customer_withdraws_a_pending_request(
     northwind: Site, pending: RefundRequest, role: str
 ) -> None:
-    services.withdraw_refund(pending, acting_user=northwind.user(role))
+    refunds.withdraw_refund(pending, acting_user=northwind.user(role))
     refund = RefundRequest.objects.get(pk=pending.pk)
     assert (refund.status, refund.decided_by) == (WITHDRAWN, "")
 
@@ -388,7 +382,7 @@ def test_only_the_customer_withdraws(
         "contoso": contoso.user("primary"),
     }[actor]
     with pytest.raises(NotSubscriptionManager):
-        services.withdraw_refund(pending, acting_user=acting_user)
+        refunds.withdraw_refund(pending, acting_user=acting_user)
     assert status_of(pending) == PENDING
 
 
@@ -408,12 +402,14 @@ def test_two_staff_decisions_at_once_only_one_is_made(catalogue: None) -> None:
     )
     try:
         customer = created.primary_contact
-        change = services.change_plan(created.organisation, "professional", acting_user=customer)
-        refund = services.request_refund(change, acting_user=customer)
-        approver, rejecter = make_staff("approver@vendor.test"), make_staff("rejecter@vendor.test")
+        change = plan_changes.change_plan(
+            created.organisation, "professional", acting_user=customer
+        )
+        refund = refunds.request_refund(change, acting_user=customer)
+        approver, rejecter = StaffFactory.create_batch(2, permissions=DECIDES_REFUNDS)
         decisions: dict[str, Callable[[], RefundRequest]] = {
-            "approve": lambda: services.approve_refund(refund, acting_user=approver),
-            "reject": lambda: services.reject_refund(refund, acting_user=rejecter, note="No."),
+            "approve": lambda: refunds.approve_refund(refund, acting_user=approver),
+            "reject": lambda: refunds.reject_refund(refund, acting_user=rejecter, note="No."),
         }
         barrier = threading.Barrier(len(decisions))
         outcomes: dict[str, object] = {}
@@ -441,12 +437,12 @@ def test_two_staff_decisions_at_once_only_one_is_made(catalogue: None) -> None:
         assert isinstance(error, IllegalRefundMove), outcomes
         [winner_status] = made.values()
         assert status_of(refund) == winner_status in (APPROVED, REJECTED)
-        decisions_made = AuditEvent.objects.filter(
-            target=f"refund:{refund.pk}", action__in=["refund.approved", "refund.rejected"]
+        decisions_made = audit.events_about(refund).filter(
+            action__in=["refund.approved", "refund.rejected"]
         )
         assert list(decisions_made.values_list("action", flat=True)) == [f"refund.{winner_status}"]
     finally:
         # The flush after this test truncates the public tables but leaves schemas.
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        use_public_schema()
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA IF EXISTS org_race_refund CASCADE")

@@ -10,8 +10,11 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from subscriptions import services
+from portal.models import Organisation
 from subscriptions.models import PlanChange, PlanPrice, RefundRequest, Subscription
+from subscriptions.proration import cycle_price
+from subscriptions.selectors import catalogue, previews
+from subscriptions.services import overrides, plan_changes, refunds
 from tests.conftest import Site, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -162,14 +165,51 @@ def test_feedback_refund_request_and_withdrawal(northwind: Site) -> None:
 def test_another_organisations_change_or_refund_is_not_found(
     northwind: Site, contoso: Site
 ) -> None:
-    change = services.change_plan(contoso.organisation, "professional", acting_user=None)
-    refund = services.request_refund(change, acting_user=contoso.user("primary"))
+    change = plan_changes.change_plan(contoso.organisation, "professional", acting_user=None)
+    refund = refunds.request_refund(change, acting_user=contoso.user("primary"))
     client = signed_in(northwind, "primary")
     assert client.get(f"/store/changes/{change.pk}/").status_code == 404
     response = client.post(f"/store/refunds/{refund.pk}/withdraw/", {"idempotency_key": "k" * 32})
     assert response.status_code == 404
     refund.refresh_from_db()
     assert refund.status == "pending"
+
+
+def _card(page: str, code: str) -> str:
+    match = re.search(rf'data-testid="offer-{code}">(.*?)</section>', page, re.S)
+    assert match, f"the {code} card is shown"
+    return match.group(1)
+
+
+def test_plan_cards_and_the_confirmation_agree_with_an_override(northwind: Site) -> None:
+    """Live chat granted to a Professional organisation stays on every plan (overrides
+    outlive plan changes): neither the cards nor the confirmation say it is lost."""
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    overrides.grant_override(
+        northwind.organisation, "live_chat", acting_user=None, reason="Chat pilot"
+    )
+    organisation = Organisation.objects.get(pk=northwind.organisation.pk)
+    offers = {offer.plan.code: offer for offer in previews.store_offers(organisation)}
+    assert set(offers) == {"free", "standard", "enterprise"}
+    for code, offer in offers.items():
+        preview = previews.preview_plan_change(organisation, code)
+        assert [f.code for f in offer.gained] == [f.code for f in preview.features_gained], code
+        assert [f.code for f in offer.lost] == [f.code for f in preview.features_lost], code
+        assert (offer.kind, offer.seats) == (preview.kind, preview.seats_after), code
+        rate = catalogue.seat_rate(offer.plan, preview.to_cycle, preview.currency)
+        assert offer.price == cycle_price(rate, preview.seats_after, preview.to_cycle), code
+        assert "live_chat" not in {f.code for f in offer.lost}, code
+    assert {f.code for f in offers["standard"].lost} >= {"blueprints", "zia"}
+
+    client = signed_in(northwind, "primary")
+    cards = client.get("/store/plans/").content.decode()
+    standard_card = _card(cards, "standard")
+    assert "No longer available:" in standard_card
+    assert "Live chat" not in standard_card
+    assert "Live chat" not in _card(cards, "enterprise")  # not "gained" either: it is had
+    confirmation = client.get("/store/plans/standard/").content.decode()
+    assert "will no longer be available" in confirmation
+    assert "Live chat will no longer be available" not in confirmation
 
 
 @pytest.mark.parametrize(("url", "queries"), [("/store/", 10), ("/store/plans/", 13)])
@@ -181,7 +221,7 @@ def test_store_query_budget_does_not_grow_with_history(
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
     for plan in ("professional", "enterprise", "professional", "enterprise"):
-        services.change_plan(northwind.organisation, plan, acting_user=None)
+        plan_changes.change_plan(northwind.organisation, plan, acting_user=None)
     client.get(url)
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200

@@ -6,14 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import tenant_context
 
 from accounts.models import Department, User
 from accounts.services import add_user, create_department, deactivate_user
 from portal.models import Organisation
 from portal.selectors import organisation_url, public_url
 from portal.services import create_organisation
-from subscriptions.services import change_plan, request_refund
+from subscriptions.services.plan_changes import change_plan
+from subscriptions.services.refunds import request_refund
 
 DEMO_PASSWORD = "demo-pass-2026"
 STAFF_EMAIL = "staff@vendor.example"
@@ -83,7 +84,7 @@ class Command(BaseCommand):
                     seats=seats,
                     cycle=cycle,
                 ).organisation
-            with schema_context(organisation.schema_name), transaction.atomic():
+            with tenant_context(organisation), transaction.atomic():
                 self._seed_people(people[1:])
                 for department in departments:
                     if not Department.objects.filter(name__iexact=department).exists():

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from subscriptions.management.commands._shared import organisation_by_slug, render_rows
 from subscriptions.models import AuditEvent
-from subscriptions.selectors import AUDIT_COLUMNS, audit_row
+from subscriptions.selectors.backoffice import AUDIT_COLUMNS, audit_row
 
 
 class Command(BaseCommand):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django_tenants.utils import schema_context
+from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from portal.exceptions import DomainError
 from subscriptions.management.commands._shared import organisation_by_slug
 from subscriptions.money import format_amount
-from subscriptions.services import PlanChangePreview, change_plan, preview_plan_change
+from subscriptions.selectors.previews import PlanChangePreview, preview_plan_change
+from subscriptions.services.plan_changes import change_plan
 
 
 class Command(BaseCommand):
@@ -65,7 +66,7 @@ class Command(BaseCommand):
 
     def _keep_ids(self, organisation: Any, emails: list[str]) -> list[int]:
         wanted = {email.strip().lower() for email in emails}
-        with schema_context(organisation.schema_name):
+        with tenant_context(organisation):
             found = dict(User.objects.filter(email__in=wanted).values_list("email", "pk"))
         unknown = sorted(wanted - found.keys())
         if unknown:

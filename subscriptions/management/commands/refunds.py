@@ -8,10 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.exceptions import DomainError
-from subscriptions import services
 from subscriptions.management.commands._shared import render_rows
 from subscriptions.models import RefundRequest, RefundStatus
 from subscriptions.money import in_currency
+from subscriptions.services import refunds
 
 COLUMNS = [
     "id",
@@ -54,11 +54,11 @@ class Command(BaseCommand):
             raise CommandError(f"There is no refund request {options['id']}.")
         try:
             if options["action"] == "approve":
-                refund = services.approve_refund(refund, acting_user=None, note=options["note"])
+                refund = refunds.approve_refund(refund, acting_user=None, note=options["note"])
             elif options["action"] == "reject":
-                refund = services.reject_refund(refund, acting_user=None, note=options["note"])
+                refund = refunds.reject_refund(refund, acting_user=None, note=options["note"])
             else:
-                refund = services.mark_refunded(
+                refund = refunds.mark_refunded(
                     refund, acting_user=None, payment_reference=options["reference"]
                 )
         except DomainError as error:

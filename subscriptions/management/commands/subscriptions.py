@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.exceptions import DomainError
 from subscriptions.management.commands._shared import render_rows
-from subscriptions.selectors import get_plan, subscriptions_overview
+from subscriptions.selectors.backoffice import subscriptions_overview
+from subscriptions.selectors.catalogue import get_plan
 
 COLUMNS = ["organisation", "plan", "cycle", "seats_used", "seats_licensed", "period_end"]
 

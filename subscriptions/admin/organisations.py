@@ -1,0 +1,384 @@
+"""Organisations in the admin: the list with plan, seats used/licensed and open refunds;
+each one's page with its subscription, overrides (grant, revoke), plan changes and audit
+trail; a plan change on the customer's behalf (the Store's preview and rules); new
+organisations, created as ``manage.py create_organisation`` does. Subscriptions and
+overrides have read-only lists of their own."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_tenants.admin import TenantAdminMixin
+from django_tenants.utils import tenant_context
+
+from accounts.selectors import list_active_users
+from portal.admin import DomainInline
+from portal.exceptions import DomainError
+from portal.models import Organisation
+from portal.services import create_organisation
+from subscriptions import audit
+from subscriptions.admin.base import ReadOnlyAdmin, staff_user
+from subscriptions.models import (
+    BillingCycle,
+    Currency,
+    EntitlementOverride,
+    Feature,
+    Plan,
+    RefundStatus,
+    Subscription,
+)
+from subscriptions.selectors import backoffice, entitlements, previews, store
+from subscriptions.selectors.catalogue import MAX_SEATS
+from subscriptions.services import overrides, plan_changes
+
+
+class SeatCountingChangeList(ChangeList):
+    """Adds each listed organisation's seats in use, counted in one query."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        used = backoffice.active_seat_counts(self.result_list)
+        for organisation in self.result_list:
+            organisation.seats_used = used.get(organisation.pk, 0)
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=gettext_lazy("New plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
+    )
+    cycle = forms.ChoiceField(
+        label=gettext_lazy("Billing cycle"),
+        choices=[("", "—"), *BillingCycle.choices],
+        required=False,
+    )
+    seats = forms.IntegerField(
+        label=gettext_lazy("Seats"), min_value=1, max_value=MAX_SEATS, required=False
+    )
+
+
+class OverrideForm(forms.Form):
+    feature = forms.ModelChoiceField(
+        label=gettext_lazy("Feature"), queryset=Feature.objects.all(), to_field_name="code"
+    )
+    limit = forms.IntegerField(
+        label=gettext_lazy("Limit"),
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("For limits; empty means unlimited."),
+    )
+    valid_until = forms.DateField(
+        label=gettext_lazy("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Organisations with their subscription; changed only through services (plan change
+    on the customer's behalf, overrides)."""
+
+    list_display = ["name", "slug", "plan", "cycle", "seats", "period_end", "open_refunds"]
+    list_filter = ["subscription__plan", "subscription__cycle"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["name", "slug", "schema_name", "created_at", "updated_at"]
+    inlines = [DomainInline]
+    change_form_template = "admin/portal/organisation/detail.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("subscription__plan")
+            .annotate(
+                pending_refunds=Count(
+                    "refund_requests", filter=Q(refund_requests__status=RefundStatus.PENDING)
+                )
+            )
+        )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SeatCountingChangeList
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("portal.add_organisation")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return add_organisation_view(self, request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an organisation's data is never deleted
+
+    @admin.display(description=gettext_lazy("plan"), ordering="subscription__plan__rank")
+    def plan(self, organisation: Organisation) -> str:
+        subscription = getattr(organisation, "subscription", None)
+        return str(subscription.plan) if subscription else "—"
+
+    @admin.display(description=gettext_lazy("billing cycle"))
+    def cycle(self, organisation: Organisation) -> str:
+        subscription = getattr(organisation, "subscription", None)
+        return subscription.get_cycle_display() if subscription else "—"
+
+    @admin.display(description=gettext_lazy("seats used / licensed"))
+    def seats(self, organisation: Organisation) -> str:
+        subscription = getattr(organisation, "subscription", None)
+        used = getattr(organisation, "seats_used", "?")
+        return f"{used} / {subscription.seats}" if subscription else "—"
+
+    @admin.display(description=gettext_lazy("period end"), ordering="subscription__period_end")
+    def period_end(self, organisation: Organisation) -> Any:
+        subscription = getattr(organisation, "subscription", None)
+        return subscription.period_end if subscription else None
+
+    @admin.display(description=gettext_lazy("open refund requests"), ordering="pending_refunds")
+    def open_refunds(self, organisation: Organisation) -> int:
+        return organisation.pending_refunds
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/change-plan/",
+                wrap(self.change_plan_view),
+                name="portal_organisation_change_plan",
+            ),
+            path(
+                "<int:pk>/overrides/",
+                wrap(self.grant_override_view),
+                name="portal_organisation_grant_override",
+            ),
+            path(
+                "<int:pk>/overrides/<int:override_pk>/revoke/",
+                wrap(self.revoke_override_view),
+                name="portal_organisation_revoke_override",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _organisation(self, pk: int) -> Organisation:
+        organisation = Organisation.objects.filter(pk=pk).first()
+        if organisation is None:
+            raise Http404
+        return organisation
+
+    def _back(self, organisation: Organisation) -> HttpResponseRedirect:
+        return HttpResponseRedirect(
+            reverse("admin:portal_organisation_change", args=[organisation.pk])
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        organisation = self.get_object(request, object_id)  # None for an unknown or odd id
+        context = dict(extra_context or {})
+        if organisation is not None:
+            context.update(
+                organisation=organisation,
+                subscription=getattr(organisation, "subscription", None),
+                seats_used=entitlements.seats_in_use(organisation),
+                overrides=EntitlementOverride.objects.filter(
+                    organisation=organisation
+                ).select_related("feature"),
+                plan_changes=store.plan_changes_of(organisation)[:20],
+                timeline=audit.events_of(organisation)[:50],
+                change_plan_form=ChangePlanForm(),
+                override_form=OverrideForm(),
+            )
+        return super().change_view(request, object_id, form_url, context)
+
+    def change_plan_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The same preview and rules as the Store, on the customer's behalf."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        organisation = self._organisation(pk)
+        form = ChangePlanForm(request.POST or request.GET or None)
+        preview = None
+        active_users: list[Any] = []
+        if form.is_valid():
+            plan, cycle, seats = (
+                form.cleaned_data["plan"],
+                form.cleaned_data["cycle"] or None,
+                form.cleaned_data["seats"],
+            )
+            try:
+                preview = previews.preview_plan_change(
+                    organisation, plan.code, cycle=cycle, seats=seats
+                )
+            except DomainError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            if preview is not None and preview.seats_over:
+                with tenant_context(organisation):
+                    active_users = list(list_active_users())
+            if request.method == "POST" and preview is not None and "confirm" in request.POST:
+                keep = [int(pk) for pk in request.POST.getlist("keep") if pk.isdigit()]
+                try:
+                    change = plan_changes.change_plan(
+                        organisation,
+                        plan.code,
+                        acting_user=staff_user(request),
+                        cycle=cycle,
+                        seats=seats,
+                        keep_user_ids=keep,
+                        idempotency_key=request.POST.get("idempotency_key") or None,
+                    )
+                except DomainError as error:
+                    self.message_user(request, str(error), messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(organisation)s is now on the %(plan)s plan.")
+                        % {"organisation": organisation, "plan": change.to_plan},
+                        messages.SUCCESS,
+                    )
+                    return self._back(organisation)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change the plan of %(organisation)s") % {"organisation": organisation},
+            "organisation": organisation,
+            "form": form,
+            "preview": preview,
+            "active_users": active_users,
+            "idempotency_key": uuid.uuid4().hex,
+            "opts": Organisation._meta,
+        }
+        return TemplateResponse(request, "admin/portal/organisation/change_plan.html", context)
+
+    def grant_override_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        organisation = self._organisation(pk)
+        if request.method != "POST":
+            return self._back(organisation)
+        form = OverrideForm(request.POST)
+        if not form.is_valid():
+            self.message_user(
+                request,
+                _("The override is not valid: %(errors)s") % {"errors": form.errors.as_text()},
+                messages.ERROR,
+            )
+            return self._back(organisation)
+        try:
+            overrides.grant_override(
+                organisation,
+                form.cleaned_data["feature"].code,
+                acting_user=staff_user(request),
+                reason=form.cleaned_data["reason"],
+                limit=form.cleaned_data["limit"],
+                valid_until=form.cleaned_data["valid_until"],
+            )
+        except DomainError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(request, _("The override was granted."), messages.SUCCESS)
+        return self._back(organisation)
+
+    def revoke_override_view(self, request: HttpRequest, pk: int, override_pk: int) -> HttpResponse:
+        organisation = self._organisation(pk)
+        override = EntitlementOverride.objects.filter(
+            pk=override_pk, organisation=organisation
+        ).first()
+        if request.method == "POST" and override is not None:
+            try:
+                overrides.revoke_override(override, acting_user=staff_user(request))
+            except DomainError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, _("The override was revoked."), messages.SUCCESS)
+        return self._back(organisation)
+
+
+class NewOrganisationForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    slug = forms.CharField(
+        label=gettext_lazy("Address"),
+        max_length=40,
+        help_text=gettext_lazy("e.g. “acme” for acme.localhost"),
+    )
+    primary_contact_email = forms.EmailField(label=gettext_lazy("Primary contact's email"))
+    primary_contact_name = forms.CharField(
+        label=gettext_lazy("Primary contact's name"), max_length=150, required=False
+    )
+    plan = forms.ModelChoiceField(
+        label=gettext_lazy("Plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
+    )
+    seats = forms.IntegerField(
+        label=gettext_lazy("Seats"), min_value=1, max_value=MAX_SEATS, required=False
+    )
+    cycle = forms.ChoiceField(label=gettext_lazy("Billing cycle"), choices=BillingCycle.choices)
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"), choices=Currency.choices)
+
+
+def add_organisation_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Create an organisation as the command does: schema, domain, first department,
+    primary contact (who gets a set-password link), subscription."""
+    if not model_admin.has_add_permission(request):
+        raise PermissionDenied
+    form = NewOrganisationForm(request.POST or None, initial={"plan": "free"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = create_organisation(
+                name=data["name"],
+                slug=data["slug"],
+                primary_contact_email=data["primary_contact_email"],
+                primary_contact_name=data["primary_contact_name"],
+                plan_code=data["plan"].code,
+                seats=data["seats"],
+                cycle=data["cycle"],
+                currency=data["currency"],
+                acting_user=staff_user(request),
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            model_admin.message_user(
+                request,
+                _(
+                    "%(organisation)s was created. Send its primary contact this link to "
+                    "choose a password: %(link)s"
+                )
+                % {"organisation": created.organisation, "link": created.set_password_url},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:portal_organisation_change", args=[created.organisation.pk])
+            )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Add organisation"),
+        "form": form,
+        "opts": Organisation._meta,
+    }
+    return TemplateResponse(request, "admin/portal/organisation/add.html", context)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "plan", "cycle", "seats", "currency", "period_end"]
+    list_filter = ["plan", "cycle", "currency"]
+    list_select_related = ["organisation", "plan"]
+
+
+@admin.register(EntitlementOverride)
+class EntitlementOverrideAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "feature", "limit", "valid_until", "revoked_at"]
+    list_select_related = ["organisation", "feature"]

@@ -1,0 +1,11 @@
+"""Reads about subscriptions, one module per subject:
+
+- ``entitlements``: what an organisation may use now (the hot path every page takes),
+  what it would have on another plan, and how many objects it has against its limits;
+- ``catalogue``: plans, features, prices and the allowed transitions;
+- ``store``: what the Store shows an organisation (offers, history, refunds, activity);
+- ``backoffice``: what the vendor's staff and operators read across organisations
+  (overview, insight, audit export).
+
+Callers import the module they need; this package re-exports nothing.
+"""

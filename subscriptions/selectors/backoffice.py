@@ -1,0 +1,169 @@
+"""What vendor staff and operators read across organisations: the subscriptions
+overview, seats in use for many organisations at once, the insight page's figures and
+the audit log's export rows. Each answers in a fixed number of queries, whatever the
+number of organisations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import seat_holders
+from portal.models import Organisation
+from subscriptions.models import (
+    AuditEvent,
+    FeedbackReason,
+    PlanChange,
+    RefundRequest,
+    RefundStatus,
+    Subscription,
+)
+
+
+def _seat_holders_sql() -> tuple[str, tuple[Any, ...]]:
+    """``accounts.selectors.seat_holders()`` as SQL over the user table, so that the
+    count over many schemas holds the same users as the count in one."""
+    query = seat_holders().query
+    compiler = query.get_compiler(connection=connection)
+    condition, params = compiler.compile(query.where)
+    return condition, tuple(params)
+
+
+def active_seat_counts(organisations: Iterable[Organisation]) -> dict[int, int]:
+    """Seats in use for many organisations in one query (a UNION over their schemas)."""
+    organisations = list(organisations)
+    if not organisations:
+        return {}
+    quote = connection.ops.quote_name
+    table = quote(User._meta.db_table)
+    condition, params = _seat_holders_sql()
+    # Each schema's table keeps its own name as alias, which the condition's columns use.
+    parts = [
+        f"SELECT {int(org.pk)} AS organisation_id, COUNT(*) AS used "
+        f"FROM {quote(org.schema_name)}.{table} WHERE {condition}"
+        for org in organisations
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params * len(parts))
+        return {organisation_id: used for organisation_id, used in cursor.fetchall()}
+
+
+def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]:
+    """One row per organisation (plan, cycle, seats used/licensed, period end): two
+    queries whatever the number of organisations."""
+    subscriptions = Subscription.objects.select_related("organisation", "plan").order_by(
+        "organisation__slug"
+    )
+    if plan_code:
+        subscriptions = subscriptions.filter(plan__code=plan_code)
+    rows = list(subscriptions)
+    used = active_seat_counts(row.organisation for row in rows)
+    return [
+        {
+            "organisation": row.organisation.slug,
+            "name": row.organisation.name,
+            "plan": row.plan.code,
+            "cycle": row.cycle,
+            "seats_used": used.get(row.organisation_id, 0),
+            "seats_licensed": row.seats,
+            "currency": row.currency,
+            "period_end": row.period_end,
+        }
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Insight:
+    months: list[str]
+    upgrades: list[int]
+    downgrades: list[int]
+    reasons: list[tuple[str, int]]
+    refunds: dict[str, tuple[list[Decimal], list[Decimal]]]  # currency -> (requested, refunded)
+
+
+def insight(months: int = 12, today: date | None = None) -> Insight:
+    """Plan changes by month and direction, feedback reasons, refunds requested vs
+    refunded by month: three queries whatever the volume."""
+    day = today or timezone.localdate()
+    first = date(day.year, day.month, 1)
+    keys = []
+    for back in range(months - 1, -1, -1):
+        index = first.year * 12 + first.month - 1 - back
+        keys.append(date(index // 12, index % 12 + 1, 1))
+    since = keys[0]
+    labels = [key.strftime("%Y-%m") for key in keys]
+    changes = (
+        PlanChange.objects.filter(changed_on__gte=since)
+        .annotate(month=TruncMonth("changed_on"))
+        .values("month", "kind")
+        .annotate(n=Count("id"))
+    )
+    counts = {(row["month"].strftime("%Y-%m"), row["kind"]): row["n"] for row in changes}
+    reasons = dict(
+        PlanChange.objects.exclude(feedback_reason="")
+        .values_list("feedback_reason")
+        .annotate(n=Count("id"))
+        .values_list("feedback_reason", "n")
+    )
+    money_rows = (
+        RefundRequest.objects.filter(requested_at__date__gte=since)
+        .annotate(month=TruncMonth("requested_at"))
+        .values("month", "currency")
+        .annotate(
+            requested=Sum("amount"),
+            refunded=Sum("amount", filter=Q(status=RefundStatus.REFUNDED)),
+        )
+    )
+    refunds: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
+    for row in money_rows:
+        requested, refunded = refunds.setdefault(
+            row["currency"], ([Decimal(0)] * months, [Decimal(0)] * months)
+        )
+        label = row["month"].strftime("%Y-%m")  # the month in the portal's time zone
+        if label in labels:
+            position = labels.index(label)
+            requested[position] += row["requested"] or 0
+            refunded[position] += row["refunded"] or 0
+    return Insight(
+        months=labels,
+        upgrades=[counts.get((label, "upgrade"), 0) for label in labels],
+        downgrades=[counts.get((label, "downgrade"), 0) for label in labels],
+        reasons=[(str(label), reasons.get(code, 0)) for code, label in FeedbackReason.choices],
+        refunds=refunds,
+    )
+
+
+AUDIT_COLUMNS = (
+    "created_at",
+    "organisation",
+    "actor_kind",
+    "actor_email",
+    "action",
+    "target",
+    "before",
+    "after",
+)
+
+
+def audit_row(event: AuditEvent) -> dict[str, Any]:
+    """An audit event as exported (command and admin CSV): plain values by column."""
+    return {
+        "created_at": event.created_at.isoformat(),
+        "organisation": event.organisation.slug if event.organisation else "",
+        "actor_kind": event.actor_kind,
+        "actor_email": event.actor_email,
+        "action": event.action,
+        "target": event.target,
+        "before": event.before,
+        "after": event.after,
+    }

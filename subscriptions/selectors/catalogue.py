@@ -1,0 +1,183 @@
+"""Reads of the plan catalogue: plans, features, prices and the allowed transitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from subscriptions.exceptions import (
+    InvalidChoice,
+    InvalidSeats,
+    PriceMissing,
+    SubscriptionError,
+    TransitionNeedsStep,
+    TransitionNotAllowed,
+    UnknownFeature,
+    UnknownPlan,
+)
+from subscriptions.models import (
+    BillingCycle,
+    Currency,
+    Feature,
+    FeedbackReason,
+    Plan,
+    PlanFeature,
+    PlanPrice,
+    PlanTransition,
+    TransitionKind,
+)
+from subscriptions.selectors.entitlements import Entitlements
+
+# The five downgrades of the seed article; the catalogue may never lose one.
+SEED_DOWNGRADES = frozenset(
+    {
+        ("enterprise", "professional"),
+        ("professional", "standard"),
+        ("enterprise", "free"),
+        ("professional", "free"),
+        ("standard", "free"),
+    }
+)
+
+SEED_PLAN_CODES = frozenset(code for pair in SEED_DOWNGRADES for code in pair)
+
+
+# Seats bought on a plan without a cap: at most this many.
+MAX_SEATS = 10_000
+
+
+def valid_seats(plan: Plan, seats: int) -> int:
+    """``seats`` if the plan allows that many (1 to its cap), else ``InvalidSeats``."""
+    cap = plan.seat_cap if plan.seat_cap is not None else MAX_SEATS
+    if not 1 <= seats <= cap:
+        raise InvalidSeats(cap=cap, plan=plan.name)
+    return seats
+
+
+def valid_choice(
+    value: str, choices: type[BillingCycle] | type[Currency] | type[FeedbackReason], field: str
+) -> str:
+    """``value`` if it is one of ``choices``, else ``InvalidChoice`` naming them."""
+    if value not in choices.values:
+        raise InvalidChoice(value=value, field=field, choices=", ".join(choices.values))
+    return value
+
+
+def get_plan(code: str) -> Plan:
+    plan = Plan.objects.filter(code=(code or "").strip().lower()).first()
+    if plan is None:
+        codes = ", ".join(Plan.objects.values_list("code", flat=True))
+        raise UnknownPlan(code=code, codes=codes)
+    return plan
+
+
+def get_feature(code: str) -> Feature:
+    feature = Feature.objects.filter(code=code).first()
+    if feature is None:
+        raise UnknownFeature(code=code)
+    return feature
+
+
+def plan_names() -> dict[str, str]:
+    """Each plan's name in the active language, by code (one query)."""
+    return {plan.code: plan.name for plan in Plan.objects.all()}
+
+
+def seat_rate(plan: Plan, cycle: str, currency: str) -> Decimal:
+    """The plan's monthly price per seat for the cycle and currency."""
+    price = PlanPrice.objects.filter(plan=plan, cycle=cycle, currency=currency).first()
+    if price is None:
+        raise PriceMissing(plan=plan.name, cycle=BillingCycle(cycle).label, currency=currency)
+    return price.per_seat_month
+
+
+def seat_rates(cycle: str, currency: str) -> dict[int, Decimal]:
+    """Every plan's monthly price per seat for the cycle and currency, by plan id; a
+    plan without a price there is missing (one query)."""
+    prices = PlanPrice.objects.filter(cycle=cycle, currency=currency)
+    return dict(prices.values_list("plan_id", "per_seat_month"))
+
+
+# A plan's value that makes the feature usable: a switch that is on, or a limit that is
+# unlimited or above zero.
+AVAILABLE = Q(enabled=True) & (
+    Q(feature__kind=Feature.Kind.SWITCH) | Q(limit__isnull=True) | Q(limit__gt=0)
+)
+
+
+def lowest_plan_with(feature_code: str) -> Plan | None:
+    """The cheapest plan on which the feature is available."""
+    values = PlanFeature.objects.filter(AVAILABLE, feature__code=feature_code)
+    row = values.select_related("plan").order_by("plan__rank").first()
+    return row.plan if row else None
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One line of the Features page: the feature, the organisation's value, and the
+    lowest plan that has it."""
+
+    feature: Feature
+    available: bool
+    limit: int | None
+    unlocked_by: Plan | None
+
+
+def feature_rows(entitlements: Entitlements) -> list[FeatureRow]:
+    """Every feature with whether the organisation has it (two queries)."""
+    features = list(Feature.objects.all())
+    lowest: dict[str, Plan] = {}
+    values = (
+        PlanFeature.objects.filter(AVAILABLE)
+        .select_related("plan", "feature")
+        .order_by("-plan__rank")
+    )
+    for value in values:
+        lowest[value.feature.code] = value.plan
+    return [
+        FeatureRow(
+            feature=feature,
+            available=entitlements.has(feature.code),
+            limit=entitlements.limit(feature.code) if feature.kind == Feature.Kind.LIMIT else None,
+            unlocked_by=lowest.get(feature.code),
+        )
+        for feature in features
+    ]
+
+
+def transition_refusal(from_plan: Plan, to_plan: Plan) -> SubscriptionError | None:
+    """None when the transition table allows the move, else the reason (naming the
+    intermediate plan when two allowed steps lead there)."""
+    if PlanTransition.objects.filter(from_plan=from_plan, to_plan=to_plan).exists():
+        return None
+    step = (
+        PlanTransition.objects.filter(
+            from_plan=from_plan,
+            kind=TransitionKind.DOWNGRADE,
+            to_plan__transitions_out__to_plan=to_plan,
+        )
+        .select_related("to_plan")
+        .order_by("-to_plan__rank")
+        .first()
+    )
+    if step is not None:
+        return TransitionNeedsStep(
+            from_plan=from_plan.name, to_plan=to_plan.name, step=step.to_plan.name
+        )
+    return TransitionNotAllowed(from_plan=from_plan.name, to_plan=to_plan.name)
+
+
+@dataclass(frozen=True)
+class TransitionMatrix:
+    plans: list[Plan]
+    rows: list[tuple[Plan, list[str]]]  # for each "from" plan, the kind towards each plan
+
+
+def transition_matrix() -> TransitionMatrix:
+    """The allowed transitions as a from x to grid (two queries)."""
+    plans = list(Plan.objects.order_by("rank"))
+    kinds = {(t.from_plan_id, t.to_plan_id): t.kind for t in PlanTransition.objects.all()}
+    rows = [(row, [kinds.get((row.pk, col.pk), "") for col in plans]) for row in plans]
+    return TransitionMatrix(plans, rows)

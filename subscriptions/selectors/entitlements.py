@@ -1,0 +1,201 @@
+"""What an organisation may use: ``entitlements_for`` is the one answer to "may this
+organisation use X", and ``entitlements_on`` answers the same for other plans (the Store's
+offers and a plan change's preview), so both compute "gained / no longer available" alike.
+Usage against the limits is counted here too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.cache import caches
+from django.db.models import BigIntegerField, Q, Value
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.selectors import count_active_users, count_departments
+from portal.models import Organisation
+from subscriptions.exceptions import NoSubscription
+from subscriptions.models import EntitlementOverride, Feature, Plan, PlanFeature, Subscription
+
+ENTITLEMENTS_CACHE_SECONDS = 6 * 3600
+
+# Limits whose objects exist in the portal, counted in the organisation's schema. To gate
+# a new kind of object by a limit, add its counter here (docs/architecture.md).
+USAGE_COUNTERS: dict[str, Callable[[], int]] = {
+    "departments": count_departments,
+}
+
+# (feature code, feature kind, enabled, limit): a plan's value or an override.
+ValueRow = tuple[str, str, bool, int | None]
+VALUE_COLUMNS = ("feature__code", "feature__kind", "enabled", "limit")
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """What an organisation may use: its plan's values, raised by active overrides.
+    Immutable; every check is a dictionary look-up."""
+
+    plan: Plan
+    seats: int
+    switches: frozenset[str]
+    limit_values: tuple[tuple[str, int | None], ...]
+    _limits: dict[str, int | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_limits", dict(self.limit_values))
+
+    def has(self, feature_code: str) -> bool:
+        """A switch that is on, or a limit above zero (or unlimited)."""
+        if feature_code in self._limits:
+            value = self._limits[feature_code]
+            return value is None or value > 0
+        return feature_code in self.switches
+
+    def limit(self, feature_code: str) -> int | None:
+        """The limit; None means unlimited; 0 when the plan does not have it."""
+        return self._limits.get(feature_code, 0)
+
+    def allows(self, feature_code: str, count: int) -> bool:
+        """Whether ``count`` objects fit within the limit."""
+        value = self.limit(feature_code)
+        return value is None or count <= value
+
+
+@dataclass(frozen=True)
+class FeatureChanges:
+    """What moving from one set of entitlements to another gains and loses."""
+
+    gained: tuple[Feature, ...]
+    lost: tuple[Feature, ...]
+
+
+def feature_changes(
+    before: Entitlements, after: Entitlements, features: Iterable[Feature]
+) -> FeatureChanges:
+    """The features ``after`` has and ``before`` lacks, and the other way round."""
+    features = list(features)
+    return FeatureChanges(
+        gained=tuple(f for f in features if after.has(f.code) and not before.has(f.code)),
+        lost=tuple(f for f in features if before.has(f.code) and not after.has(f.code)),
+    )
+
+
+def _higher(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def _combine(plan: Plan, seats: int, rows: Iterable[ValueRow]) -> Entitlements:
+    """The plan's values raised by the overrides among ``rows``: a switch is on if any
+    row turns it on; a limit is the highest of its rows (None, unlimited, wins)."""
+    switches: set[str] = set()
+    limits: dict[str, int | None] = {}
+    for code, kind, enabled, limit in rows:
+        if kind == Feature.Kind.SWITCH:
+            if enabled:
+                switches.add(code)
+            continue
+        value = limit if enabled else 0
+        limits[code] = _higher(limits[code], value) if code in limits else value
+    return Entitlements(
+        plan=plan,
+        seats=seats,
+        switches=frozenset(switches),
+        limit_values=tuple(sorted(limits.items())),
+    )
+
+
+def _entitlements(
+    organisation_id: int, plans: Sequence[tuple[Plan, int]], today: date
+) -> list[Entitlements]:
+    """For each (plan, seats): the plan's values raised by the organisation's overrides
+    active on ``today``. One query (plan values and overrides in one UNION)."""
+    plan_values = PlanFeature.objects.filter(plan_id__in={plan.pk for plan, _ in plans})
+    overrides = EntitlementOverride.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+        organisation_id=organisation_id,
+        revoked_at__isnull=True,
+    ).annotate(any_plan=Value(None, output_field=BigIntegerField()), granted=Value(True))
+    rows = plan_values.values_list("plan_id", *VALUE_COLUMNS).union(
+        overrides.values_list("any_plan", "feature__code", "feature__kind", "granted", "limit"),
+        all=True,
+    )
+    values: dict[int | None, list[ValueRow]] = {None: []}
+    for plan_id, code, kind, enabled, limit in rows:
+        values.setdefault(plan_id, []).append((code, kind, enabled, limit))
+    return [
+        _combine(plan, seats, [*values.get(plan.pk, []), *values[None]]) for plan, seats in plans
+    ]
+
+
+def compute_entitlements(subscription: Subscription, today: date) -> Entitlements:
+    """From the catalogue: the subscription's plan values and the organisation's active
+    overrides, in one query."""
+    plan_and_seats = [(subscription.plan, subscription.seats)]
+    return _entitlements(subscription.organisation_id, plan_and_seats, today)[0]
+
+
+def entitlements_on(
+    organisation: Organisation,
+    plans: Sequence[tuple[Plan, int]],
+    *,
+    today: date | None = None,
+) -> list[Entitlements]:
+    """What the organisation would have on each (plan, seats), computed as its own
+    entitlements are (overrides included): the Store's offers and a plan change's
+    preview both ask here. One query whatever the number of plans."""
+    return _entitlements(organisation.pk, plans, today or timezone.localdate())
+
+
+def subscription_of(organisation: Organisation) -> Subscription:
+    """The organisation's subscription with its plan (no query when the middleware
+    loaded them with the organisation)."""
+    try:
+        subscription: Subscription = organisation.subscription
+    except Subscription.DoesNotExist:
+        raise NoSubscription(organisation=organisation) from None
+    if "plan" not in subscription._state.fields_cache:
+        subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
+    return subscription
+
+
+def entitlements_for(organisation: Organisation, *, today: date | None = None) -> Entitlements:
+    """The organisation's entitlements: at most one query per request, none when the
+    shared cache is warm. The cache key carries the subscription's ``updated_at`` (set by
+    every plan change, override and catalogue edit) and the day (overrides end by date),
+    so no process serves stale entitlements."""
+    memo = organisation.__dict__.get("_entitlements")
+    if memo is not None:
+        return memo
+    day = today or timezone.localdate()
+    subscription = subscription_of(organisation)
+    stamp = subscription.updated_at.timestamp()
+    key = f"org{organisation.pk}:{stamp}:{day.isoformat()}"
+    cache = caches["entitlements"]
+    entitlements = cache.get(key)
+    if entitlements is None:
+        entitlements = compute_entitlements(subscription, day)
+        cache.set(key, entitlements, ENTITLEMENTS_CACHE_SECONDS)
+    organisation.__dict__["_entitlements"] = entitlements
+    return entitlements
+
+
+def forget_entitlements(organisation: Organisation) -> None:
+    """Drop the per-request memo after a change in this request."""
+    organisation.__dict__.pop("_entitlements", None)
+
+
+def usage_of(organisation: Organisation) -> dict[str, int]:
+    """How many objects of each counted limit the organisation has (hidden ones too),
+    and its active users under "seats"."""
+    with tenant_context(organisation):
+        usage = {code: count() for code, count in USAGE_COUNTERS.items()}
+        usage["seats"] = count_active_users()
+    return usage
+
+
+def seats_in_use(organisation: Organisation) -> int:
+    """Active users occupy seats, whatever their role."""
+    with tenant_context(organisation):
+        return count_active_users()

@@ -1,0 +1,310 @@
+"""What a plan change would do, changing nothing: the preview of one change (the Store's
+confirmation, the admin, ``change_plan --dry-run``, and ``change_plan`` itself) and the
+Store's offer of every other plan. Both take the change's kind, seats, price and
+"gained / no longer available" from the same functions here."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from django.utils import timezone
+
+from portal.models import Organisation
+from subscriptions.exceptions import (
+    NoSubscription,
+    PriceMissing,
+    SamePlan,
+    SeatsAgainstTheChange,
+    SubscriptionError,
+)
+from subscriptions.models import BillingCycle, ChangeKind, Feature, Plan, Subscription
+from subscriptions.money import per_day, round_down, round_up
+from subscriptions.proration import (
+    Quote,
+    cycle_price,
+    period_days,
+    period_end,
+    quote_change,
+    remaining_days,
+)
+from subscriptions.selectors.catalogue import (
+    get_plan,
+    seat_rate,
+    seat_rates,
+    transition_refusal,
+    valid_choice,
+    valid_seats,
+)
+from subscriptions.selectors.entitlements import (
+    entitlements_for,
+    entitlements_on,
+    feature_changes,
+    subscription_of,
+    usage_of,
+)
+
+
+def change_kind(subscription: Subscription, to_plan: Plan) -> str:
+    """Upgrade or downgrade by the plans' ranks; the same plan is a cycle change."""
+    if to_plan.pk == subscription.plan_id:
+        return ChangeKind.CYCLE
+    return ChangeKind.UPGRADE if to_plan.rank > subscription.plan.rank else ChangeKind.DOWNGRADE
+
+
+def default_seats(subscription: Subscription, to_plan: Plan) -> int:
+    """The seats a change to ``to_plan`` keeps unless told otherwise: a capped plan's
+    cap (Free: 3), else the seats bought now."""
+    return to_plan.seat_cap if to_plan.seat_cap is not None else subscription.seats
+
+
+def renewed(subscription: Subscription, today: date) -> Subscription:
+    """The subscription as of ``today``: periods that ended were renewed at list price
+    (billing itself is outside this product). Returns a copy; the input is unchanged."""
+    if today <= subscription.period_end:
+        return subscription
+    renewed = copy.copy(subscription)
+    rate = seat_rate(renewed.plan, renewed.cycle, renewed.currency)
+    price = cycle_price(rate, renewed.seats, renewed.cycle)
+    while today > renewed.period_end:
+        renewed.begin_period(renewed.period_end + timedelta(days=1), price)
+    return renewed
+
+
+@dataclass(frozen=True)
+class LimitImpact:
+    """A limit the new plan sets below what the organisation has: objects past the
+    limit are hidden (oldest stay visible), never deleted."""
+
+    feature: Feature
+    limit: int | None
+    in_use: int
+
+    @property
+    def hidden(self) -> int:
+        return 0 if self.limit is None else max(0, self.in_use - self.limit)
+
+
+@dataclass(frozen=True)
+class PlanChangePreview:
+    """The impact of a plan change, computed without changing anything."""
+
+    organisation: Organisation
+    subscription: Subscription
+    from_plan: Plan
+    to_plan: Plan
+    from_cycle: str
+    to_cycle: str
+    kind: str
+    refusal: SubscriptionError | None
+    features_lost: tuple[Feature, ...]
+    features_gained: tuple[Feature, ...]
+    limits_exceeded: tuple[LimitImpact, ...]
+    seats_before: int
+    seats_after: int
+    seats_in_use: int
+    quote: Quote
+    currency: str
+    period_start: date
+    period_end: date
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def seats_over(self) -> int:
+        """How many active users must be deactivated (kept, never deleted)."""
+        return max(0, self.seats_in_use - self.seats_after)
+
+
+def _quote(
+    subscription: Subscription, to_cycle: str, new_price: Decimal, today: date, *, kind: str
+) -> tuple[Quote, date, date]:
+    """The money of the change and the period the subscription will be in afterwards.
+    Same cycle: DOMAIN.md's proration within the current period. New cycle: the unused
+    value of the current period (today included) is credited against a new period of the
+    new cycle starting today."""
+    if to_cycle == subscription.cycle:
+        quote = quote_change(
+            paid_value=subscription.paid_value,
+            new_value=new_price,
+            days_in_period=subscription.period_days,
+            remaining=remaining_days(subscription.period_end, today),
+            currency=subscription.currency,
+            downgrade=kind == ChangeKind.DOWNGRADE,
+        )
+        return quote, subscription.period_start, subscription.period_end
+    unused_days = remaining_days(subscription.period_end, today) + 1
+    credit = Fraction(subscription.paid_value) * unused_days / subscription.period_days
+    start, end = today, period_end(today, to_cycle)
+    difference = credit - Fraction(new_price)
+    quote = Quote(
+        remaining_days=unused_days,
+        paid_daily=subscription.paid_daily,
+        new_daily=per_day(new_price, period_days(start, end)),
+        refund=round_down(max(Fraction(0), difference), subscription.currency),
+        due=round_up(max(Fraction(0), -difference), subscription.currency),
+        paid_value_after=new_price,
+    )
+    return quote, start, end
+
+
+def _refusal(
+    subscription: Subscription, to_plan: Plan, to_cycle: str, seats_after: int, *, kind: str
+) -> SubscriptionError | None:
+    """Why the change may not be made, or None."""
+    if kind == ChangeKind.CYCLE:
+        return SamePlan(plan=to_plan.name) if to_cycle == subscription.cycle else None
+    refusal = transition_refusal(subscription.plan, to_plan)
+    # Seats bought on a paid plan move with the plan: a downgrade does not add any (it would
+    # never be charged) and an upgrade does not remove any (it would never be refunded).
+    bought_seats = subscription.plan.seat_cap is None and to_plan.seat_cap is None
+    fewer, more = seats_after < subscription.seats, seats_after > subscription.seats
+    against = (kind == ChangeKind.DOWNGRADE and more) or (kind == ChangeKind.UPGRADE and fewer)
+    if refusal is None and bought_seats and against:
+        return SeatsAgainstTheChange(plan=to_plan.name, seats=subscription.seats)
+    return refusal
+
+
+def build_preview(
+    organisation: Organisation,
+    *,
+    subscription: Subscription,
+    to_plan: Plan,
+    cycle: str | None,
+    seats: int | None,
+    today: date,
+) -> PlanChangePreview:
+    """The preview of a change of ``subscription`` (as of ``today``) to ``to_plan``;
+    ``change_plan`` calls this with the subscription it has locked."""
+    to_cycle = valid_choice(cycle, BillingCycle, "billing cycle") if cycle else subscription.cycle
+    seats_after = (
+        default_seats(subscription, to_plan) if seats is None else valid_seats(to_plan, seats)
+    )
+    kind = change_kind(subscription, to_plan)
+    current = entitlements_for(organisation, today=today)
+    [after] = entitlements_on(organisation, [(to_plan, seats_after)], today=today)
+    features = list(Feature.objects.all())
+    changes = feature_changes(current, after, features)
+    usage = usage_of(organisation)
+    limits_exceeded = tuple(
+        LimitImpact(feature, after.limit(feature.code), usage[feature.code])
+        for feature in features
+        if feature.code in usage and not after.allows(feature.code, usage[feature.code])
+    )
+    rate = seat_rate(to_plan, to_cycle, subscription.currency)
+    new_price = cycle_price(rate, seats_after, to_cycle)
+    quote, start, end = _quote(subscription, to_cycle, new_price, today, kind=kind)
+    return PlanChangePreview(
+        organisation=organisation,
+        subscription=subscription,
+        from_plan=subscription.plan,
+        to_plan=to_plan,
+        from_cycle=subscription.cycle,
+        to_cycle=to_cycle,
+        kind=kind,
+        refusal=_refusal(subscription, to_plan, to_cycle, seats_after, kind=kind),
+        features_lost=changes.lost,
+        features_gained=changes.gained,
+        limits_exceeded=limits_exceeded,
+        seats_before=subscription.seats,
+        seats_after=seats_after,
+        seats_in_use=usage["seats"],
+        quote=quote,
+        currency=subscription.currency,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def preview_plan_change(
+    organisation: Organisation,
+    plan_code: str,
+    *,
+    cycle: str | None = None,
+    seats: int | None = None,
+    today: date | None = None,
+) -> PlanChangePreview:
+    """What changing to ``plan_code`` would do, changing nothing: allowed or refused
+    (with the reason), features lost and gained, limits exceeded and objects hidden,
+    seats over the new cap, and the refund quote or the amount due."""
+    day = today or timezone.localdate()
+    to_plan = get_plan(plan_code)
+    current = Subscription.objects.select_related("plan").filter(organisation=organisation).first()
+    if current is None:
+        raise NoSubscription(organisation=organisation)
+    return build_preview(
+        organisation,
+        subscription=renewed(current, day),
+        to_plan=to_plan,
+        cycle=cycle,
+        seats=seats,
+        today=day,
+    )
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    """A plan as the Store shows it to an organisation: its price for the
+    organisation's cycle and seats, what it includes, and what changes."""
+
+    plan: Plan
+    kind: str
+    refusal: SubscriptionError | None
+    price: Decimal
+    currency: str
+    cycle: str
+    seats: int
+    limits: tuple[tuple[Feature, int | None], ...]
+    gained: tuple[Feature, ...]
+    lost: tuple[Feature, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def store_offers(organisation: Organisation) -> list[PlanOffer]:
+    """Every other plan, for the Store: with the seats, price and entitlements the
+    preview of that change would compute (a handful of queries whatever the catalogue)."""
+    subscription = subscription_of(organisation)
+    current = entitlements_for(organisation)
+    features = list(Feature.objects.all())
+    rates = seat_rates(subscription.cycle, subscription.currency)
+    targets = [
+        (plan, default_seats(subscription, plan))
+        for plan in Plan.objects.exclude(pk=subscription.plan_id)
+    ]
+    offers = []
+    for (plan, seats), after in zip(targets, entitlements_on(organisation, targets), strict=True):
+        changes = feature_changes(current, after, features)
+        refusal = transition_refusal(subscription.plan, plan)
+        if refusal is None and plan.pk not in rates:
+            refusal = PriceMissing(
+                plan=plan.name,
+                cycle=BillingCycle(subscription.cycle).label,
+                currency=subscription.currency,
+            )
+        offers.append(
+            PlanOffer(
+                plan=plan,
+                kind=change_kind(subscription, plan),
+                refusal=refusal,
+                price=cycle_price(rates.get(plan.pk, Decimal(0)), seats, subscription.cycle),
+                currency=subscription.currency,
+                cycle=subscription.cycle,
+                seats=seats,
+                limits=tuple(
+                    (feature, after.limit(feature.code))
+                    for feature in features
+                    if feature.kind == Feature.Kind.LIMIT
+                ),
+                gained=changes.gained,
+                lost=changes.lost,
+            )
+        )
+    return offers

@@ -1,0 +1,28 @@
+"""What the Store's pages read about one organisation besides the offers
+(``selectors.previews``): its plan changes, refund requests and subscription activity."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from portal.models import Organisation
+from subscriptions import audit
+from subscriptions.models import AuditEvent, PlanChange, RefundRequest
+
+
+def plan_changes_of(organisation: Organisation) -> QuerySet[PlanChange]:
+    return PlanChange.objects.filter(organisation=organisation).select_related(
+        "from_plan", "to_plan", "refund_request"
+    )
+
+
+def refund_requests_of(organisation: Organisation) -> QuerySet[RefundRequest]:
+    return RefundRequest.objects.filter(organisation=organisation).select_related(
+        "plan_change__from_plan", "plan_change__to_plan"
+    )
+
+
+def subscription_activity(organisation: Organisation, limit: int = 50) -> list[AuditEvent]:
+    """The organisation's subscription events, newest first (one query); the Store
+    words them with the ``activity_text`` template tag."""
+    return list(audit.events_of(organisation, audit.SUBSCRIPTION_ACTIONS)[:limit])

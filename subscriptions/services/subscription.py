@@ -1,0 +1,96 @@
+"""Starting an organisation's subscription, and renewing a period that ended."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from portal.models import Organisation
+from subscriptions import audit
+from subscriptions.exceptions import InvalidChoice
+from subscriptions.models import BillingCycle, Currency, Subscription
+from subscriptions.proration import cycle_price
+from subscriptions.selectors.catalogue import get_plan, seat_rate, valid_choice, valid_seats
+from subscriptions.selectors.previews import renewed
+from subscriptions.services.guards import require_staff
+
+
+def snapshot(subscription: Subscription) -> dict[str, Any]:
+    """The subscription's plan and period as the audit log records them."""
+    return {
+        "plan": subscription.plan.code,
+        "cycle": subscription.cycle,
+        "seats": subscription.seats,
+        "currency": subscription.currency,
+        "period_start": subscription.period_start,
+        "period_end": subscription.period_end,
+        "amount_paid": subscription.amount_paid,
+        "paid_daily": subscription.paid_daily,
+    }
+
+
+def start_subscription(
+    organisation: Organisation,
+    *,
+    plan_code: str = "free",
+    cycle: str = BillingCycle.MONTHLY,
+    seats: int | None = None,
+    currency: str = Currency.JPY,
+    amount_paid: Decimal | None = None,
+    acting_user: User | None = None,
+    today: date | None = None,
+) -> Subscription:
+    """Put a new organisation on a plan with a period starting today. ``amount_paid``
+    (default: the list price) is what was actually paid, discounts included."""
+    require_staff(acting_user, "subscriptions.add_subscription")
+    plan = get_plan(plan_code)
+    valid_choice(cycle, BillingCycle, "billing cycle")
+    valid_choice(currency, Currency, "currency")
+    seats = valid_seats(plan, seats if seats is not None else (plan.seat_cap or 1))
+    price = cycle_price(seat_rate(plan, cycle, currency), seats, cycle)
+    paid = price if amount_paid is None else amount_paid
+    if paid < 0:
+        raise InvalidChoice(value=str(paid), field="amount paid", choices="≥ 0")
+    day = today or timezone.localdate()
+    with transaction.atomic():
+        subscription = Subscription(
+            organisation=organisation, plan=plan, cycle=cycle, seats=seats, currency=currency
+        )
+        subscription.begin_period(day, paid)
+        subscription.save()
+        audit.record(
+            audit.Action.SUBSCRIPTION_STARTED,
+            acting_user=acting_user,
+            organisation=organisation,
+            target=subscription,
+            after=snapshot(subscription),
+        )
+    return subscription
+
+
+def renew_if_due(
+    organisation: Organisation, subscription: Subscription, today: date
+) -> Subscription:
+    """Within a change that holds the subscription's lock: start the periods that
+    ``today`` has reached at list price, audited. Returns the subscription as of today."""
+    current = renewed(subscription, today)
+    if current is subscription:
+        return subscription
+    before = snapshot(subscription)
+    current.save(
+        update_fields=["period_start", "period_end", "amount_paid", "upgrade_charges", "paid_value"]
+    )
+    audit.record(
+        audit.Action.SUBSCRIPTION_RENEWED,
+        acting_user=None,
+        organisation=organisation,
+        target=current,
+        before=before,
+        after=snapshot(current),
+    )
+    return current
