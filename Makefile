@@ -38,11 +38,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-# Refresh the translation catalogues (needs GNU gettext); the compiled .mo is committed.
+# Refresh the translation catalogue (needs GNU gettext). locale/ja/LC_MESSAGES/django.po is the
+# one source of the Japanese strings: makemessages keeps its translations, adds new messages
+# empty (or fuzzy, guessed from a similar one) and drops removed ones; translate those in the .po
+# and run this again. Fails, listing them, while any is untranslated or fuzzy. The .mo is committed.
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore=.venv --ignore=.data --ignore=tests
-	$(BIN)/python locale/ja_translations.py
-	$(BIN)/python manage.py compilemessages -l ja --ignore=.venv
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore=.venv --ignore=.data --ignore=tests
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages -l ja --ignore=.venv
+	@$(BIN)/python -c 'import sys, polib; po = polib.pofile(sys.argv[1]); \
+		left = ["%s:%d: %s: %r" % (sys.argv[1], e.linenum, "fuzzy" if e.fuzzy else "untranslated", e.msgid) \
+			for e in po.untranslated_entries() + po.fuzzy_entries()]; \
+		sys.exit("\n".join([*left, f"{len(left)} message(s) to translate, then run make messages again."]) if left else 0)' \
+		locale/ja/LC_MESSAGES/django.po
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
