@@ -26,17 +26,17 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/python manage.py migrate_schemas --noinput -v 0
-	$(BIN)/python manage.py seed_demo
-	PORTAL_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_schemas --noinput -v 0
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+	DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	DJANGO_DEBUG=1 $(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	DJANGO_DEBUG=1 $(BIN)/mypy .  # the django-stubs plugin loads the settings
 
 # Refresh the translation catalogue (needs GNU gettext). locale/ja/LC_MESSAGES/django.po is the
 # one source of the Japanese strings: makemessages keeps its translations, adds new messages

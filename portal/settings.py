@@ -1,74 +1,78 @@
-"""One settings module, driven by environment variables with development defaults.
+"""One settings module, driven by environment variables with safe defaults.
 
-Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (if more than the
-portal's domains), DATABASE_URL, EMAIL_URL and PORTAL_BASE_DOMAIN; `manage.py check
---deploy` passes with those set. Nothing else differs between environments.
+Production sets DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (if more than the portal's domains),
+DATABASE_URL, EMAIL_URL and PORTAL_BASE_DOMAIN; `manage.py check --deploy` passes with those
+set. Debugging is off unless DJANGO_DEBUG=1 (`make run` and the tests set it). Nothing else
+differs between environments. URLs, booleans, numbers and lists are read with django-environ;
+free-form strings (the secret key) straight from os.environ, because django-environ would
+take a value that starts with `$` for the name of another variable.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
+from urllib.parse import ParseResult, urlparse
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class Env(environ.Env):
+    """django-environ, reading the variables the way this portal documents them.
 
+    An empty variable counts as unset: `PORTAL_STAFF_MFA=` keeps the default rather than
+    switching the second factor off. DATABASE_URL must be PostgreSQL; libpq's `?host=/socket/dir`
+    and `?port=` set HOST and PORT. EMAIL_URL also takes `console://` and `locmem://` (besides
+    django-environ's `consolemail://` and `memorymail://`); `smtps://` is SMTP over TLS, port 465
+    unless given (django-environ calls that `smtp+ssl://` and reads `smtps://` as STARTTLS), and
+    `?tls=1` asks for STARTTLS, as before django-environ.
+    """
 
-def env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
-def database_from_url(url: str) -> dict[str, object]:
-    """``postgres://user:password@host:port/name?sslmode=require`` as Django settings."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured("DATABASE_URL must start with postgres:// or postgresql://")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    host = query.pop("host", None) or unquote(parts.hostname or "")
-    return {
-        "NAME": unquote(parts.path.lstrip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": host,
-        "PORT": str(parts.port or ""),
-        "OPTIONS": query,
+    ENVIRON = {name: value for name, value in os.environ.items() if value.strip()}
+    EMAIL_SCHEMES = {
+        **environ.Env.EMAIL_SCHEMES,
+        "console": environ.Env.EMAIL_SCHEMES["consolemail"],
+        "locmem": environ.Env.EMAIL_SCHEMES["memorymail"],
     }
 
+    @classmethod
+    def db_url_config(cls, url: str | ParseResult, engine: str | None = None) -> dict[str, Any]:
+        config: dict[str, Any] = super().db_url_config(url, engine)
+        if config.get("ENGINE") != cls.DB_SCHEMES["postgres"]:
+            raise ImproperlyConfigured("DATABASE_URL must start with postgres:// or postgresql://")
+        options = config.setdefault("OPTIONS", {})
+        config["HOST"] = options.pop("host", config["HOST"])
+        config["PORT"] = str(options.pop("port", config["PORT"]))
+        return config
 
-def email_from_url(url: str) -> dict[str, object]:
-    """``console://``, ``locmem://`` or ``smtp[s]://user:password@host:port`` as settings."""
-    parts = urlsplit(url)
-    backends = {
-        "console": "django.core.mail.backends.console.EmailBackend",
-        "locmem": "django.core.mail.backends.locmem.EmailBackend",
-        "smtp": "django.core.mail.backends.smtp.EmailBackend",
-        "smtps": "django.core.mail.backends.smtp.EmailBackend",
-    }
-    if parts.scheme not in backends:
-        raise ImproperlyConfigured("EMAIL_URL must start with console://, smtp:// or smtps://")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    return {
-        "EMAIL_BACKEND": backends[parts.scheme],
-        "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_SSL": parts.scheme == "smtps",
-        "EMAIL_USE_TLS": query.get("tls", "") in {"1", "true"},
-    }
+    @classmethod
+    def email_url_config(cls, url: str | ParseResult, backend: str | None = None) -> dict[str, Any]:
+        parts = urlparse(url) if isinstance(url, str) else url
+        if parts.scheme not in cls.EMAIL_SCHEMES:
+            raise ImproperlyConfigured("EMAIL_URL must start with console://, smtp:// or smtps://")
+        if parts.scheme == "smtps":
+            parts = parts._replace(scheme="smtp+ssl")
+        config: dict[str, Any] = super().email_url_config(parts, backend)
+        options = config.pop("OPTIONS", {})
+        use_tls = options.get("TLS", config.get("EMAIL_USE_TLS", False))
+        use_ssl = config.get("EMAIL_USE_SSL", False)
+        config["EMAIL_USE_TLS"] = cls.parse_value(str(use_tls), bool)
+        config["EMAIL_USE_SSL"] = cls.parse_value(str(use_ssl), bool)
+        config["EMAIL_HOST"] = config["EMAIL_HOST"] or "localhost"
+        config["EMAIL_PORT"] = config["EMAIL_PORT"] or (465 if config["EMAIL_USE_SSL"] else 25)
+        config["EMAIL_HOST_USER"] = config["EMAIL_HOST_USER"] or ""
+        config["EMAIL_HOST_PASSWORD"] = config["EMAIL_HOST_PASSWORD"] or ""
+        return config
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+env = Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -79,7 +83,11 @@ if not SECRET_KEY:
 PORTAL_BASE_DOMAIN = os.environ.get("PORTAL_BASE_DOMAIN", "localhost")
 PORTAL_SCHEME = os.environ.get("PORTAL_SCHEME", "http" if DEBUG else "https")
 PORTAL_PORT = os.environ.get("PORTAL_PORT", "8000" if DEBUG else "")
-ALLOWED_HOSTS = [PORTAL_BASE_DOMAIN, f".{PORTAL_BASE_DOMAIN}", *env_list("DJANGO_ALLOWED_HOSTS")]
+ALLOWED_HOSTS = [
+    PORTAL_BASE_DOMAIN,
+    f".{PORTAL_BASE_DOMAIN}",
+    *env.list("DJANGO_ALLOWED_HOSTS", cast=str.strip, default=[]),
+]
 
 # --- Apps: what lives in the public schema and what in each organisation's schema ---
 SHARED_APPS = [
@@ -154,8 +162,8 @@ WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
 # --- Database: DATABASE_URL, else the embedded server under .data/ ---
-if os.environ.get("DATABASE_URL"):
-    _database = database_from_url(os.environ["DATABASE_URL"])
+if "DATABASE_URL" in env:
+    _database = env.db_url("DATABASE_URL")
 else:
     from portal import embedded_postgres
 
@@ -167,7 +175,7 @@ DATABASES = {
     "default": {
         **_database,
         "ENGINE": "portal.db.postgresql_backend",
-        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -179,9 +187,11 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
     }
 }
-if os.environ.get("REDIS_URL"):
-    CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
-    CACHES["default"]["LOCATION"] = os.environ["REDIS_URL"]
+if "REDIS_URL" in env:
+    CACHES["default"] = {
+        **env.cache_url("REDIS_URL", backend="django.core.cache.backends.redis.RedisCache"),
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+    }
 
 # --- Users and sign-in ---
 AUTH_USER_MODEL = "accounts.User"
@@ -210,20 +220,20 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Vendor staff must sign in to the admin with a second factor (TOTP). On unless debugging;
 # the demo (`make run`) runs with it off.
-PORTAL_STAFF_MFA = env_bool("PORTAL_STAFF_MFA", not DEBUG)
+PORTAL_STAFF_MFA = env.bool("PORTAL_STAFF_MFA", default=not DEBUG)
 
 # Host-only cookies: a session from one organisation's site is never sent to another.
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 
 # --- Email ---
-_email = email_from_url(os.environ.get("EMAIL_URL", "console://"))
+_email = env.email_url("EMAIL_URL", default="console://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,15 +34,23 @@ sys.stdin.read()  # hold the server until told to exit
 class Holder:
     """A separate process that starts (or joins) the embedded server and holds it."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, wait: bool = True) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-c", HOLDER.format(root=str(ROOT)), str(data_dir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
+        self.postmaster_pid = 0
+        if wait:
+            self.wait_until_holding()
+
+    def wait_until_holding(self) -> int:
         assert self.process.stdout is not None
-        self.postmaster_pid = int(self.process.stdout.readline())
+        line = self.process.stdout.readline()
+        assert line, f"the process exited with {self.process.wait(timeout=30)} before holding"
+        self.postmaster_pid = int(line)
+        return self.postmaster_pid
 
     def exit(self) -> None:
         assert self.process.stdin is not None
@@ -84,8 +94,16 @@ def _postmasters_on(pgdata: Path) -> list[int]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "data"
+def data_dir() -> Iterator[Path]:
+    """A new directory in the system's temporary directory, never the project's .data/.
+
+    Not under pytest's tmp_path: as root, pgserver runs the server as the `pgserver` user and
+    opens the directories above the data for it, and every pytest session that starts (another
+    one on this machine, say) closes /tmp/pytest-of-root again (mode 700), so the server could
+    no longer write its log there.
+    """
+    top = Path(tempfile.mkdtemp(prefix="portal-embedded-postgres-"))
+    directory = top / "data"
     yield directory
     pid_file = directory / "pg" / "postmaster.pid"
     if pid_file.exists():  # never leave a server behind
@@ -93,6 +111,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
         if _alive(pid):
             os.kill(pid, signal.SIGINT)
             _wait_until_stopped(pid)
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def test_processes_share_one_server_and_the_last_one_stops_it(data_dir: Path) -> None:
@@ -103,6 +122,23 @@ def test_processes_share_one_server_and_the_last_one_stops_it(data_dir: Path) ->
     assert _alive(second.postmaster_pid)  # still in use by the second process
     second.exit()
     assert _wait_until_stopped(second.postmaster_pid)
+
+
+def test_processes_starting_together_share_one_server(data_dir: Path) -> None:
+    """Only pgserver's own lock orders processes that start at the same moment on a new data
+    directory: one initdb, one server, one portal database, every process registered."""
+    holders = [Holder(data_dir, wait=False) for _ in range(4)]
+    postmasters = {holder.wait_until_holding() for holder in holders}
+    assert len(postmasters) == 1
+    postmaster = postmasters.pop()
+    assert _postmasters_on(data_dir / "pg") == [postmaster]
+    handle_file = data_dir / "pg" / ".handle_pids.json"
+    assert sorted(json.loads(handle_file.read_text())) == sorted(h.process.pid for h in holders)
+    for holder in holders[:-1]:
+        holder.exit()
+        assert _alive(postmaster)  # still in use by the others
+    holders[-1].exit()
+    assert _wait_until_stopped(postmaster)
 
 
 @pytest.mark.parametrize("leftover", ["", "[999999999]", "not json"])
@@ -123,6 +159,24 @@ def test_a_killed_process_does_not_break_the_next_start(data_dir: Path, leftover
     assert _wait_until_stopped(successor.postmaster_pid)
 
 
+def test_processes_starting_together_after_a_kill_all_register(data_dir: Path) -> None:
+    """The repair of the handle list takes pgserver's lock: a process repairing it never
+    overwrites another's registration, so the server stops only after the last of them."""
+    killed = Holder(data_dir)
+    killed.kill()
+    handle_file = data_dir / "pg" / ".handle_pids.json"
+    handle_file.write_text("")
+
+    successors = [Holder(data_dir, wait=False) for _ in range(3)]
+    assert {s.wait_until_holding() for s in successors} == {killed.postmaster_pid}
+    assert sorted(json.loads(handle_file.read_text())) == sorted(s.process.pid for s in successors)
+    for successor in successors[:-1]:
+        successor.exit()
+        assert _alive(killed.postmaster_pid)
+    successors[-1].exit()
+    assert _wait_until_stopped(killed.postmaster_pid)
+
+
 def test_the_portal_database_is_created_on_first_start(data_dir: Path) -> None:
     holder = Holder(data_dir)
     try:
@@ -136,39 +190,29 @@ def test_the_portal_database_is_created_on_first_start(data_dir: Path) -> None:
         holder.exit()
 
 
-@pytest.mark.skipif(
-    embedded_postgres.find_system_binaries() is None, reason="no initdb/pg_ctl on this machine"
-)
-def test_fallback_to_the_machines_own_binaries(tmp_path: Path) -> None:
-    bin_dir = embedded_postgres.find_system_binaries()
-    assert bin_dir is not None
-    pgdata = tmp_path / "system-pg"
-    connection = embedded_postgres.start_with_system_binaries(pgdata, bin_dir, port=5439)
-    run_as = "postgres" if os.geteuid() == 0 else None
-    try:
-        again = embedded_postgres.start_with_system_binaries(pgdata, bin_dir, port=5439)
-        assert again == connection
-        assert len(_postmasters_on(pgdata)) == 1
-        with psycopg.connect(
-            host=str(connection.socket_dir),
-            port=connection.port,
-            user="postgres",
-            dbname="postgres",
-        ) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-    finally:
-        subprocess.run(
-            [str(bin_dir / "pg_ctl"), "stop", "-m", "fast", "-D", str(pgdata)],
-            check=True,
-            capture_output=True,
-            user=run_as,
-        )
-
-
-def test_without_any_postgres_the_error_says_what_to_do(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("importlib.util.find_spec", lambda name, *args: None)
-    monkeypatch.setattr(embedded_postgres, "find_system_binaries", lambda: None)
+def test_without_pgserver_the_error_says_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # `import pgserver` fails
     with pytest.raises(embedded_postgres.EmbeddedPostgresUnavailable) as error:
         embedded_postgres.start(tmp_path / "data")
     message = str(error.value)
-    assert "DATABASE_URL" in message and "pgserver" in message and "initdb" in message
+    assert "DATABASE_URL" in message and "pgserver" in message and "requirements.txt" in message
+    assert not (tmp_path / "data").exists()
+
+
+def test_settings_without_pgserver_or_database_url_say_what_to_do() -> None:
+    """What `make run` shows when pgserver is missing; nothing is started under .data/."""
+    script = "import sys; sys.modules['pgserver'] = None; import django; django.setup()"
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env |= {"DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: "), result.stderr
+    assert "DATABASE_URL" in last_line and "requirements.txt" in last_line

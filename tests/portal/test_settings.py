@@ -1,53 +1,39 @@
-"""Settings come from the environment; production variables pass Django's deploy checks."""
+"""Settings come from the environment (read with django-environ); production variables pass
+Django's deploy checks, and debugging is off unless DJANGO_DEBUG=1.
+
+Each case runs `manage.py` in a new process with the variables given, so what is checked is
+what the settings module makes of them."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import pytest
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-from portal.settings import database_from_url, email_from_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_database_url_is_parsed() -> None:
-    parsed = database_from_url("postgres://app:s%40cret@db.internal:6543/portal?sslmode=require")
-    assert parsed == {
-        "NAME": "portal",
-        "USER": "app",
-        "PASSWORD": "s@cret",
-        "HOST": "db.internal",
-        "PORT": "6543",
-        "OPTIONS": {"sslmode": "require"},
-    }
-    assert database_from_url("postgresql://u@/portal?host=/run/pg")["HOST"] == "/run/pg"
-    with pytest.raises(ImproperlyConfigured):
-        database_from_url("mysql://u@h/db")
-
-
-def test_email_url_is_parsed() -> None:
-    smtp = email_from_url("smtp://mailer:pw@smtp.example.com:587?tls=1")
-    assert smtp["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
-    assert (smtp["EMAIL_HOST"], smtp["EMAIL_PORT"], smtp["EMAIL_USE_TLS"]) == (
-        "smtp.example.com",
-        587,
-        True,
-    )
-    assert str(email_from_url("console://")["EMAIL_BACKEND"]).endswith("console.EmailBackend")
-    with pytest.raises(ImproperlyConfigured):
-        email_from_url("carrier-pigeon://")
+# Variables the settings read: a process gets none of this test run's, only the test's own.
+SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_", "EMAIL_URL", "REDIS_URL", "PORTAL_")
+EMAIL_SETTINGS = (
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_SSL",
+    "EMAIL_USE_TLS",
+)
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     database = settings.DATABASES["default"]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_VARIABLES)}
     base["DATABASE_URL"] = (
         f"postgres://{database['USER']}@/{database['NAME']}?host={database['HOST']}&port={database['PORT']}"
     )
@@ -59,6 +45,156 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def _settings(*names: str, **env: str) -> dict[str, Any]:
+    """The settings ``names`` as a process started with the variables ``env`` has them."""
+    show = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}))"
+    )
+    result = _manage("shell", "-c", show, **env)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_database_url_is_parsed() -> None:
+    database = _settings(
+        "DATABASES",
+        DJANGO_DEBUG="1",
+        DATABASE_URL="postgres://app:s%40cret@db.internal:6543/portal?sslmode=require",
+    )["DATABASES"]["default"]
+    keys = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+    assert {key: database[key] for key in keys} == {
+        "NAME": "portal",
+        "USER": "app",
+        "PASSWORD": "s@cret",
+        "HOST": "db.internal",
+        "PORT": "6543",
+        "OPTIONS": {"sslmode": "require"},
+    }
+    # The URL never picks the engine: the tenants' backend stays.
+    assert database["ENGINE"] == settings.DATABASES["default"]["ENGINE"]
+
+    socket = _settings(
+        "DATABASES", DJANGO_DEBUG="1", DATABASE_URL="postgresql://u@/portal?host=/run/pg&port=6000"
+    )["DATABASES"]["default"]
+    assert (socket["NAME"], socket["HOST"], socket["PORT"], socket["OPTIONS"]) == (
+        "portal",
+        "/run/pg",
+        "6000",
+        {},
+    )
+
+    refused = _manage("check", DJANGO_DEBUG="1", DATABASE_URL="mysql://u@h/db")
+    assert refused.returncode != 0
+    assert "DATABASE_URL must start with postgres:// or postgresql://" in refused.stderr
+
+
+def test_email_url_is_parsed() -> None:
+    smtp = _settings(
+        *EMAIL_SETTINGS,
+        DJANGO_DEBUG="1",
+        EMAIL_URL="smtp://mailer:pw@smtp.example.com:587?tls=1",
+    )
+    assert smtp == {
+        "EMAIL_BACKEND": SMTP,
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "pw",
+        "EMAIL_USE_SSL": False,
+        "EMAIL_USE_TLS": True,
+    }
+    console = _settings("EMAIL_BACKEND", DJANGO_DEBUG="1", EMAIL_URL="console://")
+    assert console["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert _settings("EMAIL_BACKEND", DJANGO_DEBUG="1") == console  # the default
+
+    refused = _manage("check", DJANGO_DEBUG="1", EMAIL_URL="carrier-pigeon://")
+    assert refused.returncode != 0
+    assert "EMAIL_URL must start with console://, smtp:// or smtps://" in refused.stderr
+
+
+def test_smtps_is_smtp_over_tls_and_locmem_is_the_in_memory_backend() -> None:
+    """The URL forms the portal documented before django-environ keep their meaning
+    (django-environ itself reads smtps:// as STARTTLS and has no locmem://)."""
+    smtps = _settings(
+        *EMAIL_SETTINGS, DJANGO_DEBUG="1", EMAIL_URL="smtps://mailer:p%40ss@smtp.example.com"
+    )
+    assert smtps == {
+        "EMAIL_BACKEND": SMTP,
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 465,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "p@ss",
+        "EMAIL_USE_SSL": True,
+        "EMAIL_USE_TLS": False,
+    }
+    plain = _settings(*EMAIL_SETTINGS, DJANGO_DEBUG="1", EMAIL_URL="smtp://mx.internal?tls=false")
+    assert plain == {
+        "EMAIL_BACKEND": SMTP,
+        "EMAIL_HOST": "mx.internal",
+        "EMAIL_PORT": 25,
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "EMAIL_USE_SSL": False,
+        "EMAIL_USE_TLS": False,
+    }
+    assert _settings("EMAIL_BACKEND", DJANGO_DEBUG="1", EMAIL_URL="locmem://") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"
+    }
+
+
+def test_cache_url_lists_numbers_and_booleans_are_read() -> None:
+    read = _settings(
+        "CACHES",
+        "ALLOWED_HOSTS",
+        "PORTAL_STAFF_MFA",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "DATABASES",
+        DJANGO_DEBUG="1",
+        REDIS_URL="redis://:pw@redis.internal:6379/1",
+        DJANGO_ALLOWED_HOSTS="portal.example.org, www.portal.example.org",
+        PORTAL_STAFF_MFA="yes",
+        DJANGO_SECURE_SSL_REDIRECT="on",
+        DJANGO_HSTS_SECONDS="60",
+        DATABASE_CONN_MAX_AGE="30",
+    )
+    assert read["CACHES"] == {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://:pw@redis.internal:6379/1",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+        },
+        # Entitlement keys carry the organisation themselves, not the connection's schema.
+        "entitlements": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://:pw@redis.internal:6379/1",
+            "KEY_PREFIX": "entitlements",
+        },
+    }
+    assert read["ALLOWED_HOSTS"] == [
+        "localhost",
+        ".localhost",
+        "portal.example.org",
+        "www.portal.example.org",
+    ]
+    assert (read["PORTAL_STAFF_MFA"], read["SECURE_SSL_REDIRECT"]) == (True, True)
+    assert read["SECURE_HSTS_SECONDS"] == 60
+    assert read["DATABASES"]["default"]["CONN_MAX_AGE"] == 30
+
+
+def test_debug_is_off_unless_asked_for() -> None:
+    production = _settings(
+        "DEBUG", "SESSION_COOKIE_SECURE", DJANGO_SECRET_KEY=secrets.token_urlsafe(50)
+    )
+    assert production == {"DEBUG": False, "SESSION_COOKIE_SECURE": True}
+    # Without DJANGO_DEBUG nor a secret key the settings refuse to load.
+    refused = _manage("check")
+    assert refused.returncode != 0
+    assert "Set DJANGO_SECRET_KEY" in refused.stderr
+    assert _settings("DEBUG", DJANGO_DEBUG="1") == {"DEBUG": True}
 
 
 def test_production_settings_pass_the_deploy_checks() -> None:
@@ -88,3 +224,13 @@ def test_production_requires_a_second_factor_for_staff_and_the_demo_does_not() -
     )
     assert production.stdout.strip().endswith("True"), production.stderr
     assert _manage("shell", "-c", show, DJANGO_DEBUG="1").stdout.strip().endswith("False")
+    # An empty variable (`PORTAL_STAFF_MFA=` in a compose file) is unset, not "off".
+    emptied = _manage(
+        "shell",
+        "-c",
+        show,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        PORTAL_STAFF_MFA="",
+    )
+    assert emptied.stdout.strip().endswith("True"), emptied.stderr
