@@ -66,12 +66,12 @@ def renewed(subscription: Subscription, today: date) -> Subscription:
     (billing itself is outside this product). Returns a copy; the input is unchanged."""
     if today <= subscription.period_end:
         return subscription
-    renewed = copy.copy(subscription)
-    rate = seat_rate(renewed.plan, renewed.cycle, renewed.currency)
-    price = cycle_price(rate, renewed.seats, renewed.cycle)
-    while today > renewed.period_end:
-        renewed.begin_period(renewed.period_end + timedelta(days=1), price)
-    return renewed
+    current = copy.copy(subscription)
+    rate = seat_rate(current.plan, current.cycle, current.currency)
+    price = cycle_price(rate, current.seats, current.cycle)
+    while today > current.period_end:
+        current.begin_period(current.period_end + timedelta(days=1), price)
+    return current
 
 
 @dataclass(frozen=True)
