@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,8 +20,8 @@ class InviteUserForm(forms.Form):
         help_text=_("May also manage roles and the subscription."),
     )
 
-    def __init__(self, *args: object, may_grant_super_admin: bool, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, may_grant_super_admin: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if not may_grant_super_admin:
             del self.fields["is_super_admin"]
 
@@ -34,8 +36,8 @@ class RolesForm(forms.Form):
         help_text=_("May also manage roles and the subscription."),
     )
 
-    def __init__(self, *args: object, may_grant_super_admin: bool, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, may_grant_super_admin: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if not may_grant_super_admin:
             self.fields["is_super_admin"].disabled = True
 

@@ -26,6 +26,9 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
 
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit for a path, Django's default for an email field
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an email address.
 
@@ -34,7 +37,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     keep all their data and cannot sign in.
     """
 
-    email = models.EmailField(_("email address"), unique=True)
+    email = models.EmailField(_("email address"), max_length=EMAIL_MAX_LENGTH, unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     is_primary_contact = models.BooleanField(
         _("primary contact"),

@@ -28,7 +28,7 @@ from accounts.exceptions import (
     UserAlreadyExists,
     UserInactive,
 )
-from accounts.models import Department, User
+from accounts.models import EMAIL_MAX_LENGTH, Department, User
 from portal.emails import send_after_commit
 from portal.models import Organisation
 from portal.selectors import current_organisation, organisation_url
@@ -44,7 +44,7 @@ def normalise_email(email: str) -> str:
         validate_email(value)
     except ValidationError:
         raise InvalidEmail(email=email) from None
-    if len(value) > User._meta.get_field("email").max_length:  # type: ignore[operator]
+    if len(value) > EMAIL_MAX_LENGTH:
         raise InvalidEmail(email=email)
     return value
 

@@ -32,6 +32,7 @@ def main(count: int) -> None:
 
     from accounts.models import User
     from portal.services import create_organisation
+    from portal.tenancy import use_public_schema
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DATABASES["default"]["NAME"] = "portal_bench"
@@ -53,7 +54,7 @@ def main(count: int) -> None:
                     client.force_login(User.objects.get())
                 with CaptureQueriesContext(connection) as queries:
                     client.get("/")
-                connection.set_schema_to_public()  # type: ignore[attr-defined]
+                use_public_schema()
                 print(f"dashboard with {number + 1:>3} organisations: {len(queries)} queries")
 
         print(

@@ -3,7 +3,10 @@ subscription in subscriptions.admin (public site only)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from portal.models import Domain
 
@@ -14,5 +17,5 @@ class DomainInline(admin.TabularInline):
     readonly_fields = ["domain", "is_primary"]
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
