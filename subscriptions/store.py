@@ -51,32 +51,38 @@ def plans(request: OrganisationRequest) -> HttpResponse:
     return render(request, "subscriptions/store/plans.html", context)
 
 
-def _seats(request: OrganisationRequest) -> int | None:
-    value = (request.POST.get("seats") or request.GET.get("seats") or "").strip()
-    try:
-        return int(value) if value.isascii() else None
-    except ValueError:
-        return None
+def _seats(request: OrganisationRequest) -> tuple[int | None, str]:
+    """The seats asked for (a POST's own field, else ``?seats=``), or None for the
+    change's default; with the reason when a value was given that is not a number."""
+    source = request.POST if request.method == "POST" else request.GET
+    value = (source.get("seats") or "").strip()
+    if not value:
+        return None, ""
+    if not (value.isascii() and value.isdigit()):
+        return None, _("Enter the number of seats as a whole number.")
+    return int(value), ""
 
 
 @store_page
 @idempotent
 def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     """The impact of the change, then Confirm. Paid plans without a seat cap may be
-    previewed with another number of seats (``?seats=N``)."""
+    previewed with another number of seats (``?seats=N``). A confirmation with seats that
+    do not fit is answered with the page and its error (400), and changes nothing."""
     organisation = request.organisation
-    seats = _seats(request)
+    seats, seats_error = _seats(request)
     try:
         preview = previews.preview_plan_change(organisation, plan_code, seats=seats)
     except UnknownPlan as error:
         raise Http404(str(error)) from None
-    except InvalidSeats as error:  # seats out of range: show the default instead
-        messages.error(request, str(error))
-        seats = None
+    except InvalidSeats as error:  # out of the plan's bounds: show the default instead
+        seats_error = str(error)
         preview = previews.preview_plan_change(organisation, plan_code)
     except DomainError as error:  # e.g. the plan has no price in this currency
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("store_plans"))
+    if seats_error:
+        messages.error(request, seats_error)
     active_users = list_active_users() if preview.seats_over else None
     form = ConfirmChangeForm(
         request.POST or None,
@@ -91,26 +97,29 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         },
     )
     status = 200
-    if request.method == "POST" and form.is_valid():
-        keep = [user.pk for user in form.cleaned_data.get("keep", [])]
-        try:
-            change = plan_changes.change_plan(
-                organisation,
-                plan_code,
-                acting_user=request.user,
-                seats=seats,
-                keep_user_ids=keep,
-                idempotency_key=request.idempotency_key,
-            )
-        except DomainError as error:
-            messages.error(request, str(error))
-            status = error.status
-        else:
-            messages.success(
-                request,
-                _("Your organisation is now on the %(plan)s plan.") % {"plan": change.to_plan.name},
-            )
-            return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
+    if request.method == "POST":
+        status = 400  # unless the change is made
+        if not seats_error and form.is_valid():
+            keep = [user.pk for user in form.cleaned_data.get("keep", [])]
+            try:
+                change = plan_changes.change_plan(
+                    organisation,
+                    plan_code,
+                    acting_user=request.user,
+                    seats=seats,
+                    keep_user_ids=keep,
+                    idempotency_key=request.idempotency_key,
+                )
+            except DomainError as error:
+                messages.error(request, str(error))
+                status = error.status
+            else:
+                messages.success(
+                    request,
+                    _("Your organisation is now on the %(plan)s plan.")
+                    % {"plan": change.to_plan.name},
+                )
+                return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
     context = {"preview": preview, "form": form, "new_key": new_key}
     return render(request, "subscriptions/store/confirm.html", context, status=status)
 

@@ -262,7 +262,11 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             "idempotency_key": uuid.uuid4().hex,
             "opts": Organisation._meta,
         }
-        return TemplateResponse(request, "admin/portal/organisation/change_plan.html", context)
+        # A POST that reaches here changed nothing: it is answered with its errors.
+        status = 400 if request.method == "POST" else 200
+        return TemplateResponse(
+            request, "admin/portal/organisation/change_plan.html", context, status=status
+        )
 
     def grant_override_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         organisation = self._organisation(pk)

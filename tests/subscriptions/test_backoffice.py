@@ -348,6 +348,20 @@ def test_staff_change_the_plan_with_the_same_preview_and_rules(northwind: Site) 
     assert PlanChange.objects.filter(organisation=northwind.organisation).count() == 1
 
 
+@pytest.mark.parametrize("seats", ["-3", "0", "50000", "abc"])
+def test_staff_change_plan_with_seats_that_do_not_fit_changes_nothing(
+    northwind: Site, seats: str
+) -> None:
+    client = staff_client()
+    url = f"{ORGS}{northwind.organisation.pk}/change-plan/"
+    before = Subscription.objects.values().get(organisation=northwind.organisation)
+    response = client.post(url, {"plan": "enterprise", "confirm": "1", "seats": seats})
+    assert response.status_code == 400
+    assert "errorlist" in response.content.decode()
+    assert not PlanChange.objects.filter(organisation=northwind.organisation).exists()
+    assert Subscription.objects.values().get(organisation=northwind.organisation) == before
+
+
 def test_staff_grant_and_revoke_an_override(northwind: Site) -> None:
     plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
     client = staff_client()

@@ -233,6 +233,24 @@ def test_odd_seat_numbers_get_a_message_not_an_error(northwind: Site, seats: str
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("seats", ["-3", "0", "50000", "99999999999", "²", "abc", "2.5"])
+def test_a_confirmation_with_seats_that_do_not_fit_changes_nothing(
+    northwind: Site, seats: str
+) -> None:
+    """A tampered POST is answered with the page and its error, never applied with
+    other seats than those asked for."""
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/professional/").content.decode()
+    before = Subscription.objects.values().get(organisation=northwind.organisation)
+    response = client.post(
+        "/store/plans/professional/", {"idempotency_key": _key(page), "seats": seats}
+    )
+    assert response.status_code == 400
+    assert "message--error" in response.content.decode()
+    assert not PlanChange.objects.filter(organisation=northwind.organisation).exists()
+    assert Subscription.objects.values().get(organisation=northwind.organisation) == before
+
+
 def test_a_plan_without_a_price_in_the_currency_sends_back_to_the_plans(northwind: Site) -> None:
     PlanPrice.objects.filter(plan__code="professional", currency="JPY", cycle="monthly").delete()
     client = signed_in(northwind, "primary")
