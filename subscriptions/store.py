@@ -20,7 +20,7 @@ from portal.idempotency import idempotent, new_key
 from subscriptions.exceptions import InvalidSeats, UnknownPlan
 from subscriptions.forms import ConfirmChangeForm, FeedbackForm
 from subscriptions.models import PlanChange, RefundRequest
-from subscriptions.selectors import catalogue, entitlements, previews, store
+from subscriptions.selectors import catalogue, entitlements, ledger, previews, store
 from subscriptions.services import plan_changes, refunds
 
 store_page = organisation_page(can_manage_subscription)
@@ -29,8 +29,11 @@ store_page = organisation_page(can_manage_subscription)
 @store_page
 def home(request: OrganisationRequest) -> HttpResponse:
     organisation = request.organisation
+    subscription = entitlements.subscription_of(organisation)
     context = {
-        "subscription": entitlements.subscription_of(organisation),
+        "subscription": subscription,
+        "paid_for_period": ledger.paid_for_period(subscription),
+        "billing": ledger.lines_of(organisation)[:50],
         "seats_used": entitlements.seats_in_use(organisation),
         "changes": store.plan_changes_of(organisation)[:20],
         "refunds": store.refund_requests_of(organisation)[:20],

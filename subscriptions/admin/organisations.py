@@ -38,7 +38,7 @@ from subscriptions.models import (
     RefundStatus,
     Subscription,
 )
-from subscriptions.selectors import backoffice, entitlements, previews, store
+from subscriptions.selectors import backoffice, entitlements, ledger, previews, store
 from subscriptions.selectors.catalogue import MAX_SEATS
 from subscriptions.services import overrides, plan_changes
 
@@ -193,9 +193,11 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         organisation = self.get_object(request, object_id)  # None for an unknown or odd id
         context = dict(extra_context or {})
         if organisation is not None:
+            subscription = getattr(organisation, "subscription", None)
             context.update(
                 organisation=organisation,
-                subscription=getattr(organisation, "subscription", None),
+                subscription=subscription,
+                paid_for_period=ledger.paid_for_period(subscription) if subscription else None,
                 seats_used=entitlements.seats_in_use(organisation),
                 overrides=EntitlementOverride.objects.filter(
                     organisation=organisation

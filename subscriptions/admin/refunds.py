@@ -26,6 +26,7 @@ from portal.exceptions import DomainError
 from subscriptions import audit
 from subscriptions.admin.base import ReadOnlyAdmin, staff_user
 from subscriptions.models import PlanTransition, RefundRequest, RefundStatus
+from subscriptions.selectors import ledger
 from subscriptions.services import refunds
 from subscriptions.templatetags.subscriptions import money
 
@@ -267,10 +268,12 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         context = dict(extra_context or {})
         if refund is not None:
             change = refund.plan_change
+            subscription = getattr(refund.organisation, "subscription", None)
             context.update(
                 refund=refund,
                 plan_change=change,
-                subscription=getattr(refund.organisation, "subscription", None),
+                subscription=subscription,
+                paid_for_period=ledger.paid_for_period(subscription) if subscription else None,
                 earlier=RefundRequest.objects.filter(organisation=refund.organisation)
                 .exclude(pk=refund.pk)
                 .order_by("-requested_at")[:20],

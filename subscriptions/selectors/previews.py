@@ -61,17 +61,27 @@ def default_seats(subscription: Subscription, to_plan: Plan) -> int:
     return to_plan.seat_cap if to_plan.seat_cap is not None else subscription.seats
 
 
-def renewed(subscription: Subscription, today: date) -> Subscription:
-    """The subscription as of ``today``: periods that ended were renewed at list price
-    (billing itself is outside this product). Returns a copy; the input is unchanged."""
+def renewals(subscription: Subscription, today: date) -> list[Subscription]:
+    """The periods that ``today`` has reached since the subscription's period ended, each
+    renewed at list price: one copy of the subscription per new period, oldest first
+    (none while the period lasts). The input is unchanged."""
     if today <= subscription.period_end:
-        return subscription
-    current = copy.copy(subscription)
-    rate = seat_rate(current.plan, current.cycle, current.currency)
-    price = cycle_price(rate, current.seats, current.cycle)
+        return []
+    rate = seat_rate(subscription.plan, subscription.cycle, subscription.currency)
+    price = cycle_price(rate, subscription.seats, subscription.cycle)
+    periods = []
+    current = subscription
     while today > current.period_end:
+        current = copy.copy(current)
         current.begin_period(current.period_end + timedelta(days=1), price)
-    return current
+        periods.append(current)
+    return periods
+
+
+def renewed(subscription: Subscription, today: date) -> Subscription:
+    """The subscription as of ``today``: periods that ended renewed at list price."""
+    periods = renewals(subscription, today)
+    return periods[-1] if periods else subscription
 
 
 @dataclass(frozen=True)

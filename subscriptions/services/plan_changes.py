@@ -25,6 +25,7 @@ from subscriptions.payments import payment_gateway
 from subscriptions.selectors.catalogue import get_plan, valid_choice
 from subscriptions.selectors.entitlements import forget_entitlements
 from subscriptions.selectors.previews import PlanChangePreview, build_preview
+from subscriptions.services import ledger
 from subscriptions.services.guards import is_vendor_staff, require_subscription_manager
 from subscriptions.services.subscription import renew_if_due, snapshot
 
@@ -119,7 +120,8 @@ def change_plan(
             **audit.actor_fields(acting_user),
         )
         before = snapshot(subscription)
-        if preview.to_cycle != subscription.cycle:
+        new_period = preview.to_cycle != subscription.cycle
+        if new_period:
             # A new period of the new cycle starts today at the new list price; the old
             # period's unused value went into the quote (credit against it, or refund).
             subscription.cycle = preview.to_cycle
@@ -130,6 +132,7 @@ def change_plan(
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
         subscription.save()
+        ledger.book_change(subscription, change, new_period=new_period)
         audit.record(
             audit.Action.PLAN_CHANGED,
             acting_user=acting_user,

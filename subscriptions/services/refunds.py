@@ -24,6 +24,7 @@ from subscriptions.exceptions import (
     RefundNotAvailable,
 )
 from subscriptions.models import PlanChange, RefundRequest, RefundStatus
+from subscriptions.services import ledger
 from subscriptions.services.guards import require_customer_manager, require_staff
 
 # The refund life cycle as data: (from, to) → who may make the move.
@@ -128,6 +129,8 @@ def _move_refund(
                 "updated_at",
             ]
         )
+        if to_status == RefundStatus.REFUNDED:
+            ledger.book_refund_paid(refund, day=timezone.localdate())
         audit.record(
             audit.Action.refund_moved(to_status),
             acting_user=acting_user,
@@ -169,7 +172,8 @@ def reject_refund(refund: RefundRequest, *, acting_user: User | None, note: str)
 def mark_refunded(
     refund: RefundRequest, *, acting_user: User | None, payment_reference: str
 ) -> RefundRequest:
-    """Record that an approved refund was paid, with the payment's reference."""
+    """Record that an approved refund was paid, with the payment's reference: the
+    refund becomes a ledger line."""
     if not (payment_reference or "").strip():
         raise PaymentReferenceRequired()
     return _move_refund(

@@ -16,7 +16,8 @@ from subscriptions.exceptions import InvalidChoice
 from subscriptions.models import BillingCycle, Currency, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors.catalogue import get_plan, seat_rate, valid_choice, valid_seats
-from subscriptions.selectors.previews import renewed
+from subscriptions.selectors.previews import renewals
+from subscriptions.services import ledger
 from subscriptions.services.guards import require_staff
 
 
@@ -63,6 +64,7 @@ def start_subscription(
         )
         subscription.begin_period(day, paid)
         subscription.save()
+        ledger.book_period_charge(subscription)
         audit.record(
             audit.Action.SUBSCRIPTION_STARTED,
             acting_user=acting_user,
@@ -77,10 +79,14 @@ def renew_if_due(
     organisation: Organisation, subscription: Subscription, today: date
 ) -> Subscription:
     """Within a change that holds the subscription's lock: start the periods that
-    ``today`` has reached at list price, audited. Returns the subscription as of today."""
-    current = renewed(subscription, today)
-    if current is subscription:
+    ``today`` has reached at list price, each with its charge, audited. Returns the
+    subscription as of today."""
+    periods = renewals(subscription, today)
+    if not periods:
         return subscription
+    for period in periods:
+        ledger.book_period_charge(period)
+    current = periods[-1]
     before = snapshot(subscription)
     current.save(
         update_fields=["period_start", "period_end", "amount_paid", "upgrade_charges", "paid_value"]

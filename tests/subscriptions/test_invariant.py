@@ -5,7 +5,7 @@ example starts a fresh subscription and is rolled back."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from subscriptions import proration
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import PlanChange, Subscription
-from subscriptions.selectors import catalogue
+from subscriptions.selectors import catalogue, ledger
 from subscriptions.services import plan_changes
 from subscriptions.services.subscription import start_subscription
 from tests.subscriptions.conftest import make_organisation
@@ -24,6 +24,8 @@ from tests.subscriptions.conftest import make_organisation
 pytestmark = pytest.mark.django_db
 
 PLANS = ["free", "standard", "professional", "enterprise"]
+# Each example's period starts here, apart from the fixture's own (committed) first period.
+EXAMPLE_START = date(2031, 1, 15)
 
 steps = st.lists(
     st.tuples(
@@ -88,6 +90,7 @@ def test_refunds_never_exceed_what_was_paid(
             cycle=cycle,
             currency=currency,
             amount_paid=first_payment,
+            today=EXAMPLE_START,
         )
         day = subscription.period_start
         applied = 0
@@ -111,4 +114,7 @@ def test_refunds_never_exceed_what_was_paid(
         assert all(c.refund_quote >= 0 and c.amount_due >= 0 for c in made)
         assert all(c.refund_quote == 0 or c.amount_due == 0 for c in made)
         assert refunds <= first_payment + charges
+        # The ledger holds exactly that money: the period's charge and the upgrade charges.
+        subscription = Subscription.objects.get(organisation=organisation)
+        assert ledger.paid_for_period(subscription) == first_payment + charges
         transaction.set_rollback(True)

@@ -1,0 +1,51 @@
+"""Plan catalogue, subscriptions, plan changes, refunds, the ledger and the audit log
+(public schema), one module per subject; every model is importable from here.
+
+The catalogue is data that staff edit: plans, prices, features, each plan's value for each
+feature and the allowed transitions. What an organisation may use is derived at read time
+(``selectors.entitlements.entitlements_for``); nothing an organisation created is ever
+changed or deleted by a plan change.
+"""
+
+from subscriptions.models.audit import AuditEvent
+from subscriptions.models.catalogue import (
+    BillingCycle,
+    Currency,
+    Feature,
+    Plan,
+    PlanFeature,
+    PlanPrice,
+    PlanTransition,
+    TransitionKind,
+)
+from subscriptions.models.changes import (
+    ChangeKind,
+    FeedbackReason,
+    PlanChange,
+    RefundRequest,
+    RefundStatus,
+)
+from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
+from subscriptions.models.subscription import EntitlementOverride, Subscription
+
+__all__ = [
+    "CHARGE_KINDS",
+    "AuditEvent",
+    "BillingCycle",
+    "ChangeKind",
+    "Currency",
+    "EntitlementOverride",
+    "Feature",
+    "FeedbackReason",
+    "LedgerKind",
+    "LedgerLine",
+    "Plan",
+    "PlanChange",
+    "PlanFeature",
+    "PlanPrice",
+    "PlanTransition",
+    "RefundRequest",
+    "RefundStatus",
+    "Subscription",
+    "TransitionKind",
+]

@@ -1,0 +1,128 @@
+"""Plan changes as they were applied, with their money, and the refund requests
+made for them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Organisation
+from subscriptions.models.catalogue import BillingCycle, Currency, Plan
+
+
+class FeedbackReason(models.TextChoices):
+    TOO_EXPENSIVE = "too_expensive", _("Too expensive")
+    UNUSED_FEATURES = "unused_features", _("We don't use the features")
+    FEWER_AGENTS = "fewer_agents", _("We have fewer agents now")
+    TEMPORARY = "temporary", _("Only for a while")
+    OTHER_PRODUCT = "other_product", _("Moving to another product")
+    OTHER = "other", _("Other")
+
+
+class ChangeKind(models.TextChoices):
+    UPGRADE = "upgrade", _("Upgrade")
+    DOWNGRADE = "downgrade", _("Downgrade")
+    CYCLE = "cycle", _("Billing cycle change")
+
+
+class PlanChange(models.Model):
+    """One applied change of plan (or cycle), with the money as it was at that moment."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="plan_changes"
+    )
+    from_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    to_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
+    from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
+    to_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
+    seats_before = models.PositiveIntegerField()
+    seats_after = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    changed_on = models.DateField(_("changed on"))
+    period_end = models.DateField(
+        _("period end"), help_text=_("A refund may be requested until then.")
+    )
+    remaining_days = models.PositiveIntegerField(_("remaining days"))
+    paid_daily_before = models.DecimalField(max_digits=26, decimal_places=12)
+    new_daily = models.DecimalField(max_digits=26, decimal_places=12)
+    refund_quote = models.DecimalField(_("refund quote"), max_digits=14, decimal_places=2)
+    amount_due = models.DecimalField(_("amount due"), max_digits=14, decimal_places=2)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    deactivated_user_ids = models.JSONField(default=list, blank=True)
+    actor_kind = models.CharField(max_length=10)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    # NULL, not "": changes without a key must not clash in the unique constraint.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    feedback_reason = models.CharField(
+        _("reason"), max_length=20, choices=FeedbackReason.choices, blank=True
+    )
+    feedback_text = models.TextField(_("feedback"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("plan change")
+        verbose_name_plural = _("plan changes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="subscriptions_change_idempotent",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_quote__gte=0) & Q(amount_due__gte=0),
+                name="subscriptions_change_money_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.from_plan} → {self.to_plan}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUNDED = "refunded", _("Refunded")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class RefundRequest(models.Model):
+    """A customer's request for the prorated refund of one downgrade; never automatic."""
+
+    plan_change = models.OneToOneField(
+        PlanChange, on_delete=models.PROTECT, related_name="refund_request"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="refund_requests"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    requested_by_id = models.BigIntegerField()
+    requested_by_email = models.EmailField(_("requested by"))
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.CharField(_("decided by"), max_length=254, blank=True)
+    decision_note = models.TextField(_("note"), blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("refund request")
+        verbose_name_plural = _("refund requests")
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("decide_refundrequest", _("Can approve, reject and mark refund requests refunded")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="subscriptions_refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.amount} {self.currency} ({self.status})"

@@ -1,0 +1,80 @@
+"""The ledger: every money movement of an organisation, one line each, append-only (a
+trigger refuses UPDATE and DELETE). What an organisation paid, for a period or in all,
+is a sum of its lines, never a number kept apart that could disagree."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Organisation
+from subscriptions.models.catalogue import Currency
+from subscriptions.models.changes import PlanChange, RefundRequest
+
+
+class LedgerKind(models.TextChoices):
+    PERIOD_CHARGE = "period_charge", _("Period charge")
+    UPGRADE_CHARGE = "upgrade_charge", _("Upgrade charge")
+    SEAT_CHARGE = "seat_charge", _("Seat charge")
+    CYCLE_CREDIT = "cycle_credit", _("Credit carried into a new cycle")
+    REFUND_PAID = "refund_paid", _("Refund paid")
+
+
+# Every kind but a refund paid is part of what the organisation was charged.
+CHARGE_KINDS = frozenset(kind for kind in LedgerKind if kind != LedgerKind.REFUND_PAID)
+
+
+class LedgerLine(models.Model):
+    """One money movement, tax-exclusive, in the subscription's currency. A credit
+    carried into a new cycle is negative; every other amount is positive."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="ledger_lines"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=LedgerKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    booked_on = models.DateField(_("date"))
+    # The billing period a charge is for (a refund paid belongs to none).
+    period_start = models.DateField(_("period start"), null=True, blank=True)
+    period_end = models.DateField(_("period end"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=200)
+    plan_change = models.ForeignKey(
+        PlanChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_lines",
+    )
+    refund_request = models.ForeignKey(
+        RefundRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_lines",
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger line")
+        verbose_name_plural = _("ledger lines")
+        ordering = ["booked_on", "id"]
+        indexes = [
+            models.Index(fields=["organisation", "booked_on"], name="subscriptions_ledger_org")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind=LedgerKind.CYCLE_CREDIT) & Q(amount__lt=0))
+                | (~Q(kind=LedgerKind.CYCLE_CREDIT) & Q(amount__gt=0)),
+                name="subscriptions_ledger_amount_sign",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=LedgerKind.REFUND_PAID) | Q(period_start__isnull=False),
+                name="subscriptions_ledger_charge_has_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.organisation} {self.kind} {self.amount} {self.currency}"

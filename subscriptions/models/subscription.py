@@ -1,0 +1,110 @@
+"""An organisation's subscription (plan, cycle, seats, current period) and the
+overrides staff grant it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Organisation
+from subscriptions.models.catalogue import BillingCycle, Currency, Feature, Plan
+from subscriptions.money import per_day
+from subscriptions.proration import period_end
+
+
+class Subscription(models.Model):
+    """An organisation's plan and its current billing period. ``paid_value`` is the
+    value paid per day for the plan it is on (DOMAIN.md, Money) times the period's
+    days: kept whole so that proration is exact."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.PROTECT, related_name="subscription"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
+    seats = models.PositiveIntegerField(_("licensed seats"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"), help_text=_("The last day of the period."))
+    amount_paid = models.DecimalField(
+        _("paid for the period"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("What was actually paid at the period's start, discounts included."),
+    )
+    upgrade_charges = models.DecimalField(
+        _("upgrade charges in the period"), max_digits=14, decimal_places=2, default=Decimal(0)
+    )
+    paid_value = models.DecimalField(
+        _("value paid per day × days"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("The value paid per day for the current plan, times the period's days."),
+    )
+    # Part of the entitlements cache key: every plan change, override and catalogue edit
+    # sets it, and a rolled-back change's time never comes again.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="subscriptions_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(seats__gte=1), name="subscriptions_at_least_one_seat"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} · {self.plan}"
+
+    @property
+    def period_days(self) -> int:
+        return (self.period_end - self.period_start).days + 1
+
+    @property
+    def paid_daily(self) -> Decimal:
+        """The value paid per day (12 places, for display)."""
+        return per_day(self.paid_value, self.period_days)
+
+    def begin_period(self, start: date, amount_paid: Decimal) -> None:
+        """Start a period of the subscription's cycle on ``start``, paid ``amount_paid``
+        (not saved: the caller saves within its change)."""
+        self.period_start = start
+        self.period_end = period_end(start, self.cycle)
+        self.amount_paid = amount_paid
+        self.upgrade_charges = Decimal(0)
+        self.paid_value = amount_paid
+
+
+class EntitlementOverride(models.Model):
+    """Staff grant one organisation a feature or a higher limit, optionally until a date."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="entitlement_overrides"
+    )
+    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="overrides")
+    limit = models.PositiveIntegerField(
+        _("limit"), null=True, blank=True, help_text=_("For limits: empty means unlimited.")
+    )
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    granted_by = models.CharField(_("granted by"), max_length=254)
+    granted_at = models.DateTimeField(_("granted"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("entitlement override")
+        verbose_name_plural = _("entitlement overrides")
+        ordering = ["-granted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} · {self.feature}"

@@ -1,0 +1,75 @@
+"""Reading the ledger: what an organisation paid for its current period, its billing
+history, and each organisation's sums (charges, refunds paid, balance). Every money
+figure the Store, the admin and the commands show comes from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from portal.models import Organisation
+from subscriptions.models import CHARGE_KINDS, LedgerKind, LedgerLine, Subscription
+
+
+def paid_for_period(subscription: Subscription) -> Decimal:
+    """What the organisation was charged for its current period: the period's charge,
+    its upgrade and seat charges, less the credit carried into it from the period it
+    replaced (one query). A period is its first and last day: a new cycle that starts
+    the day the old period did is another period."""
+    total = LedgerLine.objects.filter(
+        organisation_id=subscription.organisation_id,
+        period_start=subscription.period_start,
+        period_end=subscription.period_end,
+        kind__in=CHARGE_KINDS,
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal(0)
+
+
+def lines_of(organisation: Organisation) -> QuerySet[LedgerLine]:
+    """The organisation's ledger, newest first (its billing history)."""
+    return LedgerLine.objects.filter(organisation=organisation).order_by("-booked_on", "-id")
+
+
+@dataclass
+class Account:
+    """One organisation's ledger in one currency, with its sums."""
+
+    organisation: str
+    currency: str
+    lines: list[LedgerLine] = field(default_factory=list)
+
+    @property
+    def charges(self) -> Decimal:
+        """Every line but refunds paid (a credit counts negative)."""
+        return sum(
+            (line.amount for line in self.lines if line.kind != LedgerKind.REFUND_PAID),
+            Decimal(0),
+        )
+
+    @property
+    def refunds_paid(self) -> Decimal:
+        return sum(
+            (line.amount for line in self.lines if line.kind == LedgerKind.REFUND_PAID),
+            Decimal(0),
+        )
+
+    @property
+    def balance(self) -> Decimal:
+        """What the organisation paid and kept: charges less refunds paid."""
+        return self.charges - self.refunds_paid
+
+
+def accounts(organisation: Organisation | None = None) -> list[Account]:
+    """Each organisation's ledger and sums by currency, by slug (one query)."""
+    lines = LedgerLine.objects.select_related("organisation").order_by(
+        "organisation__slug", "currency", "booked_on", "id"
+    )
+    if organisation is not None:
+        lines = lines.filter(organisation=organisation)
+    found: dict[tuple[str, str], Account] = {}
+    for line in lines:
+        key = (line.organisation.slug, line.currency)
+        found.setdefault(key, Account(*key)).lines.append(line)
+    return list(found.values())

@@ -1,0 +1,208 @@
+"""The ledger: every money movement is a line written with its change, append-only, and
+every "paid" figure is a sum of lines (DOMAIN.md, Ledger and invoices)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from subscriptions.models import LedgerLine, Subscription
+from subscriptions.selectors import ledger
+from subscriptions.services import plan_changes, refunds
+from tests.conftest import Site, signed_in
+from tests.factories import StaffFactory
+from tests.subscriptions.conftest import make_organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def _lines(organisation) -> list[tuple[str, Decimal]]:
+    return [
+        (line.kind, line.amount)
+        for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")
+    ]
+
+
+def test_a_paid_plan_starts_with_its_period_charge_and_free_with_nothing() -> None:
+    paid, _owner = make_organisation("professional", seats=3)
+    subscription = Subscription.objects.get(organisation=paid)
+    assert _lines(paid) == [("period_charge", Decimal("12600.00"))]  # ¥4,200 × 3 seats
+    line = LedgerLine.objects.get(organisation=paid)
+    assert (line.booked_on, line.period_start, line.period_end) == (
+        subscription.period_start,
+        subscription.period_start,
+        subscription.period_end,
+    )
+    free, _owner = make_organisation("free")
+    assert _lines(free) == []
+
+
+def test_an_upgrade_is_charged_and_paid_for_the_period_adds_it_up(northwind: Site) -> None:
+    """The new user's finding: after an upgrade charge the Store still showed only the
+    period's first payment."""
+    organisation = northwind.organisation
+    plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
+    subscription = Subscription.objects.get(organisation=organisation)
+    first = ledger.paid_for_period(subscription)
+    change = plan_changes.change_plan(
+        organisation, "enterprise", acting_user=None, today=subscription.period_start
+    )
+    assert change.amount_due > 0
+    assert _lines(organisation)[-1] == ("upgrade_charge", change.amount_due)
+    subscription.refresh_from_db()
+    assert ledger.paid_for_period(subscription) == first + change.amount_due
+    page = signed_in(northwind, "primary").get("/store/").content.decode()
+    figure = f"¥{first + change.amount_due:,.0f}"
+    assert f'data-testid="paid-for-period">{figure}' in page
+
+
+def test_a_downgrade_moves_no_money(northwind: Site) -> None:
+    before = _lines(northwind.organisation)
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    assert change.refund_quote > 0  # a quote, not money
+    assert _lines(northwind.organisation) == before
+
+
+def test_a_new_cycle_is_charged_less_the_credit_it_uses() -> None:
+    organisation, owner = make_organisation("standard", seats=2)  # ¥4,800 a month
+    subscription = Subscription.objects.get(organisation=organisation)
+    change = plan_changes.change_plan(
+        organisation, "standard", acting_user=owner, cycle="annual", today=subscription.period_start
+    )
+    annual = Decimal("1680") * 2 * 12
+    credit = annual - change.amount_due
+    assert 0 < credit <= Decimal("4800")
+    assert _lines(organisation)[1:] == [("period_charge", annual), ("cycle_credit", -credit)]
+    subscription.refresh_from_db()
+    # The new period: the year, less the unused month carried into it.
+    assert ledger.paid_for_period(subscription) == change.amount_due
+    [account] = ledger.accounts(organisation)
+    assert account.charges == Decimal("4800") + change.amount_due
+
+
+def test_a_credit_larger_than_the_new_period_is_a_refund_quote_not_a_line() -> None:
+    organisation, owner = make_organisation("standard", seats=2, cycle="annual")
+    subscription = Subscription.objects.get(organisation=organisation)
+    change = plan_changes.change_plan(
+        organisation,
+        "standard",
+        acting_user=owner,
+        cycle="monthly",
+        today=subscription.period_start + timedelta(days=1),
+    )
+    monthly = Decimal("2400") * 2
+    assert change.amount_due == 0 and change.refund_quote > 0
+    assert _lines(organisation)[1:] == [("period_charge", monthly), ("cycle_credit", -monthly)]
+    [account] = ledger.accounts(organisation)
+    assert account.charges == Decimal("1680") * 2 * 12  # only the year paid at the start
+
+
+def test_periods_that_ended_are_charged_when_renewed() -> None:
+    organisation, owner = make_organisation("standard", seats=1)
+    subscription = Subscription.objects.get(organisation=organisation)
+    later = subscription.period_end + timedelta(days=40)  # two periods on
+    plan_changes.change_plan(organisation, "professional", acting_user=owner, today=later)
+    kinds = [kind for kind, _amount in _lines(organisation)]
+    assert kinds == ["period_charge", "period_charge", "period_charge", "upgrade_charge"]
+    starts = list(
+        LedgerLine.objects.filter(organisation=organisation, kind="period_charge")
+        .order_by("id")
+        .values_list("period_start", flat=True)
+    )
+    assert starts[0] == subscription.period_start
+    assert starts[1] == subscription.period_end + timedelta(days=1)
+    assert len(set(starts)) == 3
+
+
+def test_a_refund_is_money_only_when_marked_refunded(northwind: Site) -> None:
+    organisation = northwind.organisation
+    keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
+    change = plan_changes.change_plan(organisation, "free", acting_user=None, keep_user_ids=keep)
+    refund = refunds.request_refund(change, acting_user=northwind.user("primary"))
+    staff = StaffFactory.create(permissions=["decide_refundrequest"])
+    refunds.approve_refund(refund, acting_user=staff)
+    assert not LedgerLine.objects.filter(organisation=organisation, kind="refund_paid").exists()
+    refunds.mark_refunded(refund, acting_user=staff, payment_reference="BANK-7")
+    line = LedgerLine.objects.get(organisation=organisation, kind="refund_paid")
+    assert (line.amount, line.refund_request_id, line.period_start) == (
+        refund.amount,
+        refund.pk,
+        None,
+    )
+    [account] = ledger.accounts(organisation)
+    assert account.refunds_paid == refund.amount
+    assert account.balance == account.charges - refund.amount
+    assert account.refunds_paid <= account.charges
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE subscriptions_ledgerline SET amount = 1", "DELETE FROM subscriptions_ledgerline"],
+)
+def test_the_database_refuses_to_change_or_delete_a_line(northwind: Site, statement: str) -> None:
+    before = list(LedgerLine.objects.values())
+    assert before
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert list(LedgerLine.objects.values()) == before
+
+
+def test_the_ledger_command_shows_the_lines_and_sums(northwind: Site, capsys) -> None:
+    organisation = northwind.organisation
+    plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
+    subscription = Subscription.objects.get(organisation=organisation)
+    plan_changes.change_plan(
+        organisation, "enterprise", acting_user=None, today=subscription.period_start
+    )
+    call_command("ledger", "--org", organisation.slug, "--format", "json")
+    [shown] = json.loads(capsys.readouterr().out)["organisations"]
+    [account] = ledger.accounts(organisation)
+    assert shown["organisation"] == organisation.slug and shown["currency"] == "JPY"
+    assert [line["kind"] for line in shown["lines"]] == ["period_charge", "upgrade_charge"]
+    assert all(line["invoice"] is None for line in shown["lines"])
+    charges = sum(Decimal(line["amount"]) for line in shown["lines"])
+    assert Decimal(shown["charges"]) == charges == account.charges
+    assert Decimal(shown["refunds_paid"]) == 0
+    assert Decimal(shown["balance"]) == Decimal(shown["charges"]) - Decimal(shown["refunds_paid"])
+    assert shown["charges"] == str(int(charges))  # JPY has no minor unit
+    call_command("ledger", "--org", organisation.slug)
+    table = capsys.readouterr().out
+    assert "upgrade_charge" in table and f"charges {shown['charges']}" in table
+
+
+def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> None:
+    """Organisations from before the ledger get the lines of their current period: the
+    same lines the services write today."""
+    organisation = northwind.organisation
+    plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
+    subscription = Subscription.objects.get(organisation=organisation)
+    plan_changes.change_plan(
+        organisation, "enterprise", acting_user=None, today=subscription.period_start
+    )
+    written = [
+        (kind, amount)
+        for kind, amount in _lines(organisation)
+        if kind != "period_charge" or amount == subscription.amount_paid
+    ]
+    existing = set(LedgerLine.objects.values_list("pk", flat=True))
+    migration = importlib.import_module(
+        "subscriptions.migrations.0005_ledger_append_only_and_backfill"
+    )
+    migration.backfill(django_apps, None)
+    backfilled = [
+        (line.kind, line.amount)
+        for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")
+        if line.pk not in existing
+    ]
+    assert backfilled == written
