@@ -4,7 +4,7 @@ Production sets DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (if more than the portal
 DATABASE_URL, EMAIL_URL and PORTAL_BASE_DOMAIN; `manage.py check --deploy` passes with those
 set. Debugging is off unless DJANGO_DEBUG=1 (`make run` and the tests set it). Nothing else
 differs between environments. URLs, booleans, numbers and lists are read with django-environ;
-free-form strings (the secret key) straight from os.environ, because django-environ would
+free-form strings (the secret key) as they are (`Env.text`), because django-environ would
 take a value that starts with `$` for the name of another variable.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import ParseResult, urlparse
+from urllib.parse import ParseResult, unquote, urlparse
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -40,13 +40,37 @@ class Env(environ.Env):
         "locmem": environ.Env.EMAIL_SCHEMES["memorymail"],
     }
 
+    TRUE, FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+
+    def text(self, name: str, default: str) -> str:
+        """A free-form value as it is (no `$` proxying); empty counts as unset."""
+        return self.ENVIRON.get(name, default)
+
+    def bool(self, var: str, default: Any = environ.Env.NOTSET) -> bool:
+        """Only the documented spellings: a typo must not switch a safeguard off."""
+        value = self.ENVIRON.get(var)
+        if value is None:
+            if default is environ.Env.NOTSET:
+                raise ImproperlyConfigured(f"Set {var}.")
+            return bool(default)
+        if value.strip().lower() in self.TRUE:
+            return True
+        if value.strip().lower() in self.FALSE:
+            return False
+        raise ImproperlyConfigured(
+            f"{var} must be 1/0, true/false, yes/no or on/off, not {value!r}."
+        )
+
     @classmethod
     def db_url_config(cls, url: str | ParseResult, engine: str | None = None) -> dict[str, Any]:
-        config: dict[str, Any] = super().db_url_config(url, engine)
-        if config.get("ENGINE") != cls.DB_SCHEMES["postgres"]:
+        parts = urlparse(url) if isinstance(url, str) else url
+        if parts.scheme not in {"postgres", "postgresql"}:
             raise ImproperlyConfigured("DATABASE_URL must start with postgres:// or postgresql://")
+        config: dict[str, Any] = super().db_url_config(parts, engine)
         options = config.setdefault("OPTIONS", {})
-        config["HOST"] = options.pop("host", config["HOST"])
+        # Percent-encoded parts decoded as libpq does (a socket directory as the host).
+        config["NAME"] = unquote(parts.path.lstrip("/"))
+        config["HOST"] = options.pop("host", unquote(parts.hostname or ""))
         config["PORT"] = str(options.pop("port", config["PORT"]))
         return config
 
@@ -73,16 +97,16 @@ class Env(environ.Env):
 env = Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env.text("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY when DJANGO_DEBUG is off.")
     SECRET_KEY = "development-only-secret-key-not-for-production-use-0123456789"
 
 # The public site lives on PORTAL_BASE_DOMAIN, each organisation on <slug>.<base>.
-PORTAL_BASE_DOMAIN = os.environ.get("PORTAL_BASE_DOMAIN", "localhost")
-PORTAL_SCHEME = os.environ.get("PORTAL_SCHEME", "http" if DEBUG else "https")
-PORTAL_PORT = os.environ.get("PORTAL_PORT", "8000" if DEBUG else "")
+PORTAL_BASE_DOMAIN = env.text("PORTAL_BASE_DOMAIN", "localhost")
+PORTAL_SCHEME = env.text("PORTAL_SCHEME", "http" if DEBUG else "https")
+PORTAL_PORT = env.text("PORTAL_PORT", "8000" if DEBUG else "")
 ALLOWED_HOSTS = [
     PORTAL_BASE_DOMAIN,
     f".{PORTAL_BASE_DOMAIN}",
@@ -241,14 +265,14 @@ EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
 EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Helpdesk portal <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "Helpdesk portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Subscriptions ---
 # Who hears about new refund requests (the seed's "payments@" address).
-PAYMENTS_CONTACT_EMAIL = os.environ.get("PAYMENTS_CONTACT_EMAIL", "payments@localhost")
+PAYMENTS_CONTACT_EMAIL = env.text("PAYMENTS_CONTACT_EMAIL", "payments@localhost")
 # The payment seam for upgrade charges (subscriptions/payments.py).
-SUBSCRIPTIONS_PAYMENT_GATEWAY = os.environ.get(
+SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
 )
 # Entitlements are cached per organisation and version; another alias so that keys do not
@@ -263,11 +287,11 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Tokyo")
+TIME_ZONE = env.text("TIME_ZONE", "Asia/Tokyo")
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.text("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # WhiteNoise serves static files; without debugging, from `manage.py collectstatic`'s
 # compressed, fingerprinted copies (no CDN: every asset is in the repository).
 STORAGES = {
@@ -283,5 +307,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "WARNING")},
 }

@@ -86,9 +86,15 @@ def test_database_url_is_parsed() -> None:
         {},
     )
 
-    refused = _manage("check", DJANGO_DEBUG="1", DATABASE_URL="mysql://u@h/db")
-    assert refused.returncode != 0
-    assert "DATABASE_URL must start with postgres:// or postgresql://" in refused.stderr
+    encoded = _settings(
+        "DATABASES", DJANGO_DEBUG="1", DATABASE_URL="postgres://u@%2Frun%2Fpostgresql/my+db"
+    )["DATABASES"]["default"]
+    assert (encoded["HOST"], encoded["NAME"]) == ("/run/postgresql", "my+db")
+
+    for url in ("mysql://u@h/db", "pgsql://u@h/db"):
+        refused = _manage("check", DJANGO_DEBUG="1", DATABASE_URL=url)
+        assert refused.returncode != 0, url
+        assert "DATABASE_URL must start with postgres:// or postgresql://" in refused.stderr
 
 
 def test_email_url_is_parsed() -> None:
@@ -183,6 +189,30 @@ def test_cache_url_lists_numbers_and_booleans_are_read() -> None:
     assert (read["PORTAL_STAFF_MFA"], read["SECURE_SSL_REDIRECT"]) == (True, True)
     assert read["SECURE_HSTS_SECONDS"] == 60
     assert read["DATABASES"]["default"]["CONN_MAX_AGE"] == 30
+
+
+def test_an_empty_variable_counts_as_unset() -> None:
+    """As a compose file leaves them: every setting keeps its default."""
+    names = ("PORTAL_BASE_DOMAIN", "DEFAULT_FROM_EMAIL", "PAYMENTS_CONTACT_EMAIL")
+    empty = {name: "" for name in (*names, "SUBSCRIPTIONS_PAYMENT_GATEWAY", "PORTAL_STAFF_MFA")}
+    shown = _settings(
+        *names, "SUBSCRIPTIONS_PAYMENT_GATEWAY", "ALLOWED_HOSTS", DJANGO_DEBUG="1", **empty
+    )
+    assert shown == _settings(
+        *names, "SUBSCRIPTIONS_PAYMENT_GATEWAY", "ALLOWED_HOSTS", DJANGO_DEBUG="1"
+    )
+    assert shown["PORTAL_BASE_DOMAIN"] == "localhost"
+    assert shown["ALLOWED_HOSTS"][:2] == ["localhost", ".localhost"]
+
+
+def test_a_boolean_that_is_not_one_of_the_documented_spellings_is_refused() -> None:
+    """A typo must not switch a safeguard off silently."""
+    refused = _manage("check", DJANGO_DEBUG="1", PORTAL_STAFF_MFA="ture")
+    assert refused.returncode != 0
+    assert "PORTAL_STAFF_MFA must be 1/0, true/false, yes/no or on/off" in refused.stderr
+    for spelling, expected in (("Yes", True), ("off", False), ("0", False), ("TRUE", True)):
+        shown = _settings("PORTAL_STAFF_MFA", DJANGO_DEBUG="1", PORTAL_STAFF_MFA=spelling)
+        assert shown["PORTAL_STAFF_MFA"] is expected, spelling
 
 
 def test_debug_is_off_unless_asked_for() -> None:
