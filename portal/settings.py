@@ -11,6 +11,7 @@ take a value that starts with `$` for the name of another variable.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import ParseResult, unquote, urlparse
@@ -275,6 +276,16 @@ PAYMENTS_CONTACT_EMAIL = env.text("PAYMENTS_CONTACT_EMAIL", "payments@localhost"
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
 )
+# The seller on invoices, and its qualified-invoice registration number (T and 13 digits,
+# 適格請求書発行事業者の登録番号) printed on JPY invoices; the deploy check warns without it.
+PORTAL_INVOICE_SELLER = env.text("PORTAL_INVOICE_SELLER", "Helpdesk Portal")
+PORTAL_INVOICE_REGISTRATION_NUMBER = env.text("PORTAL_INVOICE_REGISTRATION_NUMBER", "")
+if PORTAL_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
+    r"T\d{13}", PORTAL_INVOICE_REGISTRATION_NUMBER
+):
+    raise ImproperlyConfigured(
+        "PORTAL_INVOICE_REGISTRATION_NUMBER is T followed by 13 digits, e.g. T1234567890123."
+    )
 # Entitlements are cached per organisation and version; another alias so that keys do not
 # depend on the connection's schema. Use Redis (REDIS_URL) with several processes.
 CACHES["entitlements"] = {

@@ -151,3 +151,11 @@ class InvalidOverride(SubscriptionError):
 class CatalogueRuleBroken(SubscriptionError):
     code = "catalogue_rule_broken"
     message = _("This change is refused: %(reason)s")
+
+
+class FeedbackReasonNotForChange(SubscriptionError):
+    code = "feedback_reason_not_for_change"
+    message = _(
+        "“%(reason)s” is not a reason for this kind of change (%(kind)s). Choose one of: "
+        "%(choices)s."
+    )

@@ -38,6 +38,8 @@ class ConfirmChangeForm(forms.Form):
 
 
 class FeedbackForm(forms.Form):
+    """Why the organisation changed plan: only the reasons that fit the change's kind."""
+
     reason = forms.ChoiceField(
         label=_("Why did you change your plan?"),
         choices=FeedbackReason.choices,
@@ -49,3 +51,9 @@ class FeedbackForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["reason"]).choices = [
+            (reason.value, reason.label) for reason in FeedbackReason.for_kind(kind)
+        ]

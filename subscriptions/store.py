@@ -17,10 +17,10 @@ from accounts.views import organisation_page
 from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
-from subscriptions.exceptions import InvalidSeats, UnknownPlan
+from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
 from subscriptions.forms import ConfirmChangeForm, FeedbackForm
 from subscriptions.models import PlanChange, RefundRequest
-from subscriptions.selectors import catalogue, entitlements, ledger, previews, store
+from subscriptions.selectors import catalogue, entitlements, invoices, ledger, previews, store
 from subscriptions.services import plan_changes, refunds
 
 store_page = organisation_page(can_manage_subscription)
@@ -84,6 +84,11 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     except DomainError as error:  # e.g. the plan has no price in this currency
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("store_plans"))
+    if seats is not None and isinstance(preview.refusal, SeatsAgainstTheChange):
+        # Seats the change may not have (more on a downgrade, fewer on an upgrade): say
+        # so, and offer the change with the seats it keeps by default.
+        seats_error = str(preview.refusal)
+        preview = previews.preview_plan_change(organisation, plan_code)
     if seats_error:
         messages.error(request, seats_error)
     active_users = list_active_users() if preview.seats_over else None
@@ -131,37 +136,50 @@ def _change(request: OrganisationRequest, pk: int) -> PlanChange:
     return get_object_or_404(store.plan_changes_of(request.organisation), pk=pk)
 
 
-@store_page
-def result(request: OrganisationRequest, pk: int) -> HttpResponse:
-    change = _change(request, pk)
+def _result_page(
+    request: OrganisationRequest, change: PlanChange, feedback_form: FeedbackForm, status: int
+) -> HttpResponse:
     refund = getattr(change, "refund_request", None)
     context = {
         "change": change,
         "refund": refund,
-        "feedback_form": FeedbackForm(
-            initial={"reason": change.feedback_reason, "text": change.feedback_text}
-        ),
+        "next_bill": previews.next_bill(entitlements.subscription_of(request.organisation)),
+        "feedback_form": feedback_form,
         "may_request_refund": change.refund_quote > 0 and refund is None,
         "new_key": new_key,
     }
-    return render(request, "subscriptions/store/result.html", context)
+    return render(request, "subscriptions/store/result.html", context, status=status)
+
+
+@store_page
+def result(request: OrganisationRequest, pk: int) -> HttpResponse:
+    """The change made: its money (the charge, or the refund that may be requested), the
+    organisation's next bill, and the feedback form with the reasons that fit the change."""
+    change = _change(request, pk)
+    form = FeedbackForm(
+        kind=change.kind,
+        initial={"reason": change.feedback_reason, "text": change.feedback_text},
+    )
+    return _result_page(request, change, form, status=200)
 
 
 @require_POST
 @store_page
 @idempotent
 def feedback(request: OrganisationRequest, pk: int) -> HttpResponse:
+    """Share why the plan changed. A reason that does not fit the change (or none) is
+    answered with the result page and its error (400), and nothing is recorded."""
     change = _change(request, pk)
-    form = FeedbackForm(request.POST)
+    form = FeedbackForm(request.POST, kind=change.kind)
     if not form.is_valid():
         messages.error(request, _("Choose a reason to share your feedback."))
-        return HttpResponseRedirect(reverse("store_result", args=[change.pk]) + "#feedback")
+        return _result_page(request, change, form, status=400)
     try:
         plan_changes.share_feedback(change, acting_user=request.user, **form.cleaned_data)
     except DomainError as error:
         messages.error(request, str(error))
-    else:
-        messages.success(request, _("Thank you for your feedback."))
+        return _result_page(request, change, form, status=error.status)
+    messages.success(request, _("Thank you for your feedback."))
     return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
 
 
@@ -194,3 +212,12 @@ def withdraw_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Your refund request was withdrawn."))
     return HttpResponseRedirect(reverse("store_home") + "#refunds")
+
+
+@store_page
+def invoice(request: OrganisationRequest, number: str) -> HttpResponse:
+    """One of the organisation's invoices, ready to print (another's is not found)."""
+    found = invoices.invoice_of(request.organisation, number)
+    if found is None:
+        raise Http404
+    return render(request, "subscriptions/store/invoice.html", {"invoice": found})

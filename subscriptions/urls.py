@@ -12,4 +12,5 @@ urlpatterns = [
     path("store/changes/<int:pk>/feedback/", store.feedback, name="store_feedback"),
     path("store/changes/<int:pk>/refund/", store.request_refund, name="store_request_refund"),
     path("store/refunds/<int:pk>/withdraw/", store.withdraw_refund, name="store_withdraw_refund"),
+    path("store/invoices/<str:number>/", store.invoice, name="store_invoice"),
 ]

@@ -1,13 +1,15 @@
-"""The ledger in the admin: every money movement, read-only (as the database is
-append-only), filtered by kind, currency and date."""
+"""The ledger and the invoices in the admin: every money movement and every invoice,
+read-only (as the database is append-only); an invoice shows as it prints."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
 from subscriptions.admin.base import ReadOnlyAdmin
-from subscriptions.models import LedgerLine
+from subscriptions.models import Invoice, LedgerLine
 from subscriptions.templatetags.subscriptions import money
 
 
@@ -21,3 +23,22 @@ class LedgerLineAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("amount (excluding tax)"), ordering="amount")
     def amount_display(self, line: LedgerLine) -> str:
         return money(line.amount, line.currency)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    """The organisations' invoices as they printed them, read-only (frozen once issued)."""
+
+    list_display = ["number", "issued_on", "organisation", "total_display"]
+    list_filter = ["currency", ("issued_on", admin.DateFieldListFilter)]
+    search_fields = ["number", "organisation__name", "organisation__slug"]
+    list_select_related = ["organisation"]
+    change_form_template = "admin/subscriptions/invoice/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        lines = LedgerLine.objects.select_related("plan").order_by("id")
+        return super().get_queryset(request).prefetch_related(Prefetch("lines", queryset=lines))
+
+    @admin.display(description=gettext_lazy("total (including tax)"), ordering="total")
+    def total_display(self, invoice: Invoice) -> str:
+        return money(invoice.total, invoice.currency)

@@ -1,25 +1,62 @@
-"""The ledger is append-only like the audit log, and organisations that existed before it
-get the lines of their current period: its charge, the credit and the upgrade charges of
-the changes made in it, and the refunds already paid (earlier periods' charges were never
-recorded, so they stay out)."""
+"""The ledger and invoices are append-only like the audit log; invoice numbers come from a
+sequence. Organisations that existed before get the lines of their current period (its
+charge, the credit and the upgrade charges of the changes made in it), each charge with its
+invoice, and the refunds already paid (earlier periods' charges were never recorded, so
+they stay out)."""
 
+from django.conf import settings
 from django.db import migrations
 
-APPEND_ONLY = """
-CREATE FUNCTION subscriptions_ledger_append_only() RETURNS trigger AS $$
+from subscriptions.invoicing import NUMBER_SEQUENCE, invoice_number, totals
+
+APPEND_ONLY = f"""
+CREATE FUNCTION subscriptions_money_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'ledger lines are append-only: % refused', TG_OP
+    RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER subscriptions_ledger_append_only
     BEFORE UPDATE OR DELETE ON subscriptions_ledgerline
-    FOR EACH ROW EXECUTE FUNCTION subscriptions_ledger_append_only();
+    FOR EACH ROW EXECUTE FUNCTION subscriptions_money_append_only();
+CREATE TRIGGER subscriptions_invoice_append_only
+    BEFORE UPDATE OR DELETE ON subscriptions_invoice
+    FOR EACH ROW EXECUTE FUNCTION subscriptions_money_append_only();
+CREATE SEQUENCE {NUMBER_SEQUENCE};
 """
-DROP_APPEND_ONLY = """
+DROP_APPEND_ONLY = f"""
+DROP SEQUENCE IF EXISTS {NUMBER_SEQUENCE};
+DROP TRIGGER IF EXISTS subscriptions_invoice_append_only ON subscriptions_invoice;
 DROP TRIGGER IF EXISTS subscriptions_ledger_append_only ON subscriptions_ledgerline;
-DROP FUNCTION IF EXISTS subscriptions_ledger_append_only();
+DROP FUNCTION IF EXISTS subscriptions_money_append_only();
 """
+
+
+def _issue(apps, schema_editor, organisation, day, currency, entries):
+    """One invoice for ``entries`` (each a LedgerLine's fields), and its lines."""
+    Invoice = apps.get_model("subscriptions", "Invoice")
+    LedgerLine = apps.get_model("subscriptions", "LedgerLine")
+    sums = totals((entry["amount"] for entry in entries), currency)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [NUMBER_SEQUENCE])
+        (value,) = cursor.fetchone()
+    invoice = Invoice.objects.create(
+        number=invoice_number(day, value),
+        organisation=organisation,
+        issued_on=day,
+        currency=currency,
+        buyer_name=organisation.name,
+        seller_name=settings.PORTAL_INVOICE_SELLER,
+        registration_number=settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else "",
+        tax_rate=sums.tax_rate,
+        subtotal=sums.subtotal,
+        tax=sums.tax,
+        total=sums.total,
+    )
+    for entry in entries:
+        LedgerLine.objects.create(
+            organisation=organisation, currency=currency, invoice=invoice, **entry
+        )
 
 
 def backfill(apps, schema_editor):
@@ -27,70 +64,102 @@ def backfill(apps, schema_editor):
     PlanChange = apps.get_model("subscriptions", "PlanChange")
     RefundRequest = apps.get_model("subscriptions", "RefundRequest")
     LedgerLine = apps.get_model("subscriptions", "LedgerLine")
-    lines = []
-    for sub in Subscription.objects.select_related("plan"):
+    for sub in Subscription.objects.select_related("plan", "organisation").order_by("pk"):
+        bought = {"plan": sub.plan, "seats": sub.seats, "cycle": sub.cycle}
         period = {"period_start": sub.period_start, "period_end": sub.period_end}
-        common = {"organisation_id": sub.organisation_id, "currency": sub.currency}
+        description = f"{sub.plan.code}, {sub.seats} seats, {sub.cycle}"
+        opening = []  # the period's charge, less the credit of the change that began it
         if sub.amount_paid > 0:
-            lines.append(
-                LedgerLine(
-                    **common,
+            opening.append(
+                {
                     **period,
-                    kind="period_charge",
-                    amount=sub.amount_paid,
-                    booked_on=sub.period_start,
-                    description=f"{sub.plan.code}, {sub.seats} seats, {sub.cycle}",
-                )
+                    **bought,
+                    "kind": "period_charge",
+                    "amount": sub.amount_paid,
+                    "booked_on": sub.period_start,
+                    "description": description,
+                }
             )
-        changes = PlanChange.objects.filter(
-            organisation_id=sub.organisation_id, changed_on__gte=sub.period_start
-        ).select_related("from_plan", "to_plan").order_by("created_at", "id")
-        for change in changes:
-            if change.from_cycle != change.to_cycle and change.changed_on == sub.period_start:
-                credit = change.amount_due - sub.amount_paid  # the new period's price less due
-                if credit < 0:
-                    lines.append(
-                        LedgerLine(
-                            **common,
-                            **period,
-                            kind="cycle_credit",
-                            amount=credit,
-                            booked_on=change.changed_on,
-                            plan_change=change,
-                            description=f"{change.from_cycle} → {change.to_cycle}",
-                        )
-                    )
-            elif change.from_cycle == change.to_cycle and change.amount_due > 0:
-                lines.append(
-                    LedgerLine(
-                        **common,
-                        **period,
-                        kind="upgrade_charge",
-                        amount=change.amount_due,
-                        booked_on=change.changed_on,
-                        plan_change=change,
-                        description=f"{change.from_plan.code} → {change.to_plan.code}",
-                    )
-                )
-    for refund in RefundRequest.objects.filter(status="refunded"):
-        lines.append(
-            LedgerLine(
-                organisation_id=refund.organisation_id,
-                currency=refund.currency,
-                kind="refund_paid",
-                amount=refund.amount,
-                booked_on=refund.updated_at.date(),
-                refund_request=refund,
-                description=refund.payment_reference,
+        upgrades = []
+        changes = (
+            PlanChange.objects.filter(
+                organisation_id=sub.organisation_id, changed_on__gte=sub.period_start
             )
+            .select_related("from_plan", "to_plan")
+            .order_by("created_at", "id")
         )
-    LedgerLine.objects.bulk_create(lines)
+        for change in changes:
+            new_cycle = change.from_cycle != change.to_cycle
+            if new_cycle and change.changed_on == sub.period_start:
+                credit = change.amount_due - sub.amount_paid  # the period's price less due
+                if opening and credit < 0:
+                    opening[0]["plan_change"] = change
+                    opening.append(
+                        {
+                            **period,
+                            **bought,
+                            "kind": "cycle_credit",
+                            "amount": credit,
+                            "booked_on": change.changed_on,
+                            "plan_change": change,
+                            "description": description,
+                        }
+                    )
+            elif not new_cycle and change.amount_due > 0:
+                upgrades.append(
+                    {
+                        **period,
+                        "plan": change.to_plan,
+                        "seats": change.seats_after,
+                        "cycle": change.to_cycle,
+                        "kind": "upgrade_charge",
+                        "amount": change.amount_due,
+                        "booked_on": change.changed_on,
+                        "plan_change": change,
+                        "description": f"{change.from_plan.code} → {change.to_plan.code}",
+                    }
+                )
+        if opening:
+            _issue(apps, schema_editor, sub.organisation, sub.period_start, sub.currency, opening)
+        for entry in upgrades:
+            day = entry["booked_on"]
+            _issue(apps, schema_editor, sub.organisation, day, sub.currency, [entry])
+    LedgerLine.objects.bulk_create(
+        LedgerLine(
+            organisation_id=refund.organisation_id,
+            currency=refund.currency,
+            kind="refund_paid",
+            amount=refund.amount,
+            booked_on=refund.updated_at.date(),
+            refund_request=refund,
+            description=refund.payment_reference,
+        )
+        for refund in RefundRequest.objects.filter(status="refunded").order_by("pk")
+    )
+
+
+def staff_see_the_money(apps, schema_editor):
+    """Both staff groups (0003) see the ledger and the invoices."""
+    from django.contrib.auth.management import create_permissions
+
+    config = apps.get_app_config("subscriptions")
+    config.models_module = True
+    create_permissions(config, apps=apps, verbosity=0)
+    config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    seen = Permission.objects.filter(
+        content_type__app_label="subscriptions", codename__in=["view_ledgerline", "view_invoice"]
+    )
+    for group in Group.objects.filter(name__in=["Billing operations", "Support"]):
+        group.permissions.add(*seen)
 
 
 class Migration(migrations.Migration):
-    dependencies = [("subscriptions", "0004_ledger")]
+    dependencies = [("subscriptions", "0004_ledger"), ("subscriptions", "0003_staff_groups")]
 
     operations = [
         migrations.RunSQL(APPEND_ONLY, DROP_APPEND_ONLY),
         migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.RunPython(staff_see_the_money, migrations.RunPython.noop),
     ]

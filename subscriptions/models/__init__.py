@@ -25,6 +25,7 @@ from subscriptions.models.changes import (
     RefundRequest,
     RefundStatus,
 )
+from subscriptions.models.invoices import Invoice
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
 from subscriptions.models.subscription import EntitlementOverride, Subscription
 
@@ -37,6 +38,7 @@ __all__ = [
     "EntitlementOverride",
     "Feature",
     "FeedbackReason",
+    "Invoice",
     "LedgerKind",
     "LedgerLine",
     "Plan",

@@ -13,18 +13,58 @@ from subscriptions.models.catalogue import BillingCycle, Currency, Plan
 
 
 class FeedbackReason(models.TextChoices):
+    """Why an organisation changed its plan; ``for_kind`` says which fit which change."""
+
+    # Moving down
     TOO_EXPENSIVE = "too_expensive", _("Too expensive")
     UNUSED_FEATURES = "unused_features", _("We don't use the features")
     FEWER_AGENTS = "fewer_agents", _("We have fewer agents now")
     TEMPORARY = "temporary", _("Only for a while")
     OTHER_PRODUCT = "other_product", _("Moving to another product")
+    # Moving up
+    NEED_FEATURES = "need_features", _("We need features of the higher plan")
+    HIGHER_LIMITS = "higher_limits", _("We need higher limits")
+    MORE_AGENTS = "more_agents", _("We have more agents now")
+    # Any change
     OTHER = "other", _("Other")
+
+    @classmethod
+    def for_kind(cls, kind: str) -> tuple[FeedbackReason, ...]:
+        """The reasons that fit a change of ``kind`` (``ChangeKind``), in the order
+        offered; a kind without its own reasons is offered "Other" alone."""
+        return FEEDBACK_REASONS_BY_KIND.get(kind, (cls.OTHER,))
 
 
 class ChangeKind(models.TextChoices):
     UPGRADE = "upgrade", _("Upgrade")
     DOWNGRADE = "downgrade", _("Downgrade")
     CYCLE = "cycle", _("Billing cycle change")
+
+
+# Which reasons fit which change: nobody upgrades because a plan is too expensive. Data,
+# not conditions: a new kind of change gets its row here.
+FEEDBACK_REASONS_BY_KIND: dict[str, tuple[FeedbackReason, ...]] = {
+    ChangeKind.DOWNGRADE: (
+        FeedbackReason.TOO_EXPENSIVE,
+        FeedbackReason.UNUSED_FEATURES,
+        FeedbackReason.FEWER_AGENTS,
+        FeedbackReason.TEMPORARY,
+        FeedbackReason.OTHER_PRODUCT,
+        FeedbackReason.OTHER,
+    ),
+    ChangeKind.UPGRADE: (
+        FeedbackReason.NEED_FEATURES,
+        FeedbackReason.HIGHER_LIMITS,
+        FeedbackReason.MORE_AGENTS,
+        FeedbackReason.OTHER,
+    ),
+    # Monthly ↔ annual: to pay less (annual), or for a while only (monthly).
+    ChangeKind.CYCLE: (
+        FeedbackReason.TOO_EXPENSIVE,
+        FeedbackReason.TEMPORARY,
+        FeedbackReason.OTHER,
+    ),
+}
 
 
 class PlanChange(models.Model):

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
-from subscriptions.models.catalogue import Currency
+from subscriptions.models.catalogue import BillingCycle, Currency, Plan
 from subscriptions.models.changes import PlanChange, RefundRequest
+from subscriptions.models.invoices import Invoice
 
 
 class LedgerKind(models.TextChoices):
@@ -41,6 +42,17 @@ class LedgerLine(models.Model):
     period_start = models.DateField(_("period start"), null=True, blank=True)
     period_end = models.DateField(_("period end"), null=True, blank=True)
     description = models.CharField(_("description"), max_length=200)
+    # What a charge is for: the plan, seats and cycle of its period (none for a refund).
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    seats = models.PositiveIntegerField(_("seats"), null=True, blank=True)
+    cycle = models.CharField(
+        _("billing cycle"), max_length=10, choices=BillingCycle.choices, blank=True
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
     plan_change = models.ForeignKey(
         PlanChange,
         on_delete=models.PROTECT,

@@ -29,7 +29,8 @@ def paid_for_period(subscription: Subscription) -> Decimal:
 
 def lines_of(organisation: Organisation) -> QuerySet[LedgerLine]:
     """The organisation's ledger, newest first (its billing history)."""
-    return LedgerLine.objects.filter(organisation=organisation).order_by("-booked_on", "-id")
+    lines = LedgerLine.objects.filter(organisation=organisation).select_related("invoice")
+    return lines.order_by("-booked_on", "-id")
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Account:
 
 def accounts(organisation: Organisation | None = None) -> list[Account]:
     """Each organisation's ledger and sums by currency, by slug (one query)."""
-    lines = LedgerLine.objects.select_related("organisation").order_by(
+    lines = LedgerLine.objects.select_related("organisation", "invoice").order_by(
         "organisation__slug", "currency", "booked_on", "id"
     )
     if organisation is not None:

@@ -1,7 +1,9 @@
 """What a plan change would do, changing nothing: the preview of one change (the Store's
 confirmation, the admin, ``change_plan --dry-run``, and ``change_plan`` itself) and the
 Store's offer of every other plan. Both take the change's kind, seats, price and
-"gained / no longer available" from the same functions here."""
+"gained / no longer available" from the same functions here. The next bill (the list
+price of the period after the current one, and its day) is here too: a preview's after
+the change, and a subscription's as it is."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from subscriptions.proration import (
     remaining_days,
 )
 from subscriptions.selectors.catalogue import (
+    MAX_SEATS,
     get_plan,
     seat_rate,
     seat_rates,
@@ -61,14 +64,61 @@ def default_seats(subscription: Subscription, to_plan: Plan) -> int:
     return to_plan.seat_cap if to_plan.seat_cap is not None else subscription.seats
 
 
+def seat_range(subscription: Subscription, to_plan: Plan, *, kind: str) -> tuple[int, int]:
+    """The fewest and most seats a change to ``to_plan`` may have: 1 to the plan's cap.
+    Seats bought on a paid plan move with the plan: a downgrade does not add any (they
+    would never be charged) and an upgrade does not remove any (they would never be
+    refunded)."""
+    low, high = 1, to_plan.seat_cap if to_plan.seat_cap is not None else MAX_SEATS
+    if subscription.plan.seat_cap is None and to_plan.seat_cap is None:
+        if kind == ChangeKind.DOWNGRADE:
+            high = min(high, subscription.seats)
+        elif kind == ChangeKind.UPGRADE:
+            low = max(low, subscription.seats)
+    return low, high
+
+
+def list_price(plan: Plan, cycle: str, seats: int, currency: str) -> Decimal:
+    """One period of ``cycle`` on ``plan`` for ``seats`` at list price, tax-exclusive:
+    what a renewal charges (one query)."""
+    return cycle_price(seat_rate(plan, cycle, currency), seats, cycle)
+
+
+@dataclass(frozen=True)
+class Bill:
+    """The charge that opens a billing period: its day and its amount, at list price for
+    the plan, cycle and seats of that period (tax-exclusive, as the catalogue's prices;
+    0 on Free, which has no charge)."""
+
+    due_on: date
+    amount: Decimal
+    currency: str
+    cycle: str
+
+
+def bill_after(period_end: date, amount: Decimal, *, currency: str, cycle: str) -> Bill:
+    """The bill of the period that follows the one ending on ``period_end``."""
+    return Bill(period_end + timedelta(days=1), amount, currency, cycle)
+
+
+def next_bill(subscription: Subscription, *, today: date | None = None) -> Bill:
+    """The subscription's next bill: the renewal after the period ``today`` is in, at
+    list price for its plan, cycle and seats (one query). A change's preview says the
+    same of the subscription after the change (``PlanChangePreview.next_bill``)."""
+    current = renewed(subscription, today or timezone.localdate())
+    price = list_price(current.plan, current.cycle, current.seats, current.currency)
+    return bill_after(current.period_end, price, currency=current.currency, cycle=current.cycle)
+
+
 def renewals(subscription: Subscription, today: date) -> list[Subscription]:
     """The periods that ``today`` has reached since the subscription's period ended, each
     renewed at list price: one copy of the subscription per new period, oldest first
     (none while the period lasts). The input is unchanged."""
     if today <= subscription.period_end:
         return []
-    rate = seat_rate(subscription.plan, subscription.cycle, subscription.currency)
-    price = cycle_price(rate, subscription.seats, subscription.cycle)
+    price = list_price(
+        subscription.plan, subscription.cycle, subscription.seats, subscription.currency
+    )
     periods = []
     current = subscription
     while today > current.period_end:
@@ -115,7 +165,10 @@ class PlanChangePreview:
     limits_exceeded: tuple[LimitImpact, ...]
     seats_before: int
     seats_after: int
+    seats_min: int
+    seats_max: int
     seats_in_use: int
+    new_price: Decimal
     quote: Quote
     currency: str
     period_start: date
@@ -124,6 +177,15 @@ class PlanChangePreview:
     @property
     def allowed(self) -> bool:
         return self.refusal is None
+
+    @property
+    def next_bill(self) -> Bill:
+        """The first bill after the change: the period after the one the subscription
+        is in afterwards, at the new price (``new_price``: the new plan's list price
+        for the cycle and seats after the change)."""
+        return bill_after(
+            self.period_end, self.new_price, currency=self.currency, cycle=self.to_cycle
+        )
 
     @property
     def seats_over(self) -> int:
@@ -164,18 +226,20 @@ def _quote(
 
 
 def _refusal(
-    subscription: Subscription, to_plan: Plan, to_cycle: str, seats_after: int, *, kind: str
+    subscription: Subscription,
+    to_plan: Plan,
+    to_cycle: str,
+    seats_after: int,
+    *,
+    kind: str,
+    seats_allowed: tuple[int, int],
 ) -> SubscriptionError | None:
-    """Why the change may not be made, or None."""
+    """Why the change may not be made, or None (``seats_allowed``: ``seat_range``)."""
     if kind == ChangeKind.CYCLE:
         return SamePlan(plan=to_plan.name) if to_cycle == subscription.cycle else None
     refusal = transition_refusal(subscription.plan, to_plan)
-    # Seats bought on a paid plan move with the plan: a downgrade does not add any (it would
-    # never be charged) and an upgrade does not remove any (it would never be refunded).
-    bought_seats = subscription.plan.seat_cap is None and to_plan.seat_cap is None
-    fewer, more = seats_after < subscription.seats, seats_after > subscription.seats
-    against = (kind == ChangeKind.DOWNGRADE and more) or (kind == ChangeKind.UPGRADE and fewer)
-    if refusal is None and bought_seats and against:
+    low, high = seats_allowed
+    if refusal is None and not low <= seats_after <= high:
         return SeatsAgainstTheChange(plan=to_plan.name, seats=subscription.seats)
     return refusal
 
@@ -206,9 +270,9 @@ def build_preview(
         for feature in features
         if feature.code in usage and not after.allows(feature.code, usage[feature.code])
     )
-    rate = seat_rate(to_plan, to_cycle, subscription.currency)
-    new_price = cycle_price(rate, seats_after, to_cycle)
+    new_price = list_price(to_plan, to_cycle, seats_after, subscription.currency)
     quote, start, end = _quote(subscription, to_cycle, new_price, today, kind=kind)
+    seats_min, seats_max = seat_range(subscription, to_plan, kind=kind)
     return PlanChangePreview(
         organisation=organisation,
         subscription=subscription,
@@ -217,13 +281,23 @@ def build_preview(
         from_cycle=subscription.cycle,
         to_cycle=to_cycle,
         kind=kind,
-        refusal=_refusal(subscription, to_plan, to_cycle, seats_after, kind=kind),
+        refusal=_refusal(
+            subscription,
+            to_plan,
+            to_cycle,
+            seats_after,
+            kind=kind,
+            seats_allowed=(seats_min, seats_max),
+        ),
         features_lost=changes.lost,
         features_gained=changes.gained,
         limits_exceeded=limits_exceeded,
         seats_before=subscription.seats,
         seats_after=seats_after,
+        seats_min=seats_min,
+        seats_max=seats_max,
         seats_in_use=usage["seats"],
+        new_price=new_price,
         quote=quote,
         currency=subscription.currency,
         period_start=start,

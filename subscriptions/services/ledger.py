@@ -1,14 +1,22 @@
-"""Writing the ledger: the services that move money call these inside their own
-transaction, so a line exists exactly when its change does. Amounts are tax-exclusive."""
+"""Writing the ledger and issuing invoices: the services that move money call these inside
+their own transaction, so a line (and its invoice) exists exactly when its change does.
+Every charge is invoiced: a period's charge, an upgrade's charge, a new cycle's charge
+less the credit it uses (one invoice). Amounts are tax-exclusive; the tax is on the
+invoice."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 
+from portal.models import Organisation
+from subscriptions.invoicing import NUMBER_SEQUENCE, invoice_number, totals
 from subscriptions.models import (
+    Invoice,
     LedgerKind,
     LedgerLine,
     PlanChange,
@@ -17,60 +25,99 @@ from subscriptions.models import (
 )
 
 
-def _describe(subscription: Subscription) -> str:
-    return f"{subscription.plan.code}, {subscription.seats} seats, {subscription.cycle}"
+@dataclass(frozen=True)
+class Charge:
+    kind: str
+    amount: Decimal
 
 
-def _book(
-    subscription: Subscription, kind: str, amount: Decimal, day: date, **links: object
-) -> LedgerLine | None:
+def _issue_invoice(
+    organisation: Organisation, currency: str, day: date, amounts: list[Decimal]
+) -> Invoice:
+    sums = totals(amounts, currency)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [NUMBER_SEQUENCE])
+        (value,) = cursor.fetchone()
+    return Invoice.objects.create(
+        number=invoice_number(day, value),
+        organisation=organisation,
+        issued_on=day,
+        currency=currency,
+        buyer_name=organisation.name,
+        seller_name=settings.PORTAL_INVOICE_SELLER,
+        registration_number=(
+            settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""
+        ),
+        tax_rate=sums.tax_rate,
+        subtotal=sums.subtotal,
+        tax=sums.tax,
+        total=sums.total,
+    )
+
+
+def _book_charges(
+    organisation: Organisation,
+    subscription: Subscription,
+    charges: list[Charge],
+    day: date,
+    *,
+    plan_change: PlanChange | None = None,
+) -> Invoice | None:
+    """The charges of one event for the subscription's current period, on one invoice;
+    nothing for charges of nothing (a Free period, an upgrade with nothing due)."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
-    if amount == 0:
-        return None  # nothing moved: a Free period, an upgrade with nothing due
-    return LedgerLine.objects.create(
-        organisation_id=subscription.organisation_id,
-        kind=kind,
-        amount=amount,
-        currency=subscription.currency,
-        booked_on=day,
-        period_start=subscription.period_start,
-        period_end=subscription.period_end,
-        description=_describe(subscription),
-        **links,
-    )
+    charges = [charge for charge in charges if charge.amount != 0]
+    if not charges:
+        return None
+    amounts = [charge.amount for charge in charges]
+    invoice = _issue_invoice(organisation, subscription.currency, day, amounts)
+    for charge in charges:
+        LedgerLine.objects.create(
+            organisation=organisation,
+            kind=charge.kind,
+            amount=charge.amount,
+            currency=subscription.currency,
+            booked_on=day,
+            period_start=subscription.period_start,
+            period_end=subscription.period_end,
+            plan=subscription.plan,
+            seats=subscription.seats,
+            cycle=subscription.cycle,
+            description=f"{subscription.plan.code}, {subscription.seats} seats, "
+            f"{subscription.cycle}",
+            plan_change=plan_change,
+            invoice=invoice,
+        )
+    return invoice
 
 
-def book_period_charge(
-    subscription: Subscription, *, plan_change: PlanChange | None = None
-) -> LedgerLine | None:
-    """The charge for the subscription's current period (its ``amount_paid``), booked on
-    the period's first day; none for a period that costs nothing."""
-    return _book(
-        subscription,
-        LedgerKind.PERIOD_CHARGE,
-        subscription.amount_paid,
-        subscription.period_start,
-        plan_change=plan_change,
-    )
+def book_period_charge(organisation: Organisation, subscription: Subscription) -> Invoice | None:
+    """The charge for the subscription's current period (its ``amount_paid``), booked
+    and invoiced on the period's first day."""
+    charge = Charge(LedgerKind.PERIOD_CHARGE, subscription.amount_paid)
+    return _book_charges(organisation, subscription, [charge], subscription.period_start)
 
 
-def book_change(subscription: Subscription, change: PlanChange, *, new_period: bool) -> None:
+def book_change(
+    organisation: Organisation, subscription: Subscription, change: PlanChange, *, new_period: bool
+) -> None:
     """The money of an applied change, with ``subscription`` as it is afterwards. In the
     same period: what was due (an upgrade's charge). A new period of another cycle: its
     charge, less the credit of the old period's unused value used against it (only what
     it covers: the rest is the change's refund quote, money only once refunded)."""
     if not new_period:
-        kind, amount = LedgerKind.UPGRADE_CHARGE, change.amount_due
-        _book(subscription, kind, amount, change.changed_on, plan_change=change)
-        return
-    book_period_charge(subscription, plan_change=change)
-    credit_used = subscription.amount_paid - change.amount_due
-    kind, amount = LedgerKind.CYCLE_CREDIT, -credit_used
-    _book(subscription, kind, amount, change.changed_on, plan_change=change)
+        charges = [Charge(LedgerKind.UPGRADE_CHARGE, change.amount_due)]
+    else:
+        credit_used = subscription.amount_paid - change.amount_due
+        charges = [
+            Charge(LedgerKind.PERIOD_CHARGE, subscription.amount_paid),
+            Charge(LedgerKind.CYCLE_CREDIT, -credit_used),
+        ]
+    _book_charges(organisation, subscription, charges, change.changed_on, plan_change=change)
 
 
 def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
-    """A refund staff marked refunded: money back to the organisation."""
+    """A refund staff marked refunded: money back to the organisation (no invoice)."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
     return LedgerLine.objects.create(
         organisation_id=refund.organisation_id,

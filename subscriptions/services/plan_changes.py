@@ -19,9 +19,14 @@ from portal.emails import send_after_commit
 from portal.models import Organisation
 from portal.selectors import organisation_url
 from subscriptions import audit
-from subscriptions.exceptions import KeepListInvalid, KeepListRequired, NoSubscription
-from subscriptions.models import FeedbackReason, PlanChange, Subscription
-from subscriptions.payments import payment_gateway
+from subscriptions.exceptions import (
+    FeedbackReasonNotForChange,
+    KeepListInvalid,
+    KeepListRequired,
+    NoSubscription,
+)
+from subscriptions.models import ChangeKind, FeedbackReason, PlanChange, Subscription
+from subscriptions.payments import charge_key, payment_gateway
 from subscriptions.selectors.catalogue import get_plan, valid_choice
 from subscriptions.selectors.entitlements import forget_entitlements
 from subscriptions.selectors.previews import PlanChangePreview, build_preview
@@ -57,7 +62,9 @@ def change_plan(
     """Apply a plan change immediately. Serialised per organisation by a row lock on
     the subscription; a repeated ``idempotency_key`` returns the change it already made.
     When active users exceed the new plan's seats, ``keep_user_ids`` chooses who stays
-    active; the others are deactivated, never deleted. Creates no refund."""
+    active; the others are deactivated, never deleted. Creates no refund. An amount due
+    is charged through ``subscriptions.payments`` as the last step, under the caller's key
+    (or one derived from the change); when it fails nothing is changed."""
     day = today or timezone.localdate()
     to_plan = get_plan(plan_code)
     if feedback_reason:
@@ -83,18 +90,8 @@ def change_plan(
         if preview.refusal is not None:
             raise preview.refusal
         deactivated = _apply_seat_choice(organisation, preview, keep_user_ids, acting_user)
-        reference = ""
-        if preview.quote.due > 0:
-            reference = (
-                payment_gateway()
-                .charge(
-                    organisation=organisation,
-                    amount=preview.quote.due,
-                    currency=preview.currency,
-                    description=f"{preview.from_plan.code} → {to_plan.code}",
-                )
-                .reference
-            )
+        # Fixed before anything is written: a derived key reads the latest change.
+        key = charge_key(preview, given=idempotency_key, today=day) if preview.quote.due > 0 else ""
         change = PlanChange.objects.create(
             organisation=organisation,
             from_plan=preview.from_plan,
@@ -112,7 +109,6 @@ def change_plan(
             new_daily=preview.quote.new_daily,
             refund_quote=preview.quote.refund,
             amount_due=preview.quote.due,
-            payment_reference=reference,
             deactivated_user_ids=deactivated,
             idempotency_key=idempotency_key or None,
             feedback_reason=feedback_reason,
@@ -132,7 +128,7 @@ def change_plan(
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
         subscription.save()
-        ledger.book_change(subscription, change, new_period=new_period)
+        ledger.book_change(organisation, subscription, change, new_period=new_period)
         audit.record(
             audit.Action.PLAN_CHANGED,
             acting_user=acting_user,
@@ -148,6 +144,22 @@ def change_plan(
             },
         )
         _email_primary_contact(organisation, change)
+        if preview.quote.due > 0:
+            # Last: money taken cannot be rolled back, so everything that can refuse or
+            # fail has done so. A PaymentFailed rolls the whole change back (the email
+            # above leaves only on commit).
+            change.payment_reference = (
+                payment_gateway()
+                .charge(
+                    organisation=organisation,
+                    amount=preview.quote.due,
+                    currency=preview.currency,
+                    description=f"{preview.from_plan.code} → {to_plan.code}",
+                    idempotency_key=key,
+                )
+                .reference
+            )
+            change.save(update_fields=["payment_reference"])
     organisation.subscription = subscription
     forget_entitlements(organisation)
     return change
@@ -207,8 +219,17 @@ def _email_primary_contact(organisation: Organisation, change: PlanChange) -> No
 def share_feedback(
     plan_change: PlanChange, *, acting_user: User | None, reason: str, text: str = ""
 ) -> PlanChange:
-    """Record why the organisation changed plan (optional; may be given after the change)."""
+    """Record why the organisation changed plan (optional; may be given after the change).
+    The reason must fit the change's kind (``FeedbackReason.for_kind``): a downgrade's
+    reason on an upgrade is refused, and nothing is recorded."""
     valid_choice(reason, FeedbackReason, "reason")
+    fitting = FeedbackReason.for_kind(plan_change.kind)
+    if reason not in fitting:
+        raise FeedbackReasonNotForChange(
+            reason=FeedbackReason(reason).label,
+            kind=ChangeKind(plan_change.kind).label,
+            choices=", ".join(str(choice.label) for choice in fitting),
+        )
     with transaction.atomic():
         change = (
             PlanChange.objects.select_for_update()

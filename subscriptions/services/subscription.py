@@ -64,7 +64,7 @@ def start_subscription(
         )
         subscription.begin_period(day, paid)
         subscription.save()
-        ledger.book_period_charge(subscription)
+        ledger.book_period_charge(organisation, subscription)
         audit.record(
             audit.Action.SUBSCRIPTION_STARTED,
             acting_user=acting_user,
@@ -85,7 +85,7 @@ def renew_if_due(
     if not periods:
         return subscription
     for period in periods:
-        ledger.book_period_charge(period)
+        ledger.book_period_charge(organisation, period)
     current = periods[-1]
     before = snapshot(subscription)
     current.save(

@@ -46,6 +46,12 @@ def money(amount: Decimal | None, currency: str) -> str:
     return f"{SYMBOLS.get(currency, currency + ' ')}{figure}"
 
 
+@register.filter
+def tax_percent(rate: Decimal) -> str:
+    """0.1000 → "10": a tax rate as the percentage printed on an invoice."""
+    return f"{Decimal(rate) * 100:f}".rstrip("0").rstrip(".")
+
+
 @register.simple_tag
 def activity_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
     """A subscription event of the audit log as the Store's activity list words it;

@@ -18,7 +18,7 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read: a process gets none of this test run's, only the test's own.
-SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_", "EMAIL_URL", "REDIS_URL", "PORTAL_")
+SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_", "EMAIL_URL", "REDIS_URL", "PORTAL_", "SUBSCRIPTIONS_")
 EMAIL_SETTINGS = (
     "EMAIL_BACKEND",
     "EMAIL_HOST",
@@ -227,18 +227,68 @@ def test_debug_is_off_unless_asked_for() -> None:
     assert _settings("DEBUG", DJANGO_DEBUG="1") == {"DEBUG": True}
 
 
+class ProcessorGateway:
+    """Stands for a gateway that takes money, as production configures one (the check
+    only looks at which class is configured; nothing is charged here)."""
+
+    def charge(self, **_: Any) -> Any:
+        raise NotImplementedError
+
+
+def _production(**env: str) -> dict[str, str]:
+    """Production variables: a real gateway, no debugging, a secret key, a domain."""
+    return {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "PORTAL_BASE_DOMAIN": "helpdesk.example.com",
+        "SUBSCRIPTIONS_PAYMENT_GATEWAY": f"{__name__}.ProcessorGateway",
+        "PORTAL_INVOICE_REGISTRATION_NUMBER": "T1234567890123",
+        **env,
+    }
+
+
 def test_production_settings_pass_the_deploy_checks() -> None:
-    result = _manage(
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **_production())
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_warns_without_an_invoice_registration_number() -> None:
+    warned = _manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        PORTAL_BASE_DOMAIN="helpdesk.example.com",
+        **_production(PORTAL_INVOICE_REGISTRATION_NUMBER=""),
     )
-    assert result.returncode == 0, result.stderr
-    assert "no issues" in result.stdout
+    assert warned.returncode != 0
+    assert "(subscriptions.W002)" in warned.stderr
+    malformed = _manage("check", **_production(PORTAL_INVOICE_REGISTRATION_NUMBER="1234"))
+    assert malformed.returncode != 0
+    assert "PORTAL_INVOICE_REGISTRATION_NUMBER is T followed by 13 digits" in malformed.stderr
+
+
+def test_the_deploy_check_warns_about_the_record_only_gateway_with_debug_off() -> None:
+    for gateway in ("", "subscriptions.payments.RecordOnlyGateway"):  # the default, named
+        warned = _manage(
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+            **_production(SUBSCRIPTIONS_PAYMENT_GATEWAY=gateway),
+        )
+        assert warned.returncode != 0, gateway or "(the default)"
+        assert "(subscriptions.W001)" in warned.stderr
+        assert "no money is taken" in warned.stderr
+    # While debugging, the record-only gateway is what is wanted: no warning (the deploy
+    # checks did run: Django's own warns about DEBUG).
+    debugging = _manage(
+        "check", "--deploy", **_production(DJANGO_DEBUG="1", SUBSCRIPTIONS_PAYMENT_GATEWAY="")
+    )
+    output = debugging.stdout + debugging.stderr
+    assert debugging.returncode == 0, output
+    assert "(security.W018)" in output
+    assert "subscriptions.W001" not in output
 
 
 def test_production_refuses_to_start_without_a_secret_key() -> None:

@@ -170,7 +170,9 @@ def test_the_ledger_command_shows_the_lines_and_sums(northwind: Site, capsys) ->
     [account] = ledger.accounts(organisation)
     assert shown["organisation"] == organisation.slug and shown["currency"] == "JPY"
     assert [line["kind"] for line in shown["lines"]] == ["period_charge", "upgrade_charge"]
-    assert all(line["invoice"] is None for line in shown["lines"])
+    numbers = [line["invoice"] for line in shown["lines"]]
+    assert numbers == [line.invoice.number if line.invoice else None for line in account.lines]
+    assert all(numbers) and len(set(numbers)) == 2  # each charge on its own invoice
     charges = sum(Decimal(line["amount"]) for line in shown["lines"])
     assert Decimal(shown["charges"]) == charges == account.charges
     assert Decimal(shown["refunds_paid"]) == 0
@@ -199,7 +201,8 @@ def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> No
     migration = importlib.import_module(
         "subscriptions.migrations.0005_ledger_append_only_and_backfill"
     )
-    migration.backfill(django_apps, None)
+    with connection.schema_editor() as editor:
+        migration.backfill(django_apps, editor)
     backfilled = [
         (line.kind, line.amount)
         for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")

@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
 from subscriptions.exceptions import (
+    FeedbackReasonNotForChange,
     InvalidChoice,
     InvalidSeats,
     KeepListInvalid,
@@ -27,7 +28,14 @@ from subscriptions.exceptions import (
     TransitionNeedsStep,
     UnknownPlan,
 )
-from subscriptions.models import AuditEvent, PlanChange, RefundRequest, Subscription
+from subscriptions.models import (
+    AuditEvent,
+    ChangeKind,
+    FeedbackReason,
+    PlanChange,
+    RefundRequest,
+    Subscription,
+)
 from subscriptions.selectors import previews
 from subscriptions.services import plan_changes
 from tests.conftest import Site
@@ -259,7 +267,7 @@ def test_an_upgrade_is_charged_through_the_payment_seam(db) -> None:
 class DecliningGateway:
     """A payment processor that declines every charge (test double of an outside system)."""
 
-    def charge(self, *, organisation, amount, currency, description):
+    def charge(self, *, organisation, amount, currency, description, idempotency_key):
         raise PaymentFailed(amount=f"{currency} {amount}", reason="card declined")
 
 
@@ -309,6 +317,27 @@ def test_a_change_after_the_period_ended_renews_it_first(db) -> None:
     ).exists()
 
 
+def test_the_next_bill_is_the_list_price_of_the_period_after(db) -> None:
+    """An annual Standard organisation with 2 seats: its next bill, and the one a move to
+    Professional would bring, fall on the day after the period, at the catalogue's annual
+    rates (¥1,680 and ¥2,760 per seat per month, paid for 12 months)."""
+    organisation, _owner = make_organisation("standard", seats=2, cycle="annual")
+    subscription = Subscription.objects.select_related("plan").get(organisation=organisation)
+    next_year = subscription.period_end + timedelta(days=1)
+    assert next_year == subscription.period_start.replace(year=subscription.period_start.year + 1)
+
+    assert previews.next_bill(subscription) == previews.Bill(
+        next_year, Decimal(1_680 * 2 * 12), "JPY", "annual"
+    )
+    preview = previews.preview_plan_change(organisation, "professional")
+    assert preview.new_price == 2_760 * 2 * 12
+    assert preview.next_bill == previews.Bill(next_year, Decimal(66_240), "JPY", "annual")
+    # A period that ended before its renewal ran: the next bill is after the one today is in.
+    later = previews.next_bill(subscription, today=next_year + timedelta(days=3))
+    assert later.due_on == next_year.replace(year=next_year.year + 1)
+    assert later.amount == 1_680 * 2 * 12
+
+
 def test_feedback_is_kept_with_the_change(northwind: Site) -> None:
     primary = northwind.user("primary")
     change = plan_changes.change_plan(
@@ -328,6 +357,45 @@ def test_feedback_is_kept_with_the_change(northwind: Site) -> None:
         plan_changes.share_feedback(change, acting_user=primary, reason="spite")
     with pytest.raises(NotSubscriptionManager):
         plan_changes.share_feedback(change, acting_user=northwind.user("agent"), reason="other")
+
+
+def test_each_kind_of_change_has_its_own_reasons() -> None:
+    upgrade = set(FeedbackReason.for_kind(ChangeKind.UPGRADE))
+    downgrade = set(FeedbackReason.for_kind(ChangeKind.DOWNGRADE))
+    assert upgrade & downgrade == {FeedbackReason.OTHER}
+    assert FeedbackReason.TOO_EXPENSIVE in downgrade and FeedbackReason.NEED_FEATURES in upgrade
+    assert set(FeedbackReason) == upgrade | downgrade  # every reason is offered somewhere
+
+
+@pytest.mark.parametrize(
+    ("plan", "misfit", "fitting"),
+    [
+        ("enterprise", "too_expensive", "need_features"),
+        ("professional", "more_agents", "temporary"),
+    ],
+    ids=["downgrade-reason-on-an-upgrade", "upgrade-reason-on-a-downgrade"],
+)
+def test_a_feedback_reason_must_fit_the_kind_of_change(
+    northwind: Site, plan: str, misfit: str, fitting: str
+) -> None:
+    primary = northwind.user("primary")
+    if plan == "enterprise":  # northwind is on Enterprise: move down first to move up
+        plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    change = plan_changes.change_plan(northwind.organisation, plan, acting_user=primary)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(FeedbackReasonNotForChange) as refused:
+        plan_changes.share_feedback(change, acting_user=primary, reason=misfit, text="Why")
+
+    assert refused.value.status == 400
+    assert str(FeedbackReason(misfit).label) in str(refused.value)
+    assert str(FeedbackReason(fitting).label) in str(refused.value)  # what would fit
+    change.refresh_from_db()
+    assert (change.feedback_reason, change.feedback_text) == ("", "")
+    assert AuditEvent.objects.count() == events
+    plan_changes.share_feedback(change, acting_user=primary, reason=fitting)
+    change.refresh_from_db()
+    assert change.feedback_reason == fitting
 
 
 def test_an_unknown_plan_is_a_clear_error(northwind: Site) -> None:

@@ -3,19 +3,27 @@ forms, idempotency, CSRF, and query budgets. The browser walk is in tests/browse
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from accounts.services import create_department
 from portal.models import Organisation
-from subscriptions.models import PlanChange, PlanPrice, RefundRequest, Subscription
+from subscriptions.models import AuditEvent, PlanChange, PlanPrice, RefundRequest, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
 from subscriptions.services import overrides, plan_changes, refunds
 from tests.conftest import Site, signed_in
+from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +269,223 @@ def test_a_plan_without_a_price_in_the_currency_sends_back_to_the_plans(northwin
     assert "The Professional plan has no Monthly price in JPY yet." in page
     offer = page[page.index('data-testid="offer-professional"') :]
     assert "disabled" in offer[: offer.index("</section>")]
+
+
+# --- Pages that say what they do (issue 9, point 5) ---------------------------------------
+
+DOWNGRADE_WARNING = "No refund is made automatically"
+TAX_NOTE = "Prices exclude tax."
+
+
+def _day(day: date) -> str:
+    """A date as the English pages write it."""
+    with translation.override("en"):
+        return date_format(day, "DATE_FORMAT")
+
+
+def _yen(amount: int) -> str:
+    return f"¥{amount:,}"
+
+
+def _fact(page: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}">(.*?)</', page, re.S)
+    assert match, f"the page shows {testid}"
+    return match.group(1).strip()
+
+
+def _period(site: Site) -> Subscription:
+    return Subscription.objects.get(organisation=site.organisation)
+
+
+def _on_professional(site: Site) -> Subscription:
+    """Northwind moved down to Professional (10 seats, monthly): what it paid for the rest
+    of the period is now Professional's price, ¥4,200 × 10."""
+    plan_changes.change_plan(site.organisation, "professional", acting_user=None)
+    subscription = _period(site)
+    assert subscription.paid_value == 4_200 * 10
+    return subscription
+
+
+def test_the_upgrade_confirmation_speaks_of_the_charge_and_the_next_bill(northwind: Site) -> None:
+    subscription = _on_professional(northwind)
+    # Enterprise, monthly, JPY: ¥6,000 per seat per month, for the 10 seats kept.
+    new_price = 6_000 * 10
+    days = (subscription.period_end - subscription.period_start).days + 1
+    remaining = (subscription.period_end - timezone.localdate()).days
+    due = math.ceil(Fraction(new_price - 4_200 * 10) * remaining / days)
+    assert due > 0
+    next_bill_on = subscription.period_end + timedelta(days=1)
+
+    page = signed_in(northwind, "primary").get("/store/plans/enterprise/").content.decode()
+
+    assert DOWNGRADE_WARNING not in page and "after a downgrade" not in page
+    assert 'data-testid="downgrade-notice"' not in page
+    notice = _fact(page, "charge-notice")
+    assert (
+        f"You are charged {_yen(due)} now for the rest of the period "
+        f"(until {_day(subscription.period_end)})." in notice
+    )
+    assert f"From {_day(next_bill_on)}, the plan costs {_yen(new_price)} a month." in notice
+    assert _fact(page, "new-price") == f"{_yen(new_price)} a month"
+    assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
+    assert TAX_NOTE in page
+    assert "Prorated refund you can request" not in page
+    # The seat field starts at the seats the upgrade keeps, and cannot go below them.
+    assert 'name="seats" min="10" max="10000" value="10"' in page
+
+
+@pytest.mark.parametrize(
+    ("plan", "seats_after", "new_price"),
+    [("professional", 10, 4_200 * 10), ("free", 3, 0)],
+)
+def test_a_downgrade_confirmation_speaks_of_the_refund_what_is_hidden_and_the_next_bill(
+    northwind: Site, plan: str, seats_after: int, new_price: int
+) -> None:
+    with schema_context(northwind.organisation.schema_name):
+        for name in ("Billing", "Returns"):
+            create_department(name=name, acting_user=None)
+    subscription = _period(northwind)
+    days = (subscription.period_end - subscription.period_start).days + 1
+    remaining = (subscription.period_end - timezone.localdate()).days
+    refund = math.floor(Fraction(subscription.paid_value - new_price) * remaining / days)
+    next_bill_on = subscription.period_end + timedelta(days=1)
+
+    page = signed_in(northwind, "primary").get(f"/store/plans/{plan}/").content.decode()
+
+    assert DOWNGRADE_WARNING in _fact(page, "downgrade-notice")
+    assert "No data is deleted" in page
+    assert 'data-testid="charge-notice"' not in page and "You are charged" not in page
+    assert f"<dt>Prorated refund you can request</dt><dd>{_yen(refund)}</dd>" in page
+    assert _fact(page, "new-price") == f"{_yen(new_price)} a month"
+    assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
+    assert TAX_NOTE in page
+    # Free keeps one department of three: two are hidden, not deleted.
+    hidden = "2 of your Departments will be hidden (not deleted)"
+    assert (hidden in page) == (plan == "free")
+    assert f"{subscription.seats} → {seats_after}" in page
+    if plan == "professional":  # bought seats: a downgrade keeps them or fewer
+        assert 'name="seats" min="1" max="10" value="10"' in page
+    else:  # Free's seats are its cap: no field
+        assert 'name="seats" min=' not in page
+
+
+def test_seats_a_downgrade_cannot_have_are_refused_and_the_field_starts_over(
+    northwind: Site,
+) -> None:
+    """More seats on a downgrade is refused with the reason, and the page offers the
+    change with the seats it keeps (not a dead end)."""
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/professional/", {"seats": "12"}).content.decode()
+    assert "Keep 10 seats when moving to Professional" in page
+    assert 'name="seats" min="1" max="10" value="10"' in page
+    assert 'data-testid="confirm"' in page
+    before = Subscription.objects.values().get(organisation=northwind.organisation)
+    response = client.post(
+        "/store/plans/professional/", {"idempotency_key": _key(page), "seats": "12"}
+    )
+    assert response.status_code == 400
+    assert not PlanChange.objects.filter(organisation=northwind.organisation).exists()
+    assert Subscription.objects.values().get(organisation=northwind.organisation) == before
+
+
+def test_an_annual_plan_is_priced_by_the_year(db) -> None:
+    # Professional, annual, JPY: ¥2,760 per seat per month, paid for 12 months.
+    organisation, owner = make_organisation("standard", seats=2, cycle="annual")
+    client = Client(HTTP_HOST=f"{organisation.slug}.{settings.PORTAL_BASE_DOMAIN}")
+    with schema_context(organisation.schema_name):
+        client.force_login(owner)
+    page = client.get("/store/plans/professional/").content.decode()
+    next_year = Subscription.objects.get(organisation=organisation).period_end + timedelta(days=1)
+    assert f"From {_day(next_year)}, the plan costs ¥66,240 a year." in _fact(page, "charge-notice")
+    assert _fact(page, "new-price") == "¥66,240 a year"
+    assert _fact(page, "next-bill") == f"¥66,240 on {_day(next_year)}"
+
+
+def _reasons(page: str) -> set[str]:
+    return set(re.findall(r'<input type="radio" name="reason" value="([a-z_]+)"', page))
+
+
+UPGRADE_REASONS = {"need_features", "higher_limits", "more_agents", "other"}
+DOWNGRADE_REASONS = {
+    "too_expensive",
+    "unused_features",
+    "fewer_agents",
+    "temporary",
+    "other_product",
+    "other",
+}
+
+
+def test_the_upgrade_result_shows_the_charge_and_the_next_bill_and_no_refund(
+    northwind: Site,
+) -> None:
+    subscription = _on_professional(northwind)
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/enterprise/").content.decode()
+    response = client.post("/store/plans/enterprise/", {"idempotency_key": _key(page)})
+    assert response.status_code == 302
+    change = PlanChange.objects.get(organisation=northwind.organisation, kind="upgrade")
+    assert change.amount_due > 0
+
+    result = client.get(response["Location"]).content.decode()
+
+    assert "Your organisation is on the Enterprise plan" in result
+    charged = f"Charged for the rest of the period: {_yen(int(change.amount_due))}."
+    assert _fact(result, "charge") == charged
+    next_bill_on = subscription.period_end + timedelta(days=1)
+    assert _fact(result, "new-price") == f"{_yen(60_000)} a month"
+    assert _fact(result, "next-bill") == f"{_yen(60_000)} on {_day(next_bill_on)}"
+    assert TAX_NOTE in result
+    assert "Request prorated refund" not in result and "request-refund" not in result
+    assert _reasons(result) == UPGRADE_REASONS
+
+
+def test_the_downgrade_result_offers_the_refund_and_the_next_bill(northwind: Site) -> None:
+    subscription = _period(northwind)
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/professional/").content.decode()
+    response = client.post("/store/plans/professional/", {"idempotency_key": _key(page)})
+    change = PlanChange.objects.get(organisation=northwind.organisation)
+
+    result = client.get(response["Location"]).content.decode()
+
+    assert 'data-testid="request-refund"' in result
+    assert f"The unused part of your previous plan is worth {_yen(int(change.refund_quote))}" in (
+        result
+    )
+    assert 'data-testid="charge"' not in result
+    next_bill_on = subscription.period_end + timedelta(days=1)
+    assert _fact(result, "new-price") == f"{_yen(42_000)} a month"
+    assert _fact(result, "next-bill") == f"{_yen(42_000)} on {_day(next_bill_on)}"
+    assert _reasons(result) == DOWNGRADE_REASONS
+
+
+@pytest.mark.parametrize(
+    ("plan", "misfit"),
+    [("enterprise", "too_expensive"), ("professional", "need_features")],
+    ids=["downgrade-reason-on-an-upgrade", "upgrade-reason-on-a-downgrade"],
+)
+def test_a_feedback_reason_that_does_not_fit_the_change_is_refused(
+    northwind: Site, plan: str, misfit: str
+) -> None:
+    if plan == "enterprise":
+        _on_professional(northwind)
+    client = signed_in(northwind, "primary")
+    page = client.get(f"/store/plans/{plan}/").content.decode()
+    result_url = client.post(f"/store/plans/{plan}/", {"idempotency_key": _key(page)})["Location"]
+    change = PlanChange.objects.filter(organisation=northwind.organisation).first()
+    assert change is not None and change.to_plan.code == plan
+    events = AuditEvent.objects.count()
+
+    response = client.post(
+        f"/store/changes/{change.pk}/feedback/",
+        {"idempotency_key": _key(client.get(result_url).content.decode()), "reason": misfit},
+    )
+
+    assert response.status_code == 400
+    answer = response.content.decode()
+    assert "Choose a reason to share your feedback." in answer
+    assert "Select a valid choice" in answer
+    change.refresh_from_db()
+    assert (change.feedback_reason, change.feedback_text) == ("", "")
+    assert AuditEvent.objects.count() == events

@@ -32,7 +32,7 @@ def account_json(account: Account) -> dict[str, Any]:
                 "date": line.booked_on.isoformat(),
                 "kind": line.kind,
                 "amount": amount(line.amount),
-                "invoice": None,
+                "invoice": line.invoice.number if line.invoice else None,
             }
             for line in account.lines
         ],

@@ -1,0 +1,50 @@
+"""Invoices: one for each charge the ledger books (a period, an upgrade, a new cycle less
+its credit), numbered from a database sequence so that a number is never given twice,
+frozen once issued (a trigger refuses UPDATE and DELETE). In JPY an invoice is a
+qualified invoice (適格請求書): the seller's registration number, the tax rate and the tax
+for that rate, rounded once per invoice."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Organisation
+from subscriptions.models.catalogue import Currency
+
+
+class Invoice(models.Model):
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="invoices"
+    )
+    issued_on = models.DateField(_("date"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    # As they were on the day of issue: an invoice never changes afterwards.
+    buyer_name = models.CharField(_("buyer"), max_length=100)
+    seller_name = models.CharField(_("seller"), max_length=200)
+    registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=4)
+    subtotal = models.DecimalField(_("subtotal (excluding tax)"), max_digits=14, decimal_places=2)
+    tax = models.DecimalField(_("tax"), max_digits=14, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total=models.F("subtotal") + models.F("tax")),
+                name="subscriptions_invoice_total_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(subtotal__gte=0, tax__gte=0),
+                name="subscriptions_invoice_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

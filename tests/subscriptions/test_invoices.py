@@ -1,0 +1,170 @@
+"""Invoices: one for every charge, numbered once and for ever, frozen once issued; in JPY
+a qualified invoice (registration number, 10% tax on the subtotal, rounded once)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from subscriptions.invoicing import invoice_number, totals
+from subscriptions.models import Invoice, LedgerLine, Subscription
+from subscriptions.services import plan_changes, refunds
+from tests.conftest import Site, signed_in
+from tests.factories import StaffFactory
+from tests.subscriptions.conftest import make_organisation
+from tests.subscriptions.test_backoffice import staff_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_tax_is_computed_once_on_the_subtotal_and_rounded_down() -> None:
+    # Per line, 10% of ¥105 twice would round to ¥10 + ¥10; once on ¥210 it is ¥21.
+    assert totals([Decimal(105), Decimal(105)], "JPY") == totals([Decimal(210)], "JPY")
+    assert totals([Decimal(210)], "JPY").tax == Decimal(21)
+    assert totals([Decimal(58001)], "JPY").tax == Decimal(5800)  # 5,800.1 rounded down
+    credit = totals([Decimal(40320), Decimal(-4800)], "JPY")
+    assert (credit.subtotal, credit.tax, credit.total) == (35520, 3552, 39072)
+    assert totals([Decimal("12.34")], "USD").tax == 0  # customers abroad: untaxed
+    assert invoice_number(date(2026, 11, 26), 42) == "INV-2026-000042"
+
+
+def test_every_charge_has_an_invoice_and_a_refund_none(northwind: Site) -> None:
+    organisation = northwind.organisation
+    plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
+    subscription = Subscription.objects.get(organisation=organisation)
+    plan_changes.change_plan(
+        organisation, "enterprise", acting_user=None, today=subscription.period_start
+    )
+    keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
+    change = plan_changes.change_plan(organisation, "free", acting_user=None, keep_user_ids=keep)
+    refund = refunds.request_refund(change, acting_user=northwind.user("primary"))
+    staff = StaffFactory.create(permissions=["decide_refundrequest"])
+    refunds.approve_refund(refund, acting_user=staff)
+    refunds.mark_refunded(refund, acting_user=staff, payment_reference="BANK-9")
+    lines = LedgerLine.objects.filter(organisation=organisation)
+    assert not lines.filter(kind="refund_paid", invoice__isnull=False).exists()
+    charges = lines.exclude(kind="refund_paid")
+    assert charges.count() == 2 and not charges.filter(invoice__isnull=True).exists()
+    numbers = list(
+        Invoice.objects.filter(organisation=organisation).values_list("number", flat=True)
+    )
+    assert len(numbers) == len(set(numbers)) == 2
+    assert all(re.fullmatch(r"INV-\d{4}-\d{6}", number) for number in numbers)
+    for invoice in Invoice.objects.filter(organisation=organisation):
+        [line] = invoice.lines.all()
+        assert invoice.subtotal == line.amount
+        assert invoice.tax == (line.amount * Decimal("0.1")).quantize(Decimal(1), "ROUND_DOWN")
+        assert invoice.total == invoice.subtotal + invoice.tax
+        assert invoice.buyer_name == organisation.name
+
+
+def test_a_new_cycle_is_one_invoice_with_its_credit() -> None:
+    organisation, owner = make_organisation("standard", seats=2)
+    subscription = Subscription.objects.get(organisation=organisation)
+    change = plan_changes.change_plan(
+        organisation, "standard", acting_user=owner, cycle="annual", today=subscription.period_start
+    )
+    invoice = Invoice.objects.filter(organisation=organisation).order_by("-id").first()
+    assert invoice is not None
+    assert [line.kind for line in invoice.lines.order_by("id")] == ["period_charge", "cycle_credit"]
+    assert invoice.subtotal == change.amount_due
+    assert invoice.tax == (change.amount_due / 10).quantize(Decimal(1), "ROUND_DOWN")
+
+
+def test_jpy_invoices_carry_the_registration_number_and_usd_invoices_do_not(
+    settings,
+) -> None:
+    settings.PORTAL_INVOICE_REGISTRATION_NUMBER = "T1234567890123"
+    settings.PORTAL_INVOICE_SELLER = "Vendor K.K."
+    japanese, _owner = make_organisation("standard", seats=1)
+    american, _owner = make_organisation("standard", seats=1, currency="USD")
+    jpy = Invoice.objects.get(organisation=japanese)
+    usd = Invoice.objects.get(organisation=american)
+    assert (jpy.registration_number, jpy.seller_name, jpy.tax_rate) == (
+        "T1234567890123",
+        "Vendor K.K.",
+        Decimal("0.1"),
+    )
+    assert (usd.registration_number, usd.tax, usd.total) == ("", 0, usd.subtotal)
+
+
+def test_an_invoice_never_changes_once_issued(northwind: Site) -> None:
+    invoice = Invoice.objects.filter(organisation=northwind.organisation).first()
+    assert invoice is not None
+    for statement in (
+        "UPDATE subscriptions_invoice SET total = 0",
+        "DELETE FROM subscriptions_invoice",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert Invoice.objects.get(pk=invoice.pk).total == invoice.total
+
+
+def test_the_store_lists_and_prints_the_invoices(northwind: Site, settings) -> None:
+    settings.PORTAL_INVOICE_REGISTRATION_NUMBER = "T1234567890123"
+    organisation = northwind.organisation
+    plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
+    subscription = Subscription.objects.get(organisation=organisation)
+    plan_changes.change_plan(
+        organisation, "enterprise", acting_user=None, today=subscription.period_start
+    )
+    invoice = Invoice.objects.filter(organisation=organisation).order_by("-id").first()
+    assert invoice is not None
+    client = signed_in(northwind, "primary")
+    home = client.get("/store/").content.decode()
+    assert f'href="/store/invoices/{invoice.number}/"' in home
+    page = client.get(f"/store/invoices/{invoice.number}/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "適格請求書" in text and f"{organisation.name} 御中" in text
+    assert 'data-testid="registration-number">T1234567890123<' in text
+    assert f'data-testid="invoice-total">¥{invoice.total:,.0f}<' in text
+    assert f'data-testid="invoice-tax">¥{invoice.tax:,.0f}<' in text
+    english = client.get(f"/store/invoices/{invoice.number}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Invoice (qualified invoice)" in english.content.decode()
+
+
+def test_an_invoice_is_only_for_its_organisations_managers(northwind: Site, contoso: Site) -> None:
+    invoice = Invoice.objects.filter(organisation=contoso.organisation).first()
+    assert invoice is not None
+    assert (
+        signed_in(northwind, "primary").get(f"/store/invoices/{invoice.number}/").status_code == 404
+    )
+    assert signed_in(contoso, "agent").get(f"/store/invoices/{invoice.number}/").status_code == 403
+    assert (
+        signed_in(contoso, "primary").get(f"/store/invoices/{invoice.number}/").status_code == 200
+    )
+
+
+def test_staff_see_the_same_invoice_in_the_admin(northwind: Site) -> None:
+    invoice = Invoice.objects.filter(organisation=northwind.organisation).first()
+    assert invoice is not None
+    client = staff_client()
+    listing = client.get("/admin/subscriptions/invoice/")
+    assert listing.status_code == 200 and invoice.number in listing.content.decode()
+    page = client.get(f"/admin/subscriptions/invoice/{invoice.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'data-testid="invoice"' in text and f">{invoice.number}<" in text
+
+
+def test_the_invoices_command(northwind: Site, capsys) -> None:
+    call_command("invoices", "--org", northwind.organisation.slug, "--format", "json")
+    [shown] = json.loads(capsys.readouterr().out)["invoices"]
+    invoice = Invoice.objects.get(organisation=northwind.organisation)
+    assert shown["number"] == invoice.number and shown["currency"] == "JPY"
+    assert Decimal(shown["total"]) == Decimal(shown["subtotal"]) + Decimal(shown["tax"])
+    assert shown["total"] == str(int(invoice.total))
+    assert shown["registration_number"] is None  # none configured in the tests
+    assert [line["kind"] for line in shown["lines"]] == ["period_charge"]
+    assert shown["lines"][0]["plan"] == "enterprise" and shown["lines"][0]["seats"] == 10
