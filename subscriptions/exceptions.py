@@ -49,7 +49,9 @@ class NoSubscription(SubscriptionError):
 
 class SamePlan(SubscriptionError):
     code = "same_plan"
-    message = _("The organisation is already on the %(plan)s plan with this billing cycle.")
+    message = _(
+        "The organisation is already on the %(plan)s plan with this billing cycle and these seats."
+    )
 
 
 class TransitionNotAllowed(SubscriptionError):

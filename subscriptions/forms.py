@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from subscriptions.models import FeedbackReason
+from subscriptions.models import BillingCycle, FeedbackReason
+from subscriptions.selectors.catalogue import MAX_SEATS
 
 
 class KeepUsersField(forms.ModelMultipleChoiceField):
@@ -57,3 +58,22 @@ class FeedbackForm(forms.Form):
         cast(forms.ChoiceField, self.fields["reason"]).choices = [
             (reason.value, reason.label) for reason in FeedbackReason.for_kind(kind)
         ]
+
+
+class ChangeOptionsForm(forms.Form):
+    """The options of a change in the Store (``?seats=&cycle=`` and the confirmation's
+    hidden fields): the seats and the billing cycle, both optional."""
+
+    seats = forms.IntegerField(
+        label=_("Agent seats"), min_value=1, max_value=MAX_SEATS, required=False
+    )
+    cycle = forms.ChoiceField(
+        label=_("Billing cycle"), choices=BillingCycle.choices, required=False
+    )
+
+    def problem(self) -> str:
+        """What is wrong with the options, in words; empty when nothing is."""
+        return " ".join(
+            f"{self.fields[name].label}: {' '.join(str(error) for error in errors)}"
+            for name, errors in self.errors.items()
+        )

@@ -18,9 +18,18 @@ from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
 from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
-from subscriptions.forms import ConfirmChangeForm, FeedbackForm
-from subscriptions.models import PlanChange, RefundRequest
-from subscriptions.selectors import catalogue, entitlements, invoices, ledger, previews, store
+from subscriptions.forms import ChangeOptionsForm, ConfirmChangeForm, FeedbackForm
+from subscriptions.models import BillingCycle, ChangeKind, PlanChange, RefundRequest
+from subscriptions.selectors import (
+    catalogue,
+    entitlements,
+    invoices,
+    ledger,
+    periods,
+    previews,
+    store,
+)
+from subscriptions.selectors.catalogue import MAX_SEATS
 from subscriptions.services import plan_changes, refunds
 
 store_page = organisation_page(can_manage_subscription)
@@ -33,6 +42,8 @@ def home(request: OrganisationRequest) -> HttpResponse:
     context = {
         "subscription": subscription,
         "paid_for_period": ledger.paid_for_period(subscription),
+        "next_bill": periods.next_bill(subscription),
+        "seats_max": subscription.plan.seat_cap or MAX_SEATS,
         "billing": ledger.lines_of(organisation)[:50],
         "seats_used": entitlements.seats_in_use(organisation),
         "changes": store.plan_changes_of(organisation)[:20],
@@ -54,43 +65,37 @@ def plans(request: OrganisationRequest) -> HttpResponse:
     return render(request, "subscriptions/store/plans.html", context)
 
 
-def _seats(request: OrganisationRequest) -> tuple[int | None, str]:
-    """The seats asked for (a POST's own field, else ``?seats=``), or None for the
-    change's default; with the reason when a value was given that is not a number."""
-    source = request.POST if request.method == "POST" else request.GET
-    value = (source.get("seats") or "").strip()
-    if not value:
-        return None, ""
-    if not (value.isascii() and value.isdigit()):
-        return None, _("Enter the number of seats as a whole number.")
-    return int(value), ""
-
-
 @store_page
 @idempotent
 def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
-    """The impact of the change, then Confirm. Paid plans without a seat cap may be
-    previewed with another number of seats (``?seats=N``). A confirmation with seats that
-    do not fit is answered with the page and its error (400), and changes nothing."""
+    """The impact of the change, then Confirm. The change may name other seats
+    (``?seats=N``) or billing cycle (``?cycle=annual``): on the current plan that is a seat
+    change or a switch of cycle. A confirmation with options that do not fit is answered
+    with the page and its error (400), and changes nothing."""
     organisation = request.organisation
-    seats, seats_error = _seats(request)
+    options = ChangeOptionsForm(request.POST if request.method == "POST" else request.GET)
+    options.is_valid()  # what is not valid is left out, and said
+    seats, cycle = options.cleaned_data.get("seats"), options.cleaned_data.get("cycle") or None
+    problem = options.problem()
     try:
-        preview = previews.preview_plan_change(organisation, plan_code, seats=seats)
+        preview = previews.preview_plan_change(organisation, plan_code, seats=seats, cycle=cycle)
     except UnknownPlan as error:
         raise Http404(str(error)) from None
     except InvalidSeats as error:  # out of the plan's bounds: show the default instead
-        seats_error = str(error)
-        preview = previews.preview_plan_change(organisation, plan_code)
+        problem = str(error)
+        seats = None
+        preview = previews.preview_plan_change(organisation, plan_code, cycle=cycle)
     except DomainError as error:  # e.g. the plan has no price in this currency
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("store_plans"))
     if seats is not None and isinstance(preview.refusal, SeatsAgainstTheChange):
         # Seats the change may not have (more on a downgrade, fewer on an upgrade): say
         # so, and offer the change with the seats it keeps by default.
-        seats_error = str(preview.refusal)
-        preview = previews.preview_plan_change(organisation, plan_code)
-    if seats_error:
-        messages.error(request, seats_error)
+        problem = str(preview.refusal)
+        seats = None
+        preview = previews.preview_plan_change(organisation, plan_code, cycle=cycle)
+    if problem:
+        messages.error(request, problem)
     active_users = list_active_users() if preview.seats_over else None
     form = ConfirmChangeForm(
         request.POST or None,
@@ -107,7 +112,7 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400  # unless the change is made
-        if not seats_error and form.is_valid():
+        if not problem and form.is_valid():
             keep = [user.pk for user in form.cleaned_data.get("keep", [])]
             try:
                 change = plan_changes.change_plan(
@@ -115,6 +120,7 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
                     plan_code,
                     acting_user=request.user,
                     seats=seats,
+                    cycle=cycle,
                     keep_user_ids=keep,
                     idempotency_key=request.idempotency_key,
                 )
@@ -122,14 +128,25 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
                 messages.error(request, str(error))
                 status = error.status
             else:
-                messages.success(
-                    request,
-                    _("Your organisation is now on the %(plan)s plan.")
-                    % {"plan": change.to_plan.name},
-                )
+                messages.success(request, _done(change))
                 return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
     context = {"preview": preview, "form": form, "new_key": new_key}
     return render(request, "subscriptions/store/confirm.html", context, status=status)
+
+
+def _done(change: PlanChange) -> str:
+    """What the result page says was done."""
+    plan = change.to_plan.name
+    if change.kind == ChangeKind.SEATS:
+        return _("Your organisation now has %(seats)s seats on the %(plan)s plan.") % {
+            "seats": change.seats_after,
+            "plan": plan,
+        }
+    if change.kind == ChangeKind.CYCLE and change.to_cycle == BillingCycle.ANNUAL:
+        return _("Your organisation is now billed yearly on the %(plan)s plan.") % {"plan": plan}
+    if change.kind == ChangeKind.CYCLE:
+        return _("Your organisation is now billed monthly on the %(plan)s plan.") % {"plan": plan}
+    return _("Your organisation is now on the %(plan)s plan.") % {"plan": plan}
 
 
 def _change(request: OrganisationRequest, pk: int) -> PlanChange:
@@ -143,7 +160,7 @@ def _result_page(
     context = {
         "change": change,
         "refund": refund,
-        "next_bill": previews.next_bill(entitlements.subscription_of(request.organisation)),
+        "next_bill": periods.next_bill(entitlements.subscription_of(request.organisation)),
         "feedback_form": feedback_form,
         "may_request_refund": change.refund_quote > 0 and refund is None,
         "new_key": new_key,

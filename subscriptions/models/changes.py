@@ -39,6 +39,7 @@ class ChangeKind(models.TextChoices):
     UPGRADE = "upgrade", _("Upgrade")
     DOWNGRADE = "downgrade", _("Downgrade")
     CYCLE = "cycle", _("Billing cycle change")
+    SEATS = "seats", _("Seat change")
 
 
 # Which reasons fit which change: nobody upgrades because a plan is too expensive. Data,
@@ -56,6 +57,13 @@ FEEDBACK_REASONS_BY_KIND: dict[str, tuple[FeedbackReason, ...]] = {
         FeedbackReason.NEED_FEATURES,
         FeedbackReason.HIGHER_LIMITS,
         FeedbackReason.MORE_AGENTS,
+        FeedbackReason.OTHER,
+    ),
+    # More or fewer seats on the same plan.
+    ChangeKind.SEATS: (
+        FeedbackReason.MORE_AGENTS,
+        FeedbackReason.FEWER_AGENTS,
+        FeedbackReason.TOO_EXPENSIVE,
         FeedbackReason.OTHER,
     ),
     # Monthly ↔ annual: to pay less (annual), or for a while only (monthly).

@@ -1,15 +1,13 @@
 """What a plan change would do, changing nothing: the preview of one change (the Store's
 confirmation, the admin, ``change_plan --dry-run``, and ``change_plan`` itself) and the
 Store's offer of every other plan. Both take the change's kind, seats, price and
-"gained / no longer available" from the same functions here. The next bill (the list
-price of the period after the current one, and its day) is here too: a preview's after
-the change, and a subscription's as it is."""
+"gained / no longer available" from the same functions here; the periods and bills they
+speak of are ``selectors.periods``."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -36,7 +34,6 @@ from subscriptions.proration import (
 from subscriptions.selectors.catalogue import (
     MAX_SEATS,
     get_plan,
-    seat_rate,
     seat_rates,
     transition_refusal,
     valid_choice,
@@ -49,19 +46,29 @@ from subscriptions.selectors.entitlements import (
     subscription_of,
     usage_of,
 )
+from subscriptions.selectors.periods import Bill, bill_after, list_price, renewed
 
 
-def change_kind(subscription: Subscription, to_plan: Plan) -> str:
-    """Upgrade or downgrade by the plans' ranks; the same plan is a cycle change."""
+def change_kind(
+    subscription: Subscription,
+    to_plan: Plan,
+    to_cycle: str | None = None,
+) -> str:
+    """Upgrade or downgrade by the plans' ranks. On the same plan: a change of billing
+    cycle (``to_cycle``, when it differs), else of seats."""
     if to_plan.pk == subscription.plan_id:
-        return ChangeKind.CYCLE
+        if to_cycle is not None and to_cycle != subscription.cycle:
+            return ChangeKind.CYCLE
+        return ChangeKind.SEATS
     return ChangeKind.UPGRADE if to_plan.rank > subscription.plan.rank else ChangeKind.DOWNGRADE
 
 
 def default_seats(subscription: Subscription, to_plan: Plan) -> int:
-    """The seats a change to ``to_plan`` keeps unless told otherwise: a capped plan's
-    cap (Free: 3), else the seats bought now."""
-    return to_plan.seat_cap if to_plan.seat_cap is not None else subscription.seats
+    """The seats a change to ``to_plan`` keeps unless told otherwise: the seats bought
+    now on the same plan or a plan without a cap, else the plan's cap (Free: 3)."""
+    if to_plan.pk == subscription.plan_id or to_plan.seat_cap is None:
+        return subscription.seats
+    return to_plan.seat_cap
 
 
 def seat_range(subscription: Subscription, to_plan: Plan, *, kind: str) -> tuple[int, int]:
@@ -76,62 +83,6 @@ def seat_range(subscription: Subscription, to_plan: Plan, *, kind: str) -> tuple
         elif kind == ChangeKind.UPGRADE:
             low = max(low, subscription.seats)
     return low, high
-
-
-def list_price(plan: Plan, cycle: str, seats: int, currency: str) -> Decimal:
-    """One period of ``cycle`` on ``plan`` for ``seats`` at list price, tax-exclusive:
-    what a renewal charges (one query)."""
-    return cycle_price(seat_rate(plan, cycle, currency), seats, cycle)
-
-
-@dataclass(frozen=True)
-class Bill:
-    """The charge that opens a billing period: its day and its amount, at list price for
-    the plan, cycle and seats of that period (tax-exclusive, as the catalogue's prices;
-    0 on Free, which has no charge)."""
-
-    due_on: date
-    amount: Decimal
-    currency: str
-    cycle: str
-
-
-def bill_after(period_end: date, amount: Decimal, *, currency: str, cycle: str) -> Bill:
-    """The bill of the period that follows the one ending on ``period_end``."""
-    return Bill(period_end + timedelta(days=1), amount, currency, cycle)
-
-
-def next_bill(subscription: Subscription, *, today: date | None = None) -> Bill:
-    """The subscription's next bill: the renewal after the period ``today`` is in, at
-    list price for its plan, cycle and seats (one query). A change's preview says the
-    same of the subscription after the change (``PlanChangePreview.next_bill``)."""
-    current = renewed(subscription, today or timezone.localdate())
-    price = list_price(current.plan, current.cycle, current.seats, current.currency)
-    return bill_after(current.period_end, price, currency=current.currency, cycle=current.cycle)
-
-
-def renewals(subscription: Subscription, today: date) -> list[Subscription]:
-    """The periods that ``today`` has reached since the subscription's period ended, each
-    renewed at list price: one copy of the subscription per new period, oldest first
-    (none while the period lasts). The input is unchanged."""
-    if today <= subscription.period_end:
-        return []
-    price = list_price(
-        subscription.plan, subscription.cycle, subscription.seats, subscription.currency
-    )
-    periods = []
-    current = subscription
-    while today > current.period_end:
-        current = copy.copy(current)
-        current.begin_period(current.period_end + timedelta(days=1), price)
-        periods.append(current)
-    return periods
-
-
-def renewed(subscription: Subscription, today: date) -> Subscription:
-    """The subscription as of ``today``: periods that ended renewed at list price."""
-    periods = renewals(subscription, today)
-    return periods[-1] if periods else subscription
 
 
 @dataclass(frozen=True)
@@ -188,13 +139,29 @@ class PlanChangePreview:
         )
 
     @property
+    def reduces(self) -> bool:
+        """Whether the change lowers what is paid (a downgrade, fewer seats, a cycle that
+        costs less now): its money is a refund quote to request, not a charge."""
+        if self.kind in (ChangeKind.DOWNGRADE, ChangeKind.UPGRADE):
+            return self.kind == ChangeKind.DOWNGRADE
+        return self.quote.due == 0 and (
+            self.quote.refund > 0 or self.seats_after < self.seats_before
+        )
+
+    @property
     def seats_over(self) -> int:
         """How many active users must be deactivated (kept, never deleted)."""
         return max(0, self.seats_in_use - self.seats_after)
 
 
 def _quote(
-    subscription: Subscription, to_cycle: str, new_price: Decimal, today: date, *, kind: str
+    subscription: Subscription,
+    to_cycle: str,
+    new_price: Decimal,
+    seats_after: int,
+    today: date,
+    *,
+    kind: str,
 ) -> tuple[Quote, date, date]:
     """The money of the change and the period the subscription will be in afterwards.
     Same cycle: DOMAIN.md's proration within the current period. New cycle: the unused
@@ -207,7 +174,8 @@ def _quote(
             days_in_period=subscription.period_days,
             remaining=remaining_days(subscription.period_end, today),
             currency=subscription.currency,
-            downgrade=kind == ChangeKind.DOWNGRADE,
+            downgrade=kind == ChangeKind.DOWNGRADE
+            or (kind == ChangeKind.SEATS and seats_after < subscription.seats),
         )
         return quote, subscription.period_start, subscription.period_end
     unused_days = remaining_days(subscription.period_end, today) + 1
@@ -235,9 +203,10 @@ def _refusal(
     seats_allowed: tuple[int, int],
 ) -> SubscriptionError | None:
     """Why the change may not be made, or None (``seats_allowed``: ``seat_range``)."""
-    if kind == ChangeKind.CYCLE:
-        return SamePlan(plan=to_plan.name) if to_cycle == subscription.cycle else None
-    refusal = transition_refusal(subscription.plan, to_plan)
+    if kind == ChangeKind.SEATS and seats_after == subscription.seats:
+        return SamePlan(plan=to_plan.name)
+    same_plan = kind in (ChangeKind.CYCLE, ChangeKind.SEATS)
+    refusal = None if same_plan else transition_refusal(subscription.plan, to_plan)
     low, high = seats_allowed
     if refusal is None and not low <= seats_after <= high:
         return SeatsAgainstTheChange(plan=to_plan.name, seats=subscription.seats)
@@ -259,7 +228,7 @@ def build_preview(
     seats_after = (
         default_seats(subscription, to_plan) if seats is None else valid_seats(to_plan, seats)
     )
-    kind = change_kind(subscription, to_plan)
+    kind = change_kind(subscription, to_plan, to_cycle)
     current = entitlements_for(organisation, today=today)
     [after] = entitlements_on(organisation, [(to_plan, seats_after)], today=today)
     features = list(Feature.objects.all())
@@ -271,7 +240,7 @@ def build_preview(
         if feature.code in usage and not after.allows(feature.code, usage[feature.code])
     )
     new_price = list_price(to_plan, to_cycle, seats_after, subscription.currency)
-    quote, start, end = _quote(subscription, to_cycle, new_price, today, kind=kind)
+    quote, start, end = _quote(subscription, to_cycle, new_price, seats_after, today, kind=kind)
     seats_min, seats_max = seat_range(subscription, to_plan, kind=kind)
     return PlanChangePreview(
         organisation=organisation,

@@ -16,6 +16,7 @@ from django.db import connection
 from portal.models import Organisation
 from subscriptions.invoicing import NUMBER_SEQUENCE, invoice_number, totals
 from subscriptions.models import (
+    ChangeKind,
     Invoice,
     LedgerKind,
     LedgerLine,
@@ -106,7 +107,9 @@ def book_change(
     charge, less the credit of the old period's unused value used against it (only what
     it covers: the rest is the change's refund quote, money only once refunded)."""
     if not new_period:
-        charges = [Charge(LedgerKind.UPGRADE_CHARGE, change.amount_due)]
+        seats_only = change.kind == ChangeKind.SEATS
+        kind = LedgerKind.SEAT_CHARGE if seats_only else LedgerKind.UPGRADE_CHARGE
+        charges = [Charge(kind, change.amount_due)]
     else:
         credit_used = subscription.amount_paid - change.amount_due
         charges = [

@@ -16,7 +16,7 @@ from subscriptions.exceptions import InvalidChoice
 from subscriptions.models import BillingCycle, Currency, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors.catalogue import get_plan, seat_rate, valid_choice, valid_seats
-from subscriptions.selectors.previews import renewals
+from subscriptions.selectors.periods import renewals
 from subscriptions.services import ledger
 from subscriptions.services.guards import require_staff
 

@@ -36,7 +36,7 @@ from subscriptions.models import (
     RefundRequest,
     Subscription,
 )
-from subscriptions.selectors import previews
+from subscriptions.selectors import periods, previews
 from subscriptions.services import plan_changes
 from tests.conftest import Site
 from tests.factories import StaffFactory
@@ -326,14 +326,14 @@ def test_the_next_bill_is_the_list_price_of_the_period_after(db) -> None:
     next_year = subscription.period_end + timedelta(days=1)
     assert next_year == subscription.period_start.replace(year=subscription.period_start.year + 1)
 
-    assert previews.next_bill(subscription) == previews.Bill(
+    assert periods.next_bill(subscription) == periods.Bill(
         next_year, Decimal(1_680 * 2 * 12), "JPY", "annual"
     )
     preview = previews.preview_plan_change(organisation, "professional")
     assert preview.new_price == 2_760 * 2 * 12
-    assert preview.next_bill == previews.Bill(next_year, Decimal(66_240), "JPY", "annual")
+    assert preview.next_bill == periods.Bill(next_year, Decimal(66_240), "JPY", "annual")
     # A period that ended before its renewal ran: the next bill is after the one today is in.
-    later = previews.next_bill(subscription, today=next_year + timedelta(days=3))
+    later = periods.next_bill(subscription, today=next_year + timedelta(days=3))
     assert later.due_on == next_year.replace(year=next_year.year + 1)
     assert later.amount == 1_680 * 2 * 12
 
