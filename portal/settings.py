@@ -203,6 +203,12 @@ DATABASES = {
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
     }
 }
+# The audit log, the ledger and invoices refuse TRUNCATE unless the session allows it:
+# only the test suite does (its flush between tests); the deploy check refuses it otherwise.
+PORTAL_ALLOW_TRUNCATE = env.bool("PORTAL_ALLOW_TRUNCATE", default=False)
+if PORTAL_ALLOW_TRUNCATE:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c portal.allow_truncate=on".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache keys carry the schema name, so entries never cross organisations.

@@ -67,3 +67,20 @@ def check_invoice_registration_number(
             id="subscriptions.W002",
         )
     ]
+
+
+@register(TAG, deploy=True)
+def check_truncate_stays_refused(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """PORTAL_ALLOW_TRUNCATE is for the test suite's flush only."""
+    if settings.DEBUG or not settings.PORTAL_ALLOW_TRUNCATE:
+        return []
+    return [
+        CheckError(
+            "PORTAL_ALLOW_TRUNCATE is on with DEBUG off: the audit log, the ledger and the "
+            "invoices could be emptied.",
+            hint="Unset PORTAL_ALLOW_TRUNCATE; only the test suite sets it.",
+            id="subscriptions.E002",
+        )
+    ]

@@ -253,6 +253,17 @@ def test_production_settings_pass_the_deploy_checks() -> None:
     assert "no issues" in result.stdout
 
 
+def test_the_deploy_check_refuses_truncate_allowed_in_production() -> None:
+    refused = _manage("check", "--deploy", **_production(PORTAL_ALLOW_TRUNCATE="1"))
+    assert refused.returncode != 0
+    assert "(subscriptions.E002)" in refused.stderr
+    shown = _settings("DATABASES", DJANGO_DEBUG="1", PORTAL_ALLOW_TRUNCATE="1")["DATABASES"]
+    assert "-c portal.allow_truncate=on" in shown["default"]["OPTIONS"]["options"]
+    assert "options" not in _settings("DATABASES", DJANGO_DEBUG="1")["DATABASES"]["default"].get(
+        "OPTIONS", {}
+    )
+
+
 def test_the_deploy_check_warns_without_an_invoice_registration_number() -> None:
     warned = _manage(
         "check",

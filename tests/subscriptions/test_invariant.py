@@ -1,24 +1,36 @@
-"""DOMAIN.md's invariant, over random sequences of plan changes in one period: the
-refund quotes never add up to more than was paid (the first payment, discounts
-included, plus upgrade charges). Runs the real services on a real organisation; each
-example starts a fresh subscription and is rolled back."""
+"""DOMAIN.md's invariants, over random sequences: within one period the refund quotes
+never add up to more than was paid (the first payment, discounts included, plus upgrade
+charges); and with seat changes, cycle switches and refund decisions too, refunds paid
+never exceed charges, and the Store, the admin and the ledger command show the same sums.
+Runs the real services on a real organisation; each example starts a fresh subscription
+and is rolled back."""
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.db import transaction
-from hypothesis import HealthCheck, example, given, settings
+from django.test import Client
+from django_tenants.utils import tenant_context
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import User
+from portal.tenancy import use_public_schema
 from subscriptions import proration
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import PlanChange, Subscription
 from subscriptions.selectors import catalogue, ledger
-from subscriptions.services import plan_changes
+from subscriptions.services import plan_changes, refunds
 from subscriptions.services.subscription import start_subscription
+from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +130,143 @@ def test_refunds_never_exceed_what_was_paid(
         subscription = Subscription.objects.get(organisation=organisation)
         assert ledger.paid_for_period(subscription) == first_payment + charges
         transaction.set_rollback(True)
+
+
+# Money over random sequences of plan changes, seat changes, cycle switches and refund
+# decisions (DOMAIN.md, Ledger and invoices).
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("plan"), st.sampled_from(PLANS), st.integers(1, 9)),
+        st.tuples(st.just("seats"), st.integers(1, 12), st.just(0)),
+        st.tuples(st.just("cycle"), st.sampled_from(["monthly", "annual"]), st.just(0)),
+        st.tuples(st.just("refund"), st.sampled_from(["refunded", "rejected"]), st.just(0)),
+    ).flatmap(lambda op: st.tuples(st.just(op), st.integers(min_value=0, max_value=9))),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _apply(organisation, owner, operation, day) -> None:
+    """One step; a refused one changes nothing (the services say why)."""
+    (kind, value, seats), _gap = operation
+    current = Subscription.objects.select_related("plan").get(organisation=organisation)
+    if kind == "plan":
+        plan_changes.change_plan(
+            organisation, value, acting_user=owner, seats=None if value == "free" else seats,
+            today=day,
+        )  # fmt: skip
+    elif kind == "seats":
+        plan_changes.change_plan(
+            organisation, current.plan.code, acting_user=owner, seats=value, today=day
+        )
+    elif kind == "cycle":
+        plan_changes.change_plan(
+            organisation, current.plan.code, acting_user=owner, cycle=value, today=day
+        )
+    else:
+        change = (
+            PlanChange.objects.filter(
+                organisation=organisation, refund_quote__gt=0, refund_request__isnull=True
+            )
+            .order_by("-id")
+            .first()
+        )
+        if change is None:
+            return
+        refund = refunds.request_refund(change, acting_user=owner, today=day)
+        if value == "refunded":
+            refund = refunds.approve_refund(refund, acting_user=None)
+            refunds.mark_refunded(refund, acting_user=None, payment_reference="PAY")
+        else:
+            refunds.reject_refund(refund, acting_user=None, note="No")
+
+
+def _figure(text: str) -> Decimal:
+    return Decimal(re.sub(r"[^\d.]", "", text))
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start_plan=st.sampled_from(PLANS[1:]),
+    start_seats=st.integers(min_value=1, max_value=9),
+    cycle=st.sampled_from(["monthly", "annual"]),
+    steps_taken=operations,
+)
+@example("standard", 2, "annual", [(("cycle", "monthly", 0), 1), (("refund", "refunded", 0), 0)])
+@example(
+    "enterprise",
+    5,
+    "monthly",
+    [(("seats", 2, 0), 3), (("refund", "refunded", 0), 0), (("plan", "free", 1), 2)],
+)
+def test_refunds_paid_never_exceed_charges_and_every_page_shows_the_same_sums(
+    organisation, db, start_plan, start_seats, cycle, steps_taken
+) -> None:
+    organisation, owner = organisation
+    with transaction.atomic():
+        Subscription.objects.filter(organisation=organisation).delete()
+        subscription = start_subscription(
+            organisation, plan_code=start_plan, seats=start_seats, cycle=cycle,
+            today=EXAMPLE_START,
+        )  # fmt: skip
+        day = EXAMPLE_START
+        for operation in steps_taken:
+            period_end = Subscription.objects.get(organisation=organisation).period_end
+            day = min(day + timedelta(days=operation[1]), period_end)
+            try:
+                _apply(organisation, owner, operation, day)
+            except SubscriptionError:
+                continue
+        # The ledger command's sums: refunds paid never exceed what was charged.
+        out = io.StringIO()
+        call_command("ledger", "--org", organisation.slug, "--format", "json", stdout=out)
+        shown = [
+            account
+            for account in json.loads(out.getvalue())["organisations"]
+            if account["currency"] == subscription.currency
+        ]
+        lines = [line for account in shown for line in account["lines"]]
+        lines = [line for line in lines if (line["period_start"] or "9") >= str(EXAMPLE_START)]
+        charges = sum(Decimal(line["amount"]) for line in lines if line["kind"] != "refund_paid")
+        paid_back = sum(Decimal(line["amount"]) for line in lines if line["kind"] == "refund_paid")
+        assert paid_back <= charges
+        event(f"refunds paid: {'yes' if paid_back else 'no'}")
+        kinds = PlanChange.objects.filter(organisation=organisation).values_list("kind", flat=True)
+        event(f"kinds of change: {sorted(set(kinds))}")
+        [account] = shown
+        assert Decimal(account["balance"]) == Decimal(account["charges"]) - Decimal(
+            account["refunds_paid"]
+        )
+        # The Store and the admin show the period's charges as the command's lines add up.
+        now = Subscription.objects.get(organisation=organisation)
+        period = [
+            Decimal(line["amount"])
+            for line in lines
+            if line["kind"] != "refund_paid"
+            and (line["period_start"], line["period_end"])
+            == (now.period_start.isoformat(), now.period_end.isoformat())
+        ]
+        expected = sum(period, Decimal(0))
+        client = Client(HTTP_HOST=f"{organisation.slug}.{django_settings.PORTAL_BASE_DOMAIN}")
+        with tenant_context(organisation):
+            client.force_login(owner)
+        store = client.get("/store/").content.decode()
+        match = re.search(r'data-testid="paid-for-period">([^<]*)<', store)
+        assert match and _figure(match.group(1)) == expected
+        use_public_schema()  # vendor staff live in the public schema
+        staff = Client(HTTP_HOST=django_settings.PORTAL_BASE_DOMAIN)
+        staff.force_login(_superuser())
+        page = staff.get(f"/admin/portal/organisation/{organisation.pk}/change/")
+        assert page.status_code == 200
+        found = re.search(r"Paid for this period</th><td>([^<]*)<", page.content.decode())
+        assert found and _figure(found.group(1)) == expected
+        transaction.set_rollback(True)
+
+
+def _superuser():
+    user = User.objects.filter(email="invariant-staff@vendor.test").first()
+    return user or StaffFactory.create(email="invariant-staff@vendor.test", superuser=True)

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from subscriptions.invoicing import invoice_number, totals
 from subscriptions.models import Invoice, LedgerLine, Subscription
@@ -168,3 +169,32 @@ def test_the_invoices_command(northwind: Site, capsys) -> None:
     assert shown["registration_number"] is None  # none configured in the tests
     assert [line["kind"] for line in shown["lines"]] == ["period_charge"]
     assert shown["lines"][0]["plan"] == "enterprise" and shown["lines"][0]["seats"] == 10
+
+
+def _queries(client, url: str) -> int:
+    client.get(url)  # warm the entitlements cache, as any earlier page did
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_invoice_pages_keep_their_query_budget(northwind: Site) -> None:
+    """The Store's invoice page and the admin's invoice and ledger pages cost the same
+    number of queries however many invoices and lines there are."""
+    organisation = northwind.organisation
+    customer, staff = signed_in(northwind, "primary"), staff_client()
+    first = Invoice.objects.get(organisation=organisation)
+    pages = {
+        "store": (customer, f"/store/invoices/{first.number}/"),
+        "invoices": (staff, "/admin/subscriptions/invoice/"),
+        "invoice": (staff, f"/admin/subscriptions/invoice/{first.pk}/change/"),
+        "ledger": (staff, "/admin/subscriptions/ledgerline/"),
+    }
+    before = {name: _queries(client, url) for name, (client, url) in pages.items()}
+    plan_changes.change_plan(organisation, "enterprise", acting_user=None, seats=12)
+    plan_changes.change_plan(organisation, "enterprise", acting_user=None, seats=14)
+    after = {name: _queries(client, url) for name, (client, url) in pages.items()}
+    assert after == before == INVOICE_PAGE_BUDGETS
+
+
+INVOICE_PAGE_BUDGETS = {"store": 7, "invoices": 8, "invoice": 7, "ledger": 7}

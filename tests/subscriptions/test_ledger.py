@@ -144,7 +144,13 @@ def test_a_refund_is_money_only_when_marked_refunded(northwind: Site) -> None:
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE subscriptions_ledgerline SET amount = 1", "DELETE FROM subscriptions_ledgerline"],
+    [
+        "UPDATE subscriptions_ledgerline SET amount = 1",
+        "DELETE FROM subscriptions_ledgerline",
+        # As a session that has not been allowed to (the test suite's own flush is).
+        "SET LOCAL portal.allow_truncate = 'off'; TRUNCATE subscriptions_ledgerline",
+        "SET LOCAL portal.allow_truncate = 'off'; TRUNCATE subscriptions_invoice CASCADE",
+    ],
 )
 def test_the_database_refuses_to_change_or_delete_a_line(northwind: Site, statement: str) -> None:
     before = list(LedgerLine.objects.values())

@@ -11,7 +11,7 @@ from subscriptions.management.commands._shared import organisation_by_slug, rend
 from subscriptions.money import in_currency
 from subscriptions.selectors.ledger import Account, accounts
 
-COLUMNS = ["organisation", "currency", "date", "kind", "amount", "invoice"]
+COLUMNS = ["organisation", "currency", "date", "kind", "amount", "invoice", "period_start"]
 
 
 def account_json(account: Account) -> dict[str, Any]:
@@ -33,6 +33,8 @@ def account_json(account: Account) -> dict[str, Any]:
                 "kind": line.kind,
                 "amount": amount(line.amount),
                 "invoice": line.invoice.number if line.invoice else None,
+                "period_start": line.period_start.isoformat() if line.period_start else None,
+                "period_end": line.period_end.isoformat() if line.period_end else None,
             }
             for line in account.lines
         ],
