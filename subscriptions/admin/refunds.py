@@ -26,7 +26,7 @@ from portal.exceptions import DomainError
 from subscriptions import audit
 from subscriptions.admin.base import ReadOnlyAdmin, staff_user
 from subscriptions.models import PlanTransition, RefundRequest, RefundStatus
-from subscriptions.selectors import ledger
+from subscriptions.selectors import backoffice, ledger
 from subscriptions.services import refunds
 from subscriptions.templatetags.subscriptions import money
 
@@ -278,6 +278,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 .exclude(pk=refund.pk)
                 .order_by("-requested_at")[:20],
                 trail=audit.events_about(refund, change),
+                later_changes=backoffice.later_changes(change),
                 may_decide=self.has_decide_permission(request),
                 decide_url=reverse("admin:subscriptions_refundrequest_decide", args=[refund.pk]),
             )

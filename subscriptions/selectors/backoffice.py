@@ -167,3 +167,18 @@ def audit_row(event: AuditEvent) -> dict[str, Any]:
         "before": event.before,
         "after": event.after,
     }
+
+
+def later_changes(change: PlanChange) -> list[PlanChange]:
+    """The organisation's changes made after ``change`` within its refund window: what a
+    refund of ``change`` is set against (an upgrade back is charged at the rate the
+    downgrade left, so the two add up; one query)."""
+    return list(
+        PlanChange.objects.filter(
+            organisation_id=change.organisation_id,
+            created_at__gt=change.created_at,
+            changed_on__lte=change.period_end,
+        )
+        .select_related("from_plan", "to_plan")
+        .order_by("created_at", "id")
+    )

@@ -523,3 +523,21 @@ def test_odd_ids_and_missing_permissions_in_the_back_office(northwind: Site) -> 
         {"action": "delete_selected", "_selected_action": [departments.pk], "post": "yes"},
     )
     assert Feature.objects.filter(pk=departments.pk).exists()
+
+
+def test_the_review_says_what_a_refund_is_set_against(northwind: Site) -> None:
+    """A downgrade's refund requested, then the plan upgraded back: staff see the upgrade
+    and its charge next to the request."""
+    organisation = northwind.organisation
+    change = plan_changes.change_plan(organisation, "professional", acting_user=None)
+    refund = request_refund(change, acting_user=northwind.user("primary"))
+    client = staff_client()
+    url = f"/admin/subscriptions/refundrequest/{refund.pk}/change/"
+    assert (
+        "None: the organisation has not changed its plan since." in client.get(url).content.decode()
+    )
+    back = plan_changes.change_plan(organisation, "enterprise", acting_user=None)
+    page = client.get(url).content.decode()
+    later = page[page.index('data-testid="later-changes"') :]
+    later = later[: later.index("</ul>")]
+    assert "Professional → Enterprise" in later and money(back.amount_due, "JPY") in later
