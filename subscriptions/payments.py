@@ -1,4 +1,5 @@
-"""The payment seam: how an upgrade's amount due is charged.
+"""The payment seam: how a change's invoice is charged (its total: the amount due and its
+tax).
 
 A real payment processor is outside this product. ``SUBSCRIPTIONS_PAYMENT_GATEWAY`` names
 a class with a ``charge`` method (see ``PaymentGateway``, which states the contract); the
@@ -41,8 +42,8 @@ class Charge:
 class PaymentGateway(Protocol):
     """What a gateway promises.
 
-    ``charge`` takes ``amount`` (a ``Decimal`` > 0, rounded up to ``currency``'s minor
-    unit) from ``organisation`` and returns the processor's reference (at most 100
+    ``charge`` takes ``amount`` (a ``Decimal`` > 0 in ``currency``'s minor unit: the
+    total of the change's invoice, tax included) from ``organisation`` and returns the processor's reference (at most 100
     characters), or raises ``subscriptions.exceptions.PaymentFailed`` when the processor
     says no money was taken (declined, refused, invalid card): for example
     ``PaymentFailed(amount=format_amount(amount, currency), reason="card declined")``.

@@ -101,11 +101,12 @@ def book_period_charge(organisation: Organisation, subscription: Subscription) -
 
 def book_change(
     organisation: Organisation, subscription: Subscription, change: PlanChange, *, new_period: bool
-) -> None:
+) -> Invoice | None:
     """The money of an applied change, with ``subscription`` as it is afterwards. In the
     same period: what was due (an upgrade's charge). A new period of another cycle: its
     charge, less the credit of the old period's unused value used against it (only what
-    it covers: the rest is the change's refund quote, money only once refunded)."""
+    it covers: the rest is the change's refund quote, money only once refunded). Returns
+    the invoice, None when the change moved no money."""
     if not new_period:
         seats_only = change.kind == ChangeKind.SEATS
         kind = LedgerKind.SEAT_CHARGE if seats_only else LedgerKind.UPGRADE_CHARGE
@@ -116,7 +117,7 @@ def book_change(
             Charge(LedgerKind.PERIOD_CHARGE, subscription.amount_paid),
             Charge(LedgerKind.CYCLE_CREDIT, -credit_used),
         ]
-    _book_charges(organisation, subscription, charges, change.changed_on, plan_change=change)
+    return _book_charges(organisation, subscription, charges, change.changed_on, plan_change=change)
 
 
 def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:

@@ -128,7 +128,7 @@ def change_plan(
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
         subscription.save()
-        ledger.book_change(organisation, subscription, change, new_period=new_period)
+        invoice = ledger.book_change(organisation, subscription, change, new_period=new_period)
         audit.record(
             audit.Action.PLAN_CHANGED,
             acting_user=acting_user,
@@ -144,15 +144,16 @@ def change_plan(
             },
         )
         _email_primary_contact(organisation, change)
-        if preview.quote.due > 0:
+        if invoice is not None and invoice.total > 0:
             # Last: money taken cannot be rolled back, so everything that can refuse or
             # fail has done so. A PaymentFailed rolls the whole change back (the email
-            # above leaves only on commit).
+            # above leaves only on commit). What is charged is the invoice's total: the
+            # amount due and its tax.
             change.payment_reference = (
                 payment_gateway()
                 .charge(
                     organisation=organisation,
-                    amount=preview.quote.due,
+                    amount=invoice.total,
                     currency=preview.currency,
                     description=f"{preview.from_plan.code} → {to_plan.code}",
                     idempotency_key=key,

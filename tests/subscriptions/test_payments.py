@@ -252,7 +252,13 @@ def test_the_gateway_gets_the_store_s_key_and_a_repeat_is_not_charged_again(
     [call] = RecordingGateway.calls
     assert call["idempotency_key"] == f"plan-change:{organisation.pk}:{key}"
     change = PlanChange.objects.get(organisation=organisation, to_plan__code="enterprise")
-    assert (call["organisation"], call["amount"]) == (organisation.pk, change.amount_due)
+    # What is charged is the invoice's total: the amount due and its 10% tax.
+    [invoice] = {line.invoice for line in LedgerLine.objects.filter(plan_change=change)}
+    assert invoice is not None and invoice.subtotal == change.amount_due
+    assert invoice.total == change.amount_due + (change.amount_due / 10).quantize(
+        Decimal(1), "ROUND_DOWN"
+    )
+    assert (call["organisation"], call["amount"]) == (organisation.pk, invoice.total)
     assert change.idempotency_key == key
     assert change.payment_reference == "ch_1"  # the processor's reference, kept
     charges = LedgerLine.objects.filter(organisation=organisation, plan_change=change)
