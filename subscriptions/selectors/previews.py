@@ -165,8 +165,10 @@ def _quote(
 ) -> tuple[Quote, date, date]:
     """The money of the change and the period the subscription will be in afterwards.
     Same cycle: DOMAIN.md's proration within the current period. New cycle: the unused
-    value of the current period (today included) is credited against a new period of the
-    new cycle starting today."""
+    value of the current period is credited against a new period of the new cycle
+    starting today. The change day counts as used, as in every quote (DOMAIN.md): with
+    today counted unused too, a cycle switch on the day of an upgrade credited a day the
+    upgrade never charged, and a refund could exceed what was paid."""
     if to_cycle == subscription.cycle:
         quote = quote_change(
             paid_value=subscription.paid_value,
@@ -178,7 +180,7 @@ def _quote(
             or (kind == ChangeKind.SEATS and seats_after < subscription.seats),
         )
         return quote, subscription.period_start, subscription.period_end
-    unused_days = remaining_days(subscription.period_end, today) + 1
+    unused_days = remaining_days(subscription.period_end, today)
     credit = Fraction(subscription.paid_value) * unused_days / subscription.period_days
     start, end = today, period_end(today, to_cycle)
     difference = credit - Fraction(new_price)

@@ -137,6 +137,8 @@ def test_refunds_never_exceed_what_was_paid(
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("plan"), st.sampled_from(PLANS), st.integers(1, 9)),
+        # A plan change that also switches the billing cycle.
+        st.tuples(st.just("plan+cycle"), st.sampled_from(PLANS), st.integers(1, 9)),
         st.tuples(st.just("seats"), st.integers(1, 12), st.just(0)),
         st.tuples(st.just("cycle"), st.sampled_from(["monthly", "annual"]), st.just(0)),
         st.tuples(st.just("refund"), st.sampled_from(["refunded", "rejected"]), st.just(0)),
@@ -150,11 +152,16 @@ def _apply(organisation, owner, operation, day) -> None:
     """One step; a refused one changes nothing (the services say why)."""
     (kind, value, seats), _gap = operation
     current = Subscription.objects.select_related("plan").get(organisation=organisation)
-    if kind == "plan":
+    if kind in ("plan", "plan+cycle"):
+        other_cycle = "annual" if current.cycle == "monthly" else "monthly"
         plan_changes.change_plan(
-            organisation, value, acting_user=owner, seats=None if value == "free" else seats,
+            organisation,
+            value,
+            acting_user=owner,
+            seats=None if value == "free" else seats,
+            cycle=other_cycle if kind == "plan+cycle" else None,
             today=day,
-        )  # fmt: skip
+        )
     elif kind == "seats":
         plan_changes.change_plan(
             organisation, current.plan.code, acting_user=owner, seats=value, today=day
@@ -197,6 +204,18 @@ def _figure(text: str) -> Decimal:
     steps_taken=operations,
 )
 @example("standard", 2, "annual", [(("cycle", "monthly", 0), 1), (("refund", "refunded", 0), 0)])
+# The day of an upgrade, a downgrade that also switches the cycle: its credit once counted
+# that day as unused, and the refund exceeded what was paid.
+@example(
+    "standard",
+    9,
+    "monthly",
+    [
+        (("plan", "enterprise", 9), 0),
+        (("plan+cycle", "free", 1), 0),
+        (("refund", "refunded", 0), 0),
+    ],
+)
 @example(
     "enterprise",
     5,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from django.core import mail
@@ -36,6 +37,7 @@ from subscriptions.models import (
     RefundRequest,
     Subscription,
 )
+from subscriptions.money import round_up
 from subscriptions.selectors import periods, previews
 from subscriptions.services import plan_changes
 from tests.conftest import Site
@@ -294,8 +296,11 @@ def test_changing_the_billing_cycle_starts_a_new_period(db) -> None:
     assert (renewed.period_end - renewed.period_start).days + 1 in (365, 366)
     annual_price = Decimal(4800) * 2 * 12
     assert renewed.amount_paid == annual_price
-    # The whole month just paid (today included) is credited against the year.
-    assert change.amount_due == annual_price - subscription.amount_paid
+    # The month just paid, but for today (the change day counts as used), is credited
+    # against the year.
+    days = subscription.period_days
+    credit = Fraction(subscription.amount_paid) * (days - 1) / days
+    assert change.amount_due == round_up(Fraction(annual_price) - credit, "JPY")
     with pytest.raises(SamePlan):
         plan_changes.change_plan(organisation, "enterprise", acting_user=owner, cycle="annual")
     with pytest.raises(InvalidChoice):
