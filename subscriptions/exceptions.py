@@ -161,3 +161,8 @@ class FeedbackReasonNotForChange(SubscriptionError):
         "“%(reason)s” is not a reason for this kind of change (%(kind)s). Choose one of: "
         "%(choices)s."
     )
+
+
+class NothingToBill(SubscriptionError):
+    code = "nothing_to_bill"
+    message = _("The %(plan)s plan costs nothing: it has no billing cycle to switch.")

@@ -43,9 +43,10 @@ class PaymentGateway(Protocol):
     """What a gateway promises.
 
     ``charge`` takes ``amount`` (a ``Decimal`` > 0 in ``currency``'s minor unit: the
-    total of the change's invoice, tax included) from ``organisation`` and returns the processor's reference (at most 100
-    characters), or raises ``subscriptions.exceptions.PaymentFailed`` when the processor
-    says no money was taken (declined, refused, invalid card): for example
+    total of the change's invoice, tax included) from ``organisation`` and returns the
+    processor's reference (at most 100 characters), or raises
+    ``subscriptions.exceptions.PaymentFailed`` when the processor says no money was taken
+    (declined, refused, invalid card): for example
     ``PaymentFailed(amount=format_amount(amount, currency), reason="card declined")``.
     The change is then rolled back, and the customer sees the message (status 402).
 

@@ -161,6 +161,7 @@ def _result_page(
         "change": change,
         "refund": refund,
         "next_bill": periods.next_bill(entitlements.subscription_of(request.organisation)),
+        "invoice": invoices.invoice_of_change(change),
         "feedback_form": feedback_form,
         "may_request_refund": change.refund_quote > 0 and refund is None,
         "new_key": new_key,

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from subscriptions import store, views
 
@@ -12,5 +12,8 @@ urlpatterns = [
     path("store/changes/<int:pk>/feedback/", store.feedback, name="store_feedback"),
     path("store/changes/<int:pk>/refund/", store.request_refund, name="store_request_refund"),
     path("store/refunds/<int:pk>/withdraw/", store.withdraw_refund, name="store_withdraw_refund"),
-    path("store/invoices/<str:number>/", store.invoice, name="store_invoice"),
+    # Only what an invoice number can be (no odd bytes reach the database).
+    re_path(
+        r"^store/invoices/(?P<number>INV-[0-9]{4}-[0-9]{6,})/$", store.invoice, name="store_invoice"
+    ),
 ]

@@ -4,8 +4,11 @@ charge, the credit and the upgrade charges of the changes made in it), each char
 invoice, and the refunds already paid (earlier periods' charges were never recorded, so
 they stay out)."""
 
+from datetime import date
+
 from django.conf import settings
 from django.db import migrations
+from django.utils import timezone
 
 from subscriptions.invoicing import NUMBER_SEQUENCE, invoice_number, totals
 
@@ -64,10 +67,27 @@ def backfill(apps, schema_editor):
     PlanChange = apps.get_model("subscriptions", "PlanChange")
     RefundRequest = apps.get_model("subscriptions", "RefundRequest")
     LedgerLine = apps.get_model("subscriptions", "LedgerLine")
+    current_periods = {}
     for sub in Subscription.objects.select_related("plan", "organisation").order_by("pk"):
-        bought = {"plan": sub.plan, "seats": sub.seats, "cycle": sub.cycle}
+        current_periods[sub.organisation_id] = sub.period_start
         period = {"period_start": sub.period_start, "period_end": sub.period_end}
-        description = f"{sub.plan.code}, {sub.seats} seats, {sub.cycle}"
+        changes = list(
+            PlanChange.objects.filter(
+                organisation_id=sub.organisation_id, changed_on__gte=sub.period_start
+            )
+            .select_related("from_plan", "to_plan")
+            .order_by("created_at", "id")
+        )
+        # What the period's charge bought: the plan at the period's start (before its
+        # first change; or what the change that began the period chose).
+        first = changes[0] if changes else None
+        if first is None:
+            bought = {"plan": sub.plan, "seats": sub.seats, "cycle": sub.cycle}
+        elif first.from_cycle != first.to_cycle and first.changed_on == sub.period_start:
+            bought = {"plan": first.to_plan, "seats": first.seats_after, "cycle": first.to_cycle}
+        else:
+            bought = {"plan": first.from_plan, "seats": first.seats_before, "cycle": first.from_cycle}
+        description = f"{bought['plan'].code}, {bought['seats']} seats, {bought['cycle']}"
         opening = []  # the period's charge, less the credit of the change that began it
         if sub.amount_paid > 0:
             opening.append(
@@ -81,13 +101,6 @@ def backfill(apps, schema_editor):
                 }
             )
         upgrades = []
-        changes = (
-            PlanChange.objects.filter(
-                organisation_id=sub.organisation_id, changed_on__gte=sub.period_start
-            )
-            .select_related("from_plan", "to_plan")
-            .order_by("created_at", "id")
-        )
         for change in changes:
             new_cycle = change.from_cycle != change.to_cycle
             if new_cycle and change.changed_on == sub.period_start:
@@ -116,7 +129,8 @@ def backfill(apps, schema_editor):
                         "amount": change.amount_due,
                         "booked_on": change.changed_on,
                         "plan_change": change,
-                        "description": f"{change.from_plan.code} → {change.to_plan.code}",
+                        "description": f"{change.to_plan.code}, {change.seats_after} seats, "
+                        f"{change.to_cycle}",
                     }
                 )
         if opening:
@@ -124,17 +138,21 @@ def backfill(apps, schema_editor):
         for entry in upgrades:
             day = entry["booked_on"]
             _issue(apps, schema_editor, sub.organisation, day, sub.currency, [entry])
+    # Refunds paid for a change of the current period (an earlier period's charges were
+    # never recorded: its refunds would outweigh them).
+    paid = RefundRequest.objects.filter(status="refunded").select_related("plan_change")
     LedgerLine.objects.bulk_create(
         LedgerLine(
             organisation_id=refund.organisation_id,
             currency=refund.currency,
             kind="refund_paid",
             amount=refund.amount,
-            booked_on=refund.updated_at.date(),
+            booked_on=timezone.localtime(refund.updated_at).date(),
             refund_request=refund,
             description=refund.payment_reference,
         )
-        for refund in RefundRequest.objects.filter(status="refunded").order_by("pk")
+        for refund in paid.order_by("pk")
+        if refund.plan_change.period_end >= current_periods.get(refund.organisation_id, date.max)
     )
 
 

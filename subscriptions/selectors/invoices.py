@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from portal.models import Organisation
-from subscriptions.models import Invoice, LedgerLine
+from subscriptions.models import Invoice, LedgerLine, PlanChange
 
 
 def _with_lines(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
@@ -22,3 +22,8 @@ def invoices_of(organisation: Organisation) -> QuerySet[Invoice]:
 def invoice_of(organisation: Organisation, number: str) -> Invoice | None:
     """The organisation's invoice with this number (another organisation's is None)."""
     return invoices_of(organisation).filter(number=number).first()
+
+
+def invoice_of_change(change: PlanChange) -> Invoice | None:
+    """The invoice of what a plan change charged, if it charged anything (one query)."""
+    return Invoice.objects.filter(lines__plan_change=change).distinct().first()

@@ -16,11 +16,13 @@ from django.utils import timezone
 from portal.models import Organisation
 from subscriptions.exceptions import (
     NoSubscription,
+    NothingToBill,
     PriceMissing,
     SamePlan,
     SeatsAgainstTheChange,
     SubscriptionError,
 )
+from subscriptions.invoicing import Totals, totals
 from subscriptions.models import BillingCycle, ChangeKind, Feature, Plan, Subscription
 from subscriptions.money import per_day, round_down, round_up
 from subscriptions.proration import (
@@ -139,6 +141,11 @@ class PlanChangePreview:
         )
 
     @property
+    def charge_now(self) -> Totals:
+        """What is charged now: the amount due and its tax, as its invoice will say."""
+        return totals([self.quote.due], self.currency)
+
+    @property
     def reduces(self) -> bool:
         """Whether the change lowers what is paid (a downgrade, fewer seats, a cycle that
         costs less now): its money is a refund quote to request, not a charge."""
@@ -203,8 +210,11 @@ def _refusal(
     *,
     kind: str,
     seats_allowed: tuple[int, int],
+    new_price: Decimal,
 ) -> SubscriptionError | None:
     """Why the change may not be made, or None (``seats_allowed``: ``seat_range``)."""
+    if kind == ChangeKind.CYCLE and new_price == 0:
+        return NothingToBill(plan=to_plan.name)
     if kind == ChangeKind.SEATS and seats_after == subscription.seats:
         return SamePlan(plan=to_plan.name)
     same_plan = kind in (ChangeKind.CYCLE, ChangeKind.SEATS)
@@ -259,6 +269,7 @@ def build_preview(
             seats_after,
             kind=kind,
             seats_allowed=(seats_min, seats_max),
+            new_price=new_price,
         ),
         features_lost=changes.lost,
         features_gained=changes.gained,

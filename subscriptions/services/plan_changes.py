@@ -25,7 +25,7 @@ from subscriptions.exceptions import (
     KeepListRequired,
     NoSubscription,
 )
-from subscriptions.models import ChangeKind, FeedbackReason, PlanChange, Subscription
+from subscriptions.models import ChangeKind, FeedbackReason, Invoice, PlanChange, Subscription
 from subscriptions.payments import charge_key, payment_gateway
 from subscriptions.selectors.catalogue import get_plan, valid_choice
 from subscriptions.selectors.entitlements import forget_entitlements
@@ -143,7 +143,7 @@ def change_plan(
                 "deactivated_user_ids": deactivated,
             },
         )
-        _email_primary_contact(organisation, change)
+        _email_primary_contact(organisation, change, invoice)
         if invoice is not None and invoice.total > 0:
             # Last: money taken cannot be rolled back, so everything that can refuse or
             # fail has done so. A PaymentFailed rolls the whole change back (the email
@@ -209,11 +209,18 @@ def _primary_contact_email(organisation: Organisation) -> str:
     return contact or ""
 
 
-def _email_primary_contact(organisation: Organisation, change: PlanChange) -> None:
+def _email_primary_contact(
+    organisation: Organisation, change: PlanChange, invoice: Invoice | None
+) -> None:
     send_after_commit(
         "subscriptions/email/plan_changed",
         [_primary_contact_email(organisation)],
-        {"organisation": organisation, "change": change, "site": organisation_url(organisation)},
+        {
+            "organisation": organisation,
+            "change": change,
+            "invoice": invoice,
+            "site": organisation_url(organisation),
+        },
     )
 
 

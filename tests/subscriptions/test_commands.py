@@ -90,12 +90,12 @@ def test_change_plan_dry_run_prints_the_preview_and_changes_nothing(northwind) -
 
 
 def test_change_plan_dry_run_prints_the_amount_due_of_a_cycle_change(northwind) -> None:
-    """Monthly → annual starts a new year today; the unused month (today included) is
-    credited against the year's price, and the rest is due."""
+    """Monthly → annual starts a new year today; the unused month (today counts as used,
+    as in every quote) is credited against the year's price, and the rest is due."""
     organisation = northwind.organisation
     before = state(organisation)
     sub = subscription(organisation)
-    unused_days = (sub.period_end - timezone.localdate()).days + 1
+    unused_days = (sub.period_end - timezone.localdate()).days
     due = (Decimal(4800 * 10 * 12) - sub.paid_daily * unused_days).quantize(
         Decimal(1), rounding=ROUND_CEILING
     )

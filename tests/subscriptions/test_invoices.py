@@ -198,3 +198,22 @@ def test_the_invoice_pages_keep_their_query_budget(northwind: Site) -> None:
 
 
 INVOICE_PAGE_BUDGETS = {"store": 7, "invoices": 8, "invoice": 7, "ledger": 7}
+
+
+@pytest.mark.parametrize("number", ["INV-2026-000001%00", "INV-2026-000001%27", "nonsense"])
+def test_an_odd_invoice_address_is_not_found(northwind: Site, number: str) -> None:
+    response = signed_in(northwind, "primary").get(f"/store/invoices/{number}/")
+    assert response.status_code == 404
+
+
+def test_without_a_registration_number_an_invoice_does_not_claim_to_be_qualified(
+    northwind: Site,
+) -> None:
+    invoice = Invoice.objects.get(organisation=northwind.organisation)
+    assert invoice.registration_number == ""  # none configured in the tests
+    page = signed_in(northwind, "primary").get(
+        f"/store/invoices/{invoice.number}/", HTTP_ACCEPT_LANGUAGE="ja"
+    )
+    text = page.content.decode()
+    assert "適格請求書" not in text and "請求書" in text
+    assert 'data-testid="registration-number"' not in text

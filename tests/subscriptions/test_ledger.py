@@ -189,9 +189,23 @@ def test_the_ledger_command_shows_the_lines_and_sums(northwind: Site, capsys) ->
     assert "upgrade_charge" in table and f"charges {shown['charges']}" in table
 
 
+def _described(line: LedgerLine) -> tuple[object, ...]:
+    return (
+        line.kind,
+        line.amount,
+        line.plan.code if line.plan else None,
+        line.seats,
+        line.cycle,
+        line.period_start,
+        line.period_end,
+        line.description,
+        line.invoice.subtotal if line.invoice else None,
+    )
+
+
 def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> None:
     """Organisations from before the ledger get the lines of their current period: the
-    same lines the services write today."""
+    same lines, plans and invoices the services write today."""
     organisation = northwind.organisation
     plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
     subscription = Subscription.objects.get(organisation=organisation)
@@ -199,9 +213,8 @@ def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> No
         organisation, "enterprise", acting_user=None, today=subscription.period_start
     )
     written = [
-        (kind, amount)
-        for kind, amount in _lines(organisation)
-        if kind != "period_charge" or amount == subscription.amount_paid
+        _described(line)
+        for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")
     ]
     existing = set(LedgerLine.objects.values_list("pk", flat=True))
     migration = importlib.import_module(
@@ -210,8 +223,11 @@ def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> No
     with connection.schema_editor() as editor:
         migration.backfill(django_apps, editor)
     backfilled = [
-        (line.kind, line.amount)
+        _described(line)
         for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")
         if line.pk not in existing
     ]
+    # The period charge was for Enterprise, 10 seats (the organisation's start), and the
+    # upgrade back to Enterprise after the downgrade to Professional.
     assert backfilled == written
+    assert written[0][2:4] == ("enterprise", 10)

@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 from django.core.management import CommandError, call_command
 
-from subscriptions.exceptions import InvalidSeats, KeepListRequired, SamePlan
+from subscriptions.exceptions import InvalidSeats, KeepListRequired, NothingToBill, SamePlan
 from subscriptions.models import Invoice, LedgerLine, PlanChange, Subscription
 from subscriptions.money import round_down, round_up
 from subscriptions.proration import remaining_days
@@ -181,3 +181,11 @@ def test_staff_change_the_seats_on_the_customers_behalf(northwind: Site) -> None
     assert response.status_code == 302
     change = PlanChange.objects.get(organisation=northwind.organisation)
     assert (change.kind, change.seats_after, change.actor_kind) == ("seats", 11, "staff")
+
+
+def test_free_has_no_billing_cycle_to_switch() -> None:
+    organisation, owner = make_organisation("free")
+    before = Subscription.objects.values().get(organisation=organisation)
+    with pytest.raises(NothingToBill):
+        plan_changes.change_plan(organisation, "free", acting_user=owner, cycle="annual")
+    assert Subscription.objects.values().get(organisation=organisation) == before

@@ -18,7 +18,14 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from accounts.services import create_department
 from portal.models import Organisation
-from subscriptions.models import AuditEvent, PlanChange, PlanPrice, RefundRequest, Subscription
+from subscriptions.models import (
+    AuditEvent,
+    Invoice,
+    PlanChange,
+    PlanPrice,
+    RefundRequest,
+    Subscription,
+)
 from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
 from subscriptions.services import overrides, plan_changes, refunds
@@ -322,10 +329,12 @@ def test_the_upgrade_confirmation_speaks_of_the_charge_and_the_next_bill(northwi
     assert DOWNGRADE_WARNING not in page and "after a downgrade" not in page
     assert 'data-testid="downgrade-notice"' not in page
     notice = _fact(page, "charge-notice")
+    tax = due // 10  # 10% consumption tax, rounded down, on the invoice
     assert (
-        f"You are charged {_yen(due)} now for the rest of the period "
+        f"You are charged {_yen(due + tax)} now for the rest of the period "
         f"(until {_day(subscription.period_end)})." in notice
     )
+    assert f"That is {_yen(due)} and {_yen(tax)} consumption tax." in notice
     assert f"From {_day(next_bill_on)}, the plan costs {_yen(new_price)} a month." in notice
     assert _fact(page, "new-price") == f"{_yen(new_price)} a month"
     assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
@@ -431,8 +440,11 @@ def test_the_upgrade_result_shows_the_charge_and_the_next_bill_and_no_refund(
     result = client.get(response["Location"]).content.decode()
 
     assert "Your organisation is on the Enterprise plan" in result
-    charged = f"Charged for the rest of the period: {_yen(int(change.amount_due))}."
-    assert _fact(result, "charge") == charged
+    due = int(change.amount_due)
+    charged = f"Charged now: {_yen(due + due // 10)}, tax included."
+    assert _fact(result, "charge").startswith(charged)
+    invoice = Invoice.objects.get(lines__plan_change=change)
+    assert f'href="/store/invoices/{invoice.number}/"' in result
     next_bill_on = subscription.period_end + timedelta(days=1)
     assert _fact(result, "new-price") == f"{_yen(60_000)} a month"
     assert _fact(result, "next-bill") == f"{_yen(60_000)} on {_day(next_bill_on)}"
