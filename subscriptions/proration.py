@@ -24,9 +24,17 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def period_end(start: date, cycle: str) -> date:
-    """The last day of the period of ``cycle`` that starts on ``start``."""
-    return add_months(start, MONTHS_IN_CYCLE[cycle]) - timedelta(days=1)
+def period_end(start: date, cycle: str, anchor: date | None = None) -> date:
+    """The last day of the period of ``cycle`` that starts on ``start``: the day before
+    the next period starts. Periods keep the day (and, annual, the month) of the billing
+    ``anchor`` (default: ``start``), counted from the anchor so that nothing drifts:
+    31 Jan -> 28 Feb -> 31 Mar -> 30 Apr; 29 Feb 2024 -> 28 Feb 2025 -> 29 Feb 2028."""
+    anchor = anchor or start
+    months = MONTHS_IN_CYCLE[cycle]
+    steps = 1
+    while (following := add_months(anchor, months * steps)) <= start:
+        steps += 1
+    return following - timedelta(days=1)
 
 
 def period_days(start: date, end: date) -> int:

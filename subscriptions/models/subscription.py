@@ -29,6 +29,9 @@ class Subscription(models.Model):
     cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
     seats = models.PositiveIntegerField(_("licensed seats"))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    # The day the first period began: every period keeps its day (annual: and month),
+    # counted from here, so that a 31st does not drift to the 28th after February.
+    billing_anchor = models.DateField(_("billing anchor"))
     period_start = models.DateField(_("period start"))
     period_end = models.DateField(_("period end"), help_text=_("The last day of the period."))
     amount_paid = models.DecimalField(
@@ -79,7 +82,7 @@ class Subscription(models.Model):
         """Start a period of the subscription's cycle on ``start``, paid ``amount_paid``
         (not saved: the caller saves within its change)."""
         self.period_start = start
-        self.period_end = period_end(start, self.cycle)
+        self.period_end = period_end(start, self.cycle, self.billing_anchor)
         self.amount_paid = amount_paid
         self.upgrade_charges = Decimal(0)
         self.paid_value = amount_paid

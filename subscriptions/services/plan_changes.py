@@ -121,6 +121,7 @@ def change_plan(
             # A new period of the new cycle starts today at the new list price; the old
             # period's unused value went into the quote (credit against it, or refund).
             subscription.cycle = preview.to_cycle
+            subscription.billing_anchor = preview.period_start  # the new cycle's first day
             subscription.begin_period(preview.period_start, preview.quote.paid_value_after)
         else:
             subscription.upgrade_charges += preview.quote.due

@@ -62,6 +62,7 @@ def start_subscription(
         subscription = Subscription(
             organisation=organisation, plan=plan, cycle=cycle, seats=seats, currency=currency
         )
+        subscription.billing_anchor = day
         subscription.begin_period(day, paid)
         subscription.save()
         ledger.book_period_charge(organisation, subscription)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from subscriptions.models import LedgerLine, Subscription
 from subscriptions.selectors import ledger
 from subscriptions.services import plan_changes, refunds
+from subscriptions.services.subscription import start_subscription
 from tests.conftest import Site, signed_in
 from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
@@ -231,3 +232,26 @@ def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> No
     # upgrade back to Enterprise after the downgrade to Professional.
     assert backfilled == written
     assert written[0][2:4] == ("enterprise", 10)
+
+
+def test_renewals_keep_the_billing_anchor() -> None:
+    """A subscription begun on 31 January renews on 28 February, 31 March, 30 April: each
+    period charged once, its start counted from the stored anchor."""
+    organisation, owner = make_organisation("standard", seats=1)
+    Subscription.objects.filter(organisation=organisation).delete()
+    anchor = date(2031, 1, 31)
+    start = start_subscription(organisation, plan_code="standard", seats=1, today=anchor)
+    assert start.billing_anchor == anchor
+    later = date(2031, 5, 1)
+    plan_changes.change_plan(organisation, "professional", acting_user=owner, today=later)
+    starts = list(
+        LedgerLine.objects.filter(
+            organisation=organisation, kind="period_charge", period_start__gte=anchor
+        )
+        .order_by("period_start")
+        .values_list("period_start", flat=True)
+    )
+    assert starts == [date(2031, 1, 31), date(2031, 2, 28), date(2031, 3, 31), date(2031, 4, 30)]
+    now = Subscription.objects.get(organisation=organisation)
+    assert (now.period_start, now.period_end) == (date(2031, 4, 30), date(2031, 5, 30))
+    assert now.billing_anchor == date(2031, 1, 31)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -206,3 +206,42 @@ def test_rounding_helpers() -> None:
 def test_format_amount() -> None:
     assert format_amount(Decimal(122064), "JPY") == "JPY 122,064"
     assert format_amount(Decimal("140"), "USD") == "USD 140.00"
+
+
+@pytest.mark.parametrize(
+    ("anchor", "cycle", "starts"),
+    [
+        # Monthly on the 31st: the short months clamp, the next month comes back.
+        (
+            date(2027, 1, 31),
+            "monthly",
+            [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)],
+        ),
+        # Monthly on the 29th through a leap February.
+        (
+            date(2027, 12, 29),
+            "monthly",
+            [date(2027, 12, 29), date(2028, 1, 29), date(2028, 2, 29), date(2028, 3, 29)],
+        ),
+        # Annual on 29 February: the 28th in common years, the 29th again in a leap year.
+        (
+            date(2024, 2, 29),
+            "annual",
+            [
+                date(2024, 2, 29),
+                date(2025, 2, 28),
+                date(2026, 2, 28),
+                date(2027, 2, 28),
+                date(2028, 2, 29),
+            ],
+        ),
+    ],
+)
+def test_periods_keep_the_day_of_their_anchor(anchor: date, cycle: str, starts: list[date]) -> None:
+    """DOMAIN.md, Time: 31 Jan -> 28 Feb -> 31 Mar -> 30 Apr; nothing drifts."""
+    found = [anchor]
+    while len(found) < len(starts):
+        found.append(period_end(found[-1], cycle, anchor) + timedelta(days=1))
+    assert found == starts
+    # Without the anchor the 31st would drift to the 28th after February.
+    assert period_end(date(2027, 2, 28), "monthly") == date(2027, 3, 27)
