@@ -76,7 +76,12 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
             "seats_used": used.get(row.organisation_id, 0),
             "seats_licensed": row.seats,
             "currency": row.currency,
-            "period_end": row.period_end,
+            "period_start": row.period_start,
+            "period_end": row.period_end,  # the last day of the period
+            "anchor_day": row.billing_anchor.day,
+            "anchor_month": row.billing_anchor.month if row.cycle == "annual" else None,
+            # Changes at the period's end are not offered yet (issue 10, point 4).
+            "scheduled_change": None,
         }
         for row in rows
     ]

@@ -1,7 +1,10 @@
-"""Starting an organisation's subscription, and renewing a period that ended."""
+"""Starting an organisation's subscription, and renewing periods that ended (within a
+change, or for every subscription due: ``run_billing``)."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,6 +22,8 @@ from subscriptions.selectors.catalogue import get_plan, seat_rate, valid_choice,
 from subscriptions.selectors.periods import renewals
 from subscriptions.services import ledger
 from subscriptions.services.guards import require_staff
+
+logger = logging.getLogger(__name__)
 
 
 def snapshot(subscription: Subscription) -> dict[str, Any]:
@@ -101,3 +106,44 @@ def renew_if_due(
         after=snapshot(current),
     )
     return current
+
+
+@dataclass
+class BillingRun:
+    """What ``run_billing`` did: the subscriptions renewed (organisation slug and the
+    periods started) and those that failed (slug and why)."""
+
+    today: date
+    renewed: list[tuple[str, int]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_billing(today: date | None = None) -> BillingRun:
+    """Renew every subscription whose period ended before ``today``: each in its own
+    transaction under its row lock, so that two runs at once renew each one once and a
+    second run for the same day finds nothing. One organisation's failure is reported and
+    does not stop the others. Work per subscription does not touch tenant schemas."""
+    day = today or timezone.localdate()
+    report = BillingRun(day)
+    due = Subscription.objects.filter(period_end__lt=day).order_by("pk")
+    for pk, slug in due.values_list("pk", "organisation__slug"):
+        try:
+            with transaction.atomic():
+                # Lock the subscription row alone (not the plan or the organisation that
+                # every other renewal joins), and skip it if another run renewed it.
+                subscription = (
+                    Subscription.objects.select_for_update(of=("self",))
+                    .select_related("plan", "organisation")
+                    .filter(pk=pk, period_end__lt=day)
+                    .first()
+                )
+                if subscription is None:
+                    continue
+                periods = len(renewals(subscription, day))
+                renew_if_due(subscription.organisation, subscription, day)
+        except Exception as error:  # reported; the next organisation is still renewed
+            logger.exception("Renewing %s failed", slug)
+            report.failed.append((slug, str(error)))
+        else:
+            report.renewed.append((slug, periods))
+    return report

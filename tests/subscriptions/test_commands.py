@@ -303,6 +303,7 @@ def test_subscriptions_lists_one_row_per_organisation(northwind, contoso) -> Non
     assert len(rows) == 3
 
     data = json.loads(run("subscriptions", "--format=json"))
+    started = subscription(annual).period_start
     assert {row["organisation"]: row for row in data}["fabrikam"] == {
         "organisation": "fabrikam",
         "plan": "standard",
@@ -310,6 +311,12 @@ def test_subscriptions_lists_one_row_per_organisation(northwind, contoso) -> Non
         "seats_used": 1,
         "seats_licensed": 5,
         "period_end": str(subscription(annual).period_end),
+        "name": "Fabrikam",
+        "currency": "JPY",
+        "period_start": str(started),
+        "anchor_day": started.day,
+        "anchor_month": started.month,  # annual: the month too
+        "scheduled_change": None,
     }
     assert sorted(row["organisation"] for row in data) == sorted(expected)
 

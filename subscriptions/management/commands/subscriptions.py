@@ -12,6 +12,16 @@ from subscriptions.selectors.backoffice import subscriptions_overview
 from subscriptions.selectors.catalogue import get_plan
 
 COLUMNS = ["organisation", "plan", "cycle", "seats_used", "seats_licensed", "period_end"]
+# JSON gets every field: the period, its anchor and any scheduled change.
+ALL_COLUMNS = [
+    *COLUMNS,
+    "name",
+    "currency",
+    "period_start",
+    "anchor_day",
+    "anchor_month",
+    "scheduled_change",
+]
 
 
 class Command(BaseCommand):
@@ -28,6 +38,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         rows = subscriptions_overview(plan_code)
         if rows or options["format"] != "table":
-            self.stdout.write(render_rows(rows, COLUMNS, options["format"]))
+            columns = ALL_COLUMNS if options["format"] == "json" else COLUMNS
+            self.stdout.write(render_rows(rows, columns, options["format"]))
         else:
             self.stdout.write("No organisations.")

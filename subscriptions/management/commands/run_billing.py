@@ -1,0 +1,32 @@
+"""manage.py run_billing [--today YYYY-MM-DD]"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from subscriptions.services.subscription import run_billing
+
+
+class Command(BaseCommand):
+    help = (
+        "Renew every subscription whose period ended before the day (default: today); "
+        "a second run for the same day changes nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--today", type=date.fromisoformat, help="The day (YYYY-MM-DD).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = run_billing(options["today"])
+        for slug, periods in report.renewed:
+            self.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
+        for slug, reason in report.failed:
+            self.stderr.write(f"{slug}: not renewed: {reason}")
+        self.stdout.write(
+            f"{report.today}: {len(report.renewed)} renewed, {len(report.failed)} failed."
+        )
+        if report.failed:
+            raise CommandError(f"{len(report.failed)} subscription(s) could not be renewed.")
