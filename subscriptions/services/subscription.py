@@ -17,9 +17,8 @@ from portal.models import Organisation
 from subscriptions import audit
 from subscriptions.exceptions import InvalidChoice
 from subscriptions.models import BillingCycle, Currency, Subscription
-from subscriptions.proration import cycle_price
-from subscriptions.selectors.catalogue import get_plan, seat_rate, valid_choice, valid_seats
-from subscriptions.selectors.periods import renewals
+from subscriptions.selectors.catalogue import get_plan, valid_choice, valid_seats
+from subscriptions.selectors.periods import list_price, renewals
 from subscriptions.services import ledger
 from subscriptions.services.guards import require_staff
 
@@ -58,7 +57,7 @@ def start_subscription(
     valid_choice(cycle, BillingCycle, "billing cycle")
     valid_choice(currency, Currency, "currency")
     seats = valid_seats(plan, seats if seats is not None else (plan.seat_cap or 1))
-    price = cycle_price(seat_rate(plan, cycle, currency), seats, cycle)
+    price = list_price(plan, cycle, seats, currency)
     paid = price if amount_paid is None else amount_paid
     if paid < 0:
         raise InvalidChoice(value=str(paid), field="amount paid", choices="≥ 0")
@@ -87,7 +86,13 @@ def renew_if_due(
     """Within a change that holds the subscription's lock: start the periods that
     ``today`` has reached at list price, each with its charge, audited. Returns the
     subscription as of today."""
-    periods = renewals(subscription, today)
+    return _renew(organisation, subscription, renewals(subscription, today))
+
+
+def _renew(
+    organisation: Organisation, subscription: Subscription, periods: list[Subscription]
+) -> Subscription:
+    """Book and save ``periods`` (``selectors.periods.renewals``), audited."""
     if not periods:
         return subscription
     for period in periods:
@@ -139,11 +144,11 @@ def run_billing(today: date | None = None) -> BillingRun:
                 )
                 if subscription is None:
                     continue
-                periods = len(renewals(subscription, day))
-                renew_if_due(subscription.organisation, subscription, day)
+                periods = renewals(subscription, day)
+                _renew(subscription.organisation, subscription, periods)
         except Exception as error:  # reported; the next organisation is still renewed
             logger.exception("Renewing %s failed", slug)
             report.failed.append((slug, str(error)))
         else:
-            report.renewed.append((slug, periods))
+            report.renewed.append((slug, len(periods)))
     return report
