@@ -189,3 +189,14 @@ def test_free_has_no_billing_cycle_to_switch() -> None:
     with pytest.raises(NothingToBill):
         plan_changes.change_plan(organisation, "free", acting_user=owner, cycle="annual")
     assert Subscription.objects.values().get(organisation=organisation) == before
+
+
+def test_the_store_offers_no_cycle_switch_on_free(northwind: Site) -> None:
+    keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
+    plan_changes.change_plan(northwind.organisation, "free", acting_user=None, keep_user_ids=keep)
+    home = signed_in(northwind, "primary").get("/store/").content.decode()
+    assert 'data-testid="change-seats"' in home
+    assert 'data-testid="switch-cycle"' not in home
+    paid = signed_in(northwind, "primary")
+    plan_changes.change_plan(northwind.organisation, "standard", acting_user=None, seats=3)
+    assert 'data-testid="switch-cycle"' in paid.get("/store/").content.decode()
