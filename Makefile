@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-python messages clean
+.PHONY: run test lint bench check-python messages clean
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -25,10 +25,12 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The web server and one worker (emails, daily billing); one Ctrl-C stops both.
 run: $(VENV)/.installed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_schemas --noinput -v 0
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	exec env DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
+		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker"
 
 test: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python -m pytest
@@ -37,6 +39,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/mypy .  # the django-stubs plugin loads the settings
+
+# Benchmarks: minutes, not part of make test (run them in the background). Each prints its
+# figures and asserts nothing; each works in a throw-away database on the same server.
+bench: $(VENV)/.installed-dev
+	DJANGO_DEBUG=1 $(BIN)/python bench/run_billing.py $(or $(COUNT),10000)
+	DJANGO_DEBUG=1 $(BIN)/python bench/create_organisation.py 20
 
 # Refresh the translation catalogue (needs GNU gettext). locale/ja/LC_MESSAGES/django.po is the
 # one source of the Japanese strings: makemessages keeps its translations, adds new messages

@@ -1,11 +1,33 @@
-"""allauth's hooks: organisation sites have no open sign-up (admins add users)."""
+"""allauth's hooks: organisation sites have no open sign-up (admins add users), and
+allauth's emails (password reset) leave through the job queue like every other email."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
+
+from portal.queue import defer_with_transaction
+from portal.tasks import send_email
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render as allauth does (in the request's language), then queue it: a worker
+        sends it and retries while SMTP is down."""
+        request = allauth_context.request
+        site = get_current_site(request)
+        message = self.render_mail(
+            template_prefix,
+            email,
+            {"request": request, "email": email, "current_site": site, **context},
+        )
+        defer_with_transaction(
+            send_email, subject=message.subject, body=str(message.body), to=list(message.to)
+        )

@@ -4,6 +4,7 @@ primary contact, all or nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -52,11 +53,13 @@ def create_organisation(
     seats: int | None = None,
     cycle: str = "monthly",
     currency: str = "JPY",
+    period_start: date | None = None,
     acting_user: User | None = None,
 ) -> NewOrganisation:
     """Create an organisation with its schema (migrated), its domain
     ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
-    contact (also a super admin), on ``plan_code`` from today. Everything is validated
+    contact (also a super admin), on ``plan_code`` from today (or from ``period_start``:
+    an existing customer whose period began, or begins, then). Everything is validated
     first and created in one
     transaction: on any error nothing exists afterwards. Only operators (``acting_user``
     None) and vendor staff with ``portal.add_organisation`` create organisations."""
@@ -89,6 +92,7 @@ def create_organisation(
             seats=seats,
             cycle=cycle,
             currency=currency,
+            period_start=period_start,
             acting_user=acting_user,
         )
         with tenant_context(organisation):

@@ -130,6 +130,9 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # The job queue: its tables live in public only, where every worker reads them
+    # (listed in TENANT_APPS too, each schema would get a queue that no worker reads).
+    "procrastinate.contrib.django",
 ]
 TENANT_APPS = [
     "django.contrib.auth",
@@ -278,6 +281,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Subscriptions ---
 # Who hears about new refund requests (the seed's "payments@" address).
 PAYMENTS_CONTACT_EMAIL = env.text("PAYMENTS_CONTACT_EMAIL", "payments@localhost")
+# How many days before a renewal that carries a scheduled change its primary contact is
+# reminded (run_billing sends the reminders).
+SUBSCRIPTIONS_REMINDER_DAYS = env.int("SUBSCRIPTIONS_REMINDER_DAYS", default=7)
 # The payment seam for upgrade charges (subscriptions/payments.py).
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
@@ -320,9 +326,22 @@ STORAGES = {
     },
 }
 
+# --- Background work: procrastinate (portal/queue.py, `manage.py worker`) ---
+# Tasks are found in each app's tasks.py. Every task a worker runs starts and ends on the
+# public schema (portal.queue.on_app_ready adds that middleware). Jobs that succeeded are
+# deleted (emails carry set-password links; the table stays small); failed ones are kept.
+PROCRASTINATE_ON_APP_READY = "portal.queue.on_app_ready"
+PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "WARNING")},
+    # A worker's log says what its tasks did. Not procrastinate's INFO lines: they print
+    # each job's arguments, and an email's body may hold a set-password link.
+    "loggers": {
+        name: {"level": env.text("LOG_LEVEL", "INFO")}
+        for name in ("portal.tasks", "subscriptions.tasks")
+    },
 }

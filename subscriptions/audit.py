@@ -28,6 +28,10 @@ class Action(StrEnum):
     SUBSCRIPTION_RENEWED = "subscription.renewed"
     PLAN_CHANGED = "plan.changed"
     FEEDBACK_SHARED = "plan.feedback_shared"
+    # Changes at the end of the period (applied ones are "plan.changed")
+    CHANGE_SCHEDULED = "plan.change_scheduled"
+    SCHEDULED_CHANGE_CANCELLED = "plan.scheduled_change_cancelled"
+    SCHEDULED_CHANGE_NOT_APPLIED = "plan.scheduled_change_not_applied"
     # Refund requests: one action per status they move to
     REFUND_REQUESTED = "refund.requested"
     REFUND_APPROVED = "refund.approved"
@@ -64,6 +68,9 @@ SUBSCRIPTION_ACTIONS = frozenset(
         Action.SUBSCRIPTION_RENEWED,
         Action.PLAN_CHANGED,
         Action.FEEDBACK_SHARED,
+        Action.CHANGE_SCHEDULED,
+        Action.SCHEDULED_CHANGE_CANCELLED,
+        Action.SCHEDULED_CHANGE_NOT_APPLIED,
         Action.REFUND_REQUESTED,
         Action.REFUND_APPROVED,
         Action.REFUND_REJECTED,
@@ -81,6 +88,7 @@ TARGET_NAMES = {
     "planchange": "plan_change",
     "refundrequest": "refund",
     "entitlementoverride": "override",
+    "scheduledchange": "scheduled_change",
 }
 
 

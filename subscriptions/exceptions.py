@@ -166,3 +166,22 @@ class FeedbackReasonNotForChange(SubscriptionError):
 class NothingToBill(SubscriptionError):
     code = "nothing_to_bill"
     message = _("The %(plan)s plan costs nothing: it has no billing cycle to switch.")
+
+
+class NotSchedulable(SubscriptionError):
+    code = "not_schedulable"
+    message = _(
+        "Only a downgrade, fewer seats or a change of billing cycle can wait for the end of "
+        "the period; an upgrade is made now."
+    )
+
+
+class NothingScheduled(SubscriptionError):
+    code = "nothing_scheduled"
+    message = _("No change is scheduled for the end of the period.")
+    status = 404
+
+
+class ScheduledChangeOutdated(SubscriptionError):
+    code = "scheduled_change_outdated"
+    message = _("The period it was scheduled for ended some other way.")

@@ -19,8 +19,16 @@ class KeepUsersField(forms.ModelMultipleChoiceField):
 
 
 class ConfirmChangeForm(forms.Form):
-    """The confirmation of a plan change; lists who stays active when seats run short."""
+    """The confirmation of a plan change: now, or at the end of the period (when the
+    change may wait); lists who stays active when seats run short."""
 
+    NOW, PERIOD_END = "now", "period_end"
+
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[(NOW, _("Now")), (PERIOD_END, _("At the end of the period"))],
+        required=False,
+    )
     keep = KeepUsersField(
         label=_("Users who stay active"),
         queryset=User.objects.none(),
@@ -36,6 +44,10 @@ class ConfirmChangeForm(forms.Form):
             del self.fields["keep"]
         else:
             cast(KeepUsersField, self.fields["keep"]).queryset = active_users
+
+    @property
+    def at_period_end(self) -> bool:
+        return self.cleaned_data.get("when") == self.PERIOD_END
 
 
 class FeedbackForm(forms.Form):

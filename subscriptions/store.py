@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +20,13 @@ from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
 from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
 from subscriptions.forms import ChangeOptionsForm, ConfirmChangeForm, FeedbackForm
-from subscriptions.models import BillingCycle, ChangeKind, PlanChange, RefundRequest
+from subscriptions.models import (
+    BillingCycle,
+    ChangeKind,
+    PlanChange,
+    RefundRequest,
+    ScheduledChange,
+)
 from subscriptions.selectors import (
     catalogue,
     entitlements,
@@ -30,7 +37,8 @@ from subscriptions.selectors import (
     store,
 )
 from subscriptions.selectors.catalogue import MAX_SEATS
-from subscriptions.services import plan_changes, refunds
+from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
+from subscriptions.services import plan_changes, refunds, scheduled_changes
 
 store_page = organisation_page(can_manage_subscription)
 
@@ -39,10 +47,12 @@ store_page = organisation_page(can_manage_subscription)
 def home(request: OrganisationRequest) -> HttpResponse:
     organisation = request.organisation
     subscription = entitlements.subscription_of(organisation)
+    scheduled = scheduled_change_of(organisation)
     context = {
         "subscription": subscription,
+        "scheduled": scheduled,
         "paid_for_period": ledger.paid_for_period(subscription),
-        "next_bill": periods.next_bill(subscription),
+        "next_bill": periods.next_bill(subscription, scheduled=scheduled),
         "seats_max": subscription.plan.seat_cap or MAX_SEATS,
         "billing": ledger.lines_of(organisation)[:50],
         "seats_used": entitlements.seats_in_use(organisation),
@@ -115,6 +125,17 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         if not problem and form.is_valid():
             keep = [user.pk for user in form.cleaned_data.get("keep", [])]
             try:
+                if form.at_period_end:
+                    scheduled = scheduled_changes.schedule_change(
+                        organisation,
+                        plan_code,
+                        acting_user=request.user,
+                        seats=seats,
+                        cycle=cycle,
+                        keep_user_ids=keep,
+                    )
+                    messages.success(request, _scheduled(scheduled))
+                    return HttpResponseRedirect(reverse("store_home") + "#scheduled")
                 change = plan_changes.change_plan(
                     organisation,
                     plan_code,
@@ -130,7 +151,12 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
             else:
                 messages.success(request, _done(change))
                 return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
-    context = {"preview": preview, "form": form, "new_key": new_key}
+    context = {
+        "preview": preview,
+        "form": form,
+        "scheduled": scheduled_change_of(organisation),
+        "new_key": new_key,
+    }
     return render(request, "subscriptions/store/confirm.html", context, status=status)
 
 
@@ -149,6 +175,29 @@ def _done(change: PlanChange) -> str:
     return _("Your organisation is now on the %(plan)s plan.") % {"plan": plan}
 
 
+@require_POST
+@store_page
+@idempotent
+def cancel_scheduled(request: OrganisationRequest) -> HttpResponse:
+    """Cancel the change waiting for the end of the period: the plan renews as it is."""
+    try:
+        scheduled_changes.cancel_scheduled_change(request.organisation, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("The scheduled change was cancelled. Your plan renews as it is.")
+        )
+    return HttpResponseRedirect(reverse("store_home"))
+
+
+def _scheduled(scheduled: ScheduledChange) -> str:
+    """What the Store says of a change scheduled for the end of the period."""
+    return _(
+        "On %(date)s your organisation moves to the %(plan)s plan. Nothing changes until then."
+    ) % {"date": date_format(scheduled.effective, "DATE_FORMAT"), "plan": scheduled.to_plan.name}
+
+
 def _change(request: OrganisationRequest, pk: int) -> PlanChange:
     return get_object_or_404(store.plan_changes_of(request.organisation), pk=pk)
 
@@ -160,6 +209,7 @@ def _result_page(
     context = {
         "change": change,
         "refund": refund,
+        "cancelled_schedule": cancelled_by(change),
         "next_bill": periods.next_bill(entitlements.subscription_of(request.organisation)),
         "invoice": invoices.invoice_of_change(change),
         "feedback_form": feedback_form,

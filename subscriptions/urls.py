@@ -8,6 +8,7 @@ urlpatterns = [
     path("store/", store.home, name="store_home"),
     path("store/plans/", store.plans, name="store_plans"),
     path("store/plans/<slug:plan_code>/", store.confirm, name="store_confirm"),
+    path("store/scheduled/cancel/", store.cancel_scheduled, name="store_cancel_scheduled"),
     path("store/changes/<int:pk>/", store.result, name="store_result"),
     path("store/changes/<int:pk>/feedback/", store.feedback, name="store_feedback"),
     path("store/changes/<int:pk>/refund/", store.request_refund, name="store_request_refund"),

@@ -4,26 +4,37 @@ Two organisations (northwind, contoso) with a user in every role are created onc
 session and committed; each test runs in a transaction that is rolled back, so tests
 may change them freely. Tests that need a brand-new organisation create it inside their
 own transaction (schema DDL is transactional in PostgreSQL).
+
+Emails go through the job queue: a service queues a ``send_email`` job in its transaction,
+and ``send_queued_emails()`` sends them as a worker would, inside the test's transaction.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.core import mail
 from django.core.cache import caches
+from django.core.mail import EmailMessage
+from django.db import connection
+from django.db.models import Max
 from django.test import Client
 from django_tenants.utils import schema_context
+from procrastinate.contrib.django.models import ProcrastinateJob
 from pytest_django import DjangoDbBlocker
 
 from accounts.models import User
 from accounts.services import add_user, deactivate_user
 from portal.models import Organisation
 from portal.services import create_organisation
+from portal.tasks import send_email
 from portal.tenancy import use_public_schema
 from subscriptions.models import Plan
 
@@ -146,3 +157,85 @@ def in_northwind(northwind: Site) -> Iterator[Site]:
     """Run the test body inside northwind's schema (for service tests)."""
     with schema_context(northwind.organisation.schema_name):
         yield northwind
+
+
+# --- The job queue -----------------------------------------------------------------------
+
+
+class EmailQueue:
+    """The emails queued (``send_email`` jobs) after this object was made, in the test's
+    transaction."""
+
+    def __init__(self, *, since_now: bool = True) -> None:
+        newest = ProcrastinateJob.objects.aggregate(newest=Max("id"))["newest"]
+        self.after = (newest or 0) if since_now else 0
+
+    def jobs(self) -> list[ProcrastinateJob]:
+        jobs = ProcrastinateJob.objects.filter(
+            task_name=send_email.name, status="todo", id__gt=self.after
+        )
+        return list(jobs.order_by("id"))
+
+    def queued(self) -> list[dict[str, Any]]:
+        """The queued emails' arguments (subject, body, to), oldest first."""
+        return [job.args for job in self.jobs()]
+
+    def send(self) -> list[EmailMessage]:
+        """Send them as a worker would: call ``send_email``'s body for each job, then take
+        the job off the queue. Returns the messages sent (also in ``mail.outbox``)."""
+        jobs, sent_before = self.jobs(), len(mail.outbox)
+        for job in jobs:
+            send_email(**job.args)
+        if jobs:
+            with connection.cursor() as cursor:  # the job models are read-only
+                cursor.execute(
+                    "DELETE FROM procrastinate_jobs WHERE id = ANY(%s)", [[job.id for job in jobs]]
+                )
+        return list(mail.outbox[sent_before:])
+
+
+def queued_emails() -> list[dict[str, Any]]:
+    """Every email waiting in the queue (the jobs' arguments), oldest first."""
+    return EmailQueue(since_now=False).queued()
+
+
+def send_queued_emails() -> list[EmailMessage]:
+    """Send every email waiting in the queue, as a worker would; returns them."""
+    return EmailQueue(since_now=False).send()
+
+
+@contextmanager
+def sending_queued_emails(*, send: bool = True) -> Iterator[EmailQueue]:
+    """The emails queued inside the block, sent when it ends (``send=False``: when the test
+    calls ``.send()``), as ``django_capture_on_commit_callbacks(execute=True)`` did when
+    emails left through ``on_commit``. Emails queued before the block stay queued."""
+    queue = EmailQueue()
+    yield queue
+    if send:
+        queue.send()
+
+
+def empty_the_queue() -> None:
+    """Remove every job, event and worker (tests with committed data must: the flush after
+    them empties only the tables of Django's own models)."""
+    use_public_schema()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_events, procrastinate_periodic_defers, "
+            "procrastinate_jobs, procrastinate_workers"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _empty_the_queue_after_committed_tests(
+    request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
+) -> Iterator[None]:
+    """Jobs that a test with committed data queued (its emails) must not reach the next."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if committed:
+        with django_db_blocker.unblock():
+            empty_the_queue()

@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tenants.admin import TenantAdminMixin
@@ -36,11 +37,13 @@ from subscriptions.models import (
     Feature,
     Plan,
     RefundStatus,
+    ScheduledChange,
     Subscription,
 )
 from subscriptions.selectors import backoffice, entitlements, ledger, previews, store
 from subscriptions.selectors.catalogue import MAX_SEATS
-from subscriptions.services import overrides, plan_changes
+from subscriptions.selectors.scheduled_changes import scheduled_change_of
+from subscriptions.services import overrides, plan_changes, scheduled_changes
 
 
 class SeatCountingChangeList(ChangeList):
@@ -169,6 +172,11 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 wrap(self.revoke_override_view),
                 name="portal_organisation_revoke_override",
             ),
+            path(
+                "<int:pk>/cancel-scheduled/",
+                wrap(self.cancel_scheduled_view),
+                name="portal_organisation_cancel_scheduled",
+            ),
             *super().get_urls(),
         ]
 
@@ -203,6 +211,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                     organisation=organisation
                 ).select_related("feature"),
                 plan_changes=store.plan_changes_of(organisation)[:20],
+                scheduled=scheduled_change_of(organisation),
                 timeline=audit.events_of(organisation)[:50],
                 change_plan_form=ChangePlanForm(),
                 override_form=OverrideForm(),
@@ -232,27 +241,23 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             if preview is not None and preview.seats_over:
                 with tenant_context(organisation):
                     active_users = list(list_active_users())
-            if request.method == "POST" and preview is not None and "confirm" in request.POST:
+            wanted = {"confirm", "schedule"} & request.POST.keys()
+            if request.method == "POST" and preview is not None and wanted:
                 keep = [int(pk) for pk in request.POST.getlist("keep") if pk.isdigit()]
                 try:
-                    change = plan_changes.change_plan(
+                    done = self._change_plan(
+                        request,
                         organisation,
                         plan.code,
-                        acting_user=staff_user(request),
                         cycle=cycle,
                         seats=seats,
-                        keep_user_ids=keep,
-                        idempotency_key=request.POST.get("idempotency_key") or None,
+                        keep=keep,
+                        at_period_end="schedule" in wanted,
                     )
                 except DomainError as error:
                     self.message_user(request, str(error), messages.ERROR)
                 else:
-                    self.message_user(
-                        request,
-                        _("%(organisation)s is now on the %(plan)s plan.")
-                        % {"organisation": organisation, "plan": change.to_plan},
-                        messages.SUCCESS,
-                    )
+                    self.message_user(request, done, messages.SUCCESS)
                     return self._back(organisation)
         context = {
             **self.admin_site.each_context(request),
@@ -269,6 +274,62 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/portal/organisation/change_plan.html", context, status=status
         )
+
+    def _change_plan(
+        self,
+        request: HttpRequest,
+        organisation: Organisation,
+        plan_code: str,
+        *,
+        cycle: str | None,
+        seats: int | None,
+        keep: list[int],
+        at_period_end: bool,
+    ) -> str:
+        """Make the change now or schedule it for the period's end; says what was done."""
+        if at_period_end:
+            scheduled = scheduled_changes.schedule_change(
+                organisation,
+                plan_code,
+                acting_user=staff_user(request),
+                cycle=cycle,
+                seats=seats,
+                keep_user_ids=keep,
+            )
+            return _("%(organisation)s moves to the %(plan)s plan on %(date)s.") % {
+                "organisation": organisation,
+                "plan": scheduled.to_plan,
+                "date": date_format(scheduled.effective, "DATE_FORMAT"),
+            }
+        change = plan_changes.change_plan(
+            organisation,
+            plan_code,
+            acting_user=staff_user(request),
+            cycle=cycle,
+            seats=seats,
+            keep_user_ids=keep,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+        return _("%(organisation)s is now on the %(plan)s plan.") % {
+            "organisation": organisation,
+            "plan": change.to_plan,
+        }
+
+    def cancel_scheduled_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Cancel the organisation's change scheduled for the end of the period (POST)."""
+        organisation = self._organisation(pk)
+        if request.method == "POST":
+            try:
+                scheduled_changes.cancel_scheduled_change(
+                    organisation, acting_user=staff_user(request)
+                )
+            except DomainError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("The scheduled change was cancelled."), messages.SUCCESS
+                )
+        return self._back(organisation)
 
     def grant_override_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         organisation = self._organisation(pk)
@@ -388,3 +449,23 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 class EntitlementOverrideAdmin(ReadOnlyAdmin):
     list_display = ["organisation", "feature", "limit", "valid_until", "revoked_at"]
     list_select_related = ["organisation", "feature"]
+
+
+@admin.register(ScheduledChange)
+class ScheduledChangeAdmin(ReadOnlyAdmin):
+    """Changes waiting for the end of the period, and what became of them (cancel one from
+    its organisation's page)."""
+
+    list_display = [
+        "organisation",
+        "from_plan",
+        "to_plan",
+        "to_cycle",
+        "seats_after",
+        "effective",
+        "status",
+        "actor_email",
+    ]
+    list_filter = ["status", "to_plan"]
+    list_select_related = ["organisation", "from_plan", "to_plan"]
+    date_hierarchy = "effective"

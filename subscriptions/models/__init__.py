@@ -24,6 +24,7 @@ from subscriptions.models.changes import (
     PlanChange,
     RefundRequest,
     RefundStatus,
+    ScheduledChange,
 )
 from subscriptions.models.invoices import Invoice
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
@@ -48,6 +49,7 @@ __all__ = [
     "PlanTransition",
     "RefundRequest",
     "RefundStatus",
+    "ScheduledChange",
     "Subscription",
     "TransitionKind",
 ]

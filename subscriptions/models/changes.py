@@ -174,3 +174,75 @@ class RefundRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.amount} {self.currency} ({self.status})"
+
+
+class ScheduledChange(models.Model):
+    """A change the customer (or staff, or an operator) asked for at the end of the
+    period: a downgrade, fewer seats or the other billing cycle. Nothing changes until
+    ``effective``, the first day of the next period, when the renewal starts that period
+    on the new plan instead (``services.scheduled_changes``). At most one is scheduled
+    per organisation; the rows stay as its history."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        APPLIED = "applied", _("Applied")
+        CANCELLED = "cancelled", _("Cancelled")
+        # Its day came but it could no longer be made (e.g. the catalogue changed):
+        # the subscription renewed as it was, and the customer was told why.
+        NOT_APPLIED = "not_applied", _("Not applied")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="scheduled_changes"
+    )
+    from_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    to_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
+    from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
+    to_cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
+    seats_before = models.PositiveIntegerField()
+    seats_after = models.PositiveIntegerField(_("seats"))
+    # Who stays active when active users exceed the new seats: chosen when scheduling,
+    # checked again when the change applies.
+    keep_user_ids = models.JSONField(default=list, blank=True)
+    effective = models.DateField(_("effective"), help_text=_("The first day of the new period."))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED
+    )
+    actor_kind = models.CharField(max_length=10)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_email = models.CharField(_("scheduled by"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("scheduled"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.CharField(_("resolved by"), max_length=254, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    # Applied: the change it became. Cancelled by an immediate change: that change.
+    plan_change = models.ForeignKey(
+        PlanChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scheduled_changes",
+    )
+    reminded_on = models.DateField(_("reminder sent"), null=True, blank=True)
+    # The language it was scheduled in: the emails sent about it later (the reminder, the
+    # change applied or set aside) are written in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled change")
+        verbose_name_plural = _("scheduled changes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(status="scheduled"),
+                name="subscriptions_one_scheduled_change",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.to_plan} on {self.effective}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.SCHEDULED

@@ -25,6 +25,7 @@ from subscriptions.models import (
     PlanChange,
     RefundRequest,
     RefundStatus,
+    ScheduledChange,
     Subscription,
 )
 
@@ -58,8 +59,8 @@ def active_seat_counts(organisations: Iterable[Organisation]) -> dict[int, int]:
 
 
 def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]:
-    """One row per organisation (plan, cycle, seats used/licensed, period end): two
-    queries whatever the number of organisations."""
+    """One row per organisation (plan, cycle, seats used/licensed, period, anchor and
+    scheduled change): three queries whatever the number of organisations."""
     subscriptions = Subscription.objects.select_related("organisation", "plan").order_by(
         "organisation__slug"
     )
@@ -67,6 +68,13 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
         subscriptions = subscriptions.filter(plan__code=plan_code)
     rows = list(subscriptions)
     used = active_seat_counts(row.organisation for row in rows)
+    scheduled = {
+        change.organisation_id: change
+        for change in ScheduledChange.objects.select_related("to_plan").filter(
+            status=ScheduledChange.Status.SCHEDULED,
+            organisation__in=subscriptions.values("organisation_id"),
+        )
+    }
     return [
         {
             "organisation": row.organisation.slug,
@@ -80,11 +88,22 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
             "period_end": row.period_end,  # the last day of the period
             "anchor_day": row.billing_anchor.day,
             "anchor_month": row.billing_anchor.month if row.cycle == "annual" else None,
-            # Changes at the period's end are not offered yet (issue 10, point 4).
-            "scheduled_change": None,
+            "scheduled_change": _scheduled_row(scheduled.get(row.organisation_id)),
         }
         for row in rows
     ]
+
+
+def _scheduled_row(change: ScheduledChange | None) -> dict[str, Any] | None:
+    """A scheduled change as commands print it; ``effective`` is the new period's first day."""
+    if change is None:
+        return None
+    return {
+        "plan": change.to_plan.code,
+        "seats": change.seats_after,
+        "cycle": change.to_cycle,
+        "effective": change.effective,
+    }
 
 
 @dataclass(frozen=True)

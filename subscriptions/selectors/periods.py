@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from subscriptions.models import Plan, Subscription
+from subscriptions.models import Plan, ScheduledChange, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors.catalogue import seat_rate
 
@@ -39,34 +39,71 @@ def bill_after(period_end: date, amount: Decimal, *, currency: str, cycle: str) 
     return Bill(period_end + timedelta(days=1), amount, currency, cycle)
 
 
-def next_bill(subscription: Subscription, *, today: date | None = None) -> Bill:
+def next_bill(
+    subscription: Subscription,
+    *,
+    today: date | None = None,
+    scheduled: ScheduledChange | None = None,
+) -> Bill:
     """The subscription's next bill: the renewal after the period ``today`` is in, at
-    list price for its plan, cycle and seats (one query). A change's preview says the
-    same of the subscription after the change (``PlanChangePreview.next_bill``)."""
-    current = renewed(subscription, today or timezone.localdate())
-    price = list_price(current.plan, current.cycle, current.seats, current.currency)
-    return bill_after(current.period_end, price, currency=current.currency, cycle=current.cycle)
+    list price for its plan, cycle and seats, or for those of the ``scheduled`` change
+    that starts that period (one query). A change's preview says the same of the
+    subscription after the change (``PlanChangePreview.next_bill``)."""
+    current = renewed(subscription, today or timezone.localdate(), scheduled)
+    following = _as_scheduled(current, current.period_end + timedelta(days=1), scheduled)
+    price = list_price(following.plan, following.cycle, following.seats, following.currency)
+    return bill_after(current.period_end, price, currency=following.currency, cycle=following.cycle)
 
 
-def renewals(subscription: Subscription, today: date) -> list[Subscription]:
+def _as_scheduled(
+    subscription: Subscription, start: date, scheduled: ScheduledChange | None
+) -> Subscription:
+    """The subscription for a period beginning on ``start``: on the plan, cycle and
+    seats of the ``scheduled`` change if that is its day (a copy), else as it is."""
+    if scheduled is None or not scheduled.is_pending or scheduled.effective != start:
+        return subscription
+    changed = copy.copy(subscription)
+    changed.plan, changed.cycle = scheduled.to_plan, scheduled.to_cycle
+    changed.seats = scheduled.seats_after
+    if changed.cycle != subscription.cycle:
+        changed.billing_anchor = start  # the new cycle's first day, as for a change now
+    return changed
+
+
+# Monthly seat rates by plan id, cycle and currency (``seat_rate``: one query each).
+Rates = dict[tuple[int, str, str], Decimal]
+
+
+def renewals(
+    subscription: Subscription,
+    today: date,
+    scheduled: ScheduledChange | None = None,
+    *,
+    rates: Rates | None = None,
+) -> list[Subscription]:
     """The periods that ``today`` has reached since the subscription's period ended, each
-    renewed at list price: one copy of the subscription per new period, oldest first
-    (none while the period lasts). The input is unchanged."""
-    if today <= subscription.period_end:
-        return []
-    price = list_price(
-        subscription.plan, subscription.cycle, subscription.seats, subscription.currency
-    )
-    periods = []
+    renewed at list price (the first on the ``scheduled`` change's plan, cycle and seats
+    when it starts then): one copy of the subscription per new period, oldest first (none
+    while the period lasts). The input is unchanged. ``rates`` may be shared by many
+    calls (a billing run reads each rate once)."""
+    periods: list[Subscription] = []
+    rates = {} if rates is None else rates
     current = subscription
     while today > current.period_end:
-        current = copy.copy(current)
-        current.begin_period(current.period_end + timedelta(days=1), price)
+        start = current.period_end + timedelta(days=1)
+        current = copy.copy(_as_scheduled(current, start, scheduled))
+        key = (current.plan_id, current.cycle, current.currency)
+        if key not in rates:
+            rates[key] = seat_rate(current.plan, current.cycle, current.currency)
+        current.begin_period(start, cycle_price(rates[key], current.seats, current.cycle))
         periods.append(current)
     return periods
 
 
-def renewed(subscription: Subscription, today: date) -> Subscription:
-    """The subscription as of ``today``: periods that ended renewed at list price."""
-    periods = renewals(subscription, today)
+def renewed(
+    subscription: Subscription, today: date, scheduled: ScheduledChange | None = None
+) -> Subscription:
+    """The subscription as of ``today``: periods that ended renewed at list price (with
+    the ``scheduled`` change when its day has come)."""
+    periods = renewals(subscription, today, scheduled)
     return periods[-1] if periods else subscription

@@ -7,7 +7,7 @@ speak of are ``selectors.periods``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -49,6 +49,7 @@ from subscriptions.selectors.entitlements import (
     usage_of,
 )
 from subscriptions.selectors.periods import Bill, bill_after, list_price, renewed
+from subscriptions.selectors.scheduled_changes import scheduled_change_of
 
 
 def change_kind(
@@ -154,6 +155,21 @@ class PlanChangePreview:
         return self.quote.due == 0 and (
             self.quote.refund > 0 or self.seats_after < self.seats_before
         )
+
+    @property
+    def schedulable(self) -> bool:
+        """Whether the change may wait for the end of the period instead (DOMAIN.md,
+        Time): a downgrade, fewer seats or the other billing cycle. Upgrades (and more
+        seats) are always made now."""
+        if self.kind == ChangeKind.SEATS:
+            return self.seats_after < self.seats_before
+        return self.kind in (ChangeKind.DOWNGRADE, ChangeKind.CYCLE)
+
+    @property
+    def effective(self) -> date:
+        """The day the change takes effect if it waits for the end of the period: the
+        first day of the next period."""
+        return self.subscription.period_end + timedelta(days=1)
 
     @property
     def seats_over(self) -> int:
@@ -303,9 +319,12 @@ def preview_plan_change(
     current = Subscription.objects.select_related("plan").filter(organisation=organisation).first()
     if current is None:
         raise NoSubscription(organisation=organisation)
+    # A period that ended and was not renewed yet starts with the change scheduled for
+    # then, as the renewal that comes first in every change will make it.
+    scheduled = scheduled_change_of(organisation) if day > current.period_end else None
     return build_preview(
         organisation,
-        subscription=renewed(current, day),
+        subscription=renewed(current, day, scheduled),
         to_plan=to_plan,
         cycle=cycle,
         seats=seats,

@@ -9,41 +9,22 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from accounts.selectors import seat_holders
 from accounts.services import deactivate_for_seats
-from portal.emails import send_after_commit
 from portal.models import Organisation
-from portal.selectors import organisation_url
 from subscriptions import audit
-from subscriptions.exceptions import (
-    FeedbackReasonNotForChange,
-    KeepListInvalid,
-    KeepListRequired,
-    NoSubscription,
-)
-from subscriptions.models import ChangeKind, FeedbackReason, Invoice, PlanChange, Subscription
+from subscriptions.exceptions import FeedbackReasonNotForChange
+from subscriptions.models import ChangeKind, FeedbackReason, PlanChange
 from subscriptions.payments import charge_key, payment_gateway
 from subscriptions.selectors.catalogue import get_plan, valid_choice
 from subscriptions.selectors.entitlements import forget_entitlements
-from subscriptions.selectors.previews import PlanChangePreview, build_preview
-from subscriptions.services import ledger
-from subscriptions.services.guards import is_vendor_staff, require_subscription_manager
-from subscriptions.services.subscription import renew_if_due, snapshot
-
-
-def _locked_subscription(organisation: Organisation) -> Subscription:
-    # Lock the row alone: with a join, PostgreSQL re-checks a row updated while we
-    # waited against the old joined plan row and would drop it from the result.
-    subscription = (
-        Subscription.objects.select_for_update().filter(organisation=organisation).first()
-    )
-    if subscription is None:
-        raise NoSubscription(organisation=organisation)
-    return subscription
+from subscriptions.services import ledger, notices, scheduled_changes
+from subscriptions.services.change_checks import check_change
+from subscriptions.services.guards import require_subscription_manager
+from subscriptions.services.seats import locked_subscription
+from subscriptions.services.subscription import snapshot
 
 
 def change_plan(
@@ -70,26 +51,30 @@ def change_plan(
     if feedback_reason:
         valid_choice(feedback_reason, FeedbackReason, "reason")
     with transaction.atomic():
-        subscription = _locked_subscription(organisation)
+        subscription = locked_subscription(organisation)
         if idempotency_key:
             done = PlanChange.objects.filter(
                 organisation=organisation, idempotency_key=idempotency_key
             ).first()
             if done is not None:
                 return done
-        require_subscription_manager(organisation, acting_user)
-        subscription = renew_if_due(organisation, subscription, day)
-        preview = build_preview(
+        checked = check_change(
             organisation,
-            subscription=subscription,
-            to_plan=to_plan,
+            subscription,
+            to_plan,
+            acting_user=acting_user,
             cycle=cycle,
             seats=seats,
+            keep_user_ids=keep_user_ids,
             today=day,
         )
-        if preview.refusal is not None:
-            raise preview.refusal
-        deactivated = _apply_seat_choice(organisation, preview, keep_user_ids, acting_user)
+        preview, deactivated = checked.preview, checked.leaving
+        subscription = preview.subscription
+        if deactivated:
+            with tenant_context(organisation):
+                deactivate_for_seats(
+                    deactivated, acting_user=acting_user, organisation=organisation
+                )
         # Fixed before anything is written: a derived key reads the latest change.
         key = charge_key(preview, given=idempotency_key, today=day) if preview.quote.due > 0 else ""
         change = PlanChange.objects.create(
@@ -130,6 +115,8 @@ def change_plan(
         subscription.seats = preview.seats_after
         subscription.save()
         invoice = ledger.book_change(organisation, subscription, change, new_period=new_period)
+        # A change made now replaces one waiting for the period's end (DOMAIN.md, Time).
+        scheduled_changes.cancel_for_change(organisation, change, acting_user=acting_user)
         audit.record(
             audit.Action.PLAN_CHANGED,
             acting_user=acting_user,
@@ -144,7 +131,7 @@ def change_plan(
                 "deactivated_user_ids": deactivated,
             },
         )
-        _email_primary_contact(organisation, change, invoice)
+        notices.tell_primary_contact(organisation, "plan_changed", change=change, invoice=invoice)
         if invoice is not None and invoice.total > 0:
             # Last: money taken cannot be rolled back, so everything that can refuse or
             # fail has done so. A PaymentFailed rolls the whole change back (the email
@@ -165,64 +152,6 @@ def change_plan(
     organisation.subscription = subscription
     forget_entitlements(organisation)
     return change
-
-
-def _apply_seat_choice(
-    organisation: Organisation,
-    preview: PlanChangePreview,
-    keep_user_ids: Iterable[int] | None,
-    acting_user: User | None,
-) -> list[int]:
-    """Deactivate the active users not kept when they exceed the new seats."""
-    if preview.seats_over == 0:
-        return []
-    if not keep_user_ids:
-        raise KeepListRequired(
-            plan=preview.to_plan.name, seats=preview.seats_after, active=preview.seats_in_use
-        )
-    keep = {int(pk) for pk in keep_user_ids}
-    # Decided before switching schema: staff are recognised on the public schema.
-    customer = acting_user is not None and not is_vendor_staff(acting_user)
-    with tenant_context(organisation):
-        active = dict(seat_holders().values_list("pk", "is_primary_contact"))
-        if not keep <= active.keys():
-            raise KeepListInvalid(
-                reason=_("some of them are not active users of this organisation.")
-            )
-        if len(keep) > preview.seats_after:
-            raise KeepListInvalid(
-                reason=_("choose at most %(seats)s users.") % {"seats": preview.seats_after}
-            )
-        if any(is_primary and pk not in keep for pk, is_primary in active.items()):
-            raise KeepListInvalid(reason=_("the primary contact always stays active."))
-        if customer and acting_user is not None and acting_user.pk not in keep:
-            raise KeepListInvalid(reason=_("you cannot deactivate yourself."))
-        leaving = sorted(active.keys() - keep)
-        deactivate_for_seats(leaving, acting_user=acting_user, organisation=organisation)
-    return leaving
-
-
-def _primary_contact_email(organisation: Organisation) -> str:
-    with tenant_context(organisation):
-        contact = (
-            User.objects.filter(is_primary_contact=True).values_list("email", flat=True).first()
-        )
-    return contact or ""
-
-
-def _email_primary_contact(
-    organisation: Organisation, change: PlanChange, invoice: Invoice | None
-) -> None:
-    send_after_commit(
-        "subscriptions/email/plan_changed",
-        [_primary_contact_email(organisation)],
-        {
-            "organisation": organisation,
-            "change": change,
-            "invoice": invoice,
-            "site": organisation_url(organisation),
-        },
-    )
 
 
 def share_feedback(

@@ -1,26 +1,37 @@
 """Starting an organisation's subscription, and renewing periods that ended (within a
-change, or for every subscription due: ``run_billing``)."""
+change, or for every subscription due: ``run_billing``), with the change scheduled for
+the period's end when its day comes."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from accounts.services import deactivate_for_seats
+from portal.exceptions import DomainError
 from portal.models import Organisation
 from subscriptions import audit
-from subscriptions.exceptions import InvalidChoice
-from subscriptions.models import BillingCycle, Currency, Subscription
-from subscriptions.selectors.catalogue import get_plan, valid_choice, valid_seats
-from subscriptions.selectors.periods import list_price, renewals
-from subscriptions.services import ledger
+from subscriptions.exceptions import InvalidChoice, ScheduledChangeOutdated
+from subscriptions.models import BillingCycle, Currency, PlanChange, ScheduledChange, Subscription
+from subscriptions.selectors.catalogue import (
+    get_plan,
+    transition_refusal,
+    valid_choice,
+    valid_seats,
+)
+from subscriptions.selectors.periods import Rates, list_price, renewals
+from subscriptions.selectors.scheduled_changes import scheduled_change_of
+from subscriptions.services import ledger, notices, reminders
 from subscriptions.services.guards import require_staff
+from subscriptions.services.seats import leaving_when_due
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +50,17 @@ def snapshot(subscription: Subscription) -> dict[str, Any]:
     }
 
 
+def scheduled_snapshot(scheduled: ScheduledChange) -> dict[str, Any]:
+    """A scheduled change as the audit log records it."""
+    return {
+        "plan": scheduled.to_plan.code,
+        "cycle": scheduled.to_cycle,
+        "seats": scheduled.seats_after,
+        "effective": scheduled.effective,
+        "status": scheduled.status,
+    }
+
+
 def start_subscription(
     organisation: Organisation,
     *,
@@ -48,10 +70,12 @@ def start_subscription(
     currency: str = Currency.JPY,
     amount_paid: Decimal | None = None,
     acting_user: User | None = None,
-    today: date | None = None,
+    period_start: date | None = None,
 ) -> Subscription:
-    """Put a new organisation on a plan with a period starting today. ``amount_paid``
-    (default: the list price) is what was actually paid, discounts included."""
+    """Put a new organisation on a plan with a first period beginning ``period_start``
+    (default today; any day, past or future, for a customer imported from elsewhere),
+    its billing anchor. ``amount_paid`` (default: the list price) is what was actually
+    paid, discounts included."""
     require_staff(acting_user, "subscriptions.add_subscription")
     plan = get_plan(plan_code)
     valid_choice(cycle, BillingCycle, "billing cycle")
@@ -61,7 +85,7 @@ def start_subscription(
     paid = price if amount_paid is None else amount_paid
     if paid < 0:
         raise InvalidChoice(value=str(paid), field="amount paid", choices="≥ 0")
-    day = today or timezone.localdate()
+    day = period_start or timezone.localdate()
     with transaction.atomic():
         subscription = Subscription(
             organisation=organisation, plan=plan, cycle=cycle, seats=seats, currency=currency
@@ -84,23 +108,67 @@ def renew_if_due(
     organisation: Organisation, subscription: Subscription, today: date
 ) -> Subscription:
     """Within a change that holds the subscription's lock: start the periods that
-    ``today`` has reached at list price, each with its charge, audited. Returns the
+    ``today`` has reached at list price, each with its charge, audited; the first of them
+    on the scheduled change's plan, cycle and seats when its day has come. Returns the
     subscription as of today."""
-    return _renew(organisation, subscription, renewals(subscription, today))
+    return _renew(organisation, subscription, today).subscription
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What renewing one subscription did: the subscription afterwards, how many
+    periods it started, and the scheduled change applied or set aside (with why)."""
+
+    subscription: Subscription
+    periods: int = 0
+    applied: ScheduledChange | None = None
+    not_applied: ScheduledChange | None = None
 
 
 def _renew(
-    organisation: Organisation, subscription: Subscription, periods: list[Subscription]
-) -> Subscription:
-    """Book and save ``periods`` (``selectors.periods.renewals``), audited."""
-    if not periods:
-        return subscription
+    organisation: Organisation,
+    subscription: Subscription,
+    today: date,
+    *,
+    may_have_scheduled: bool = True,
+    rates: Rates | None = None,
+) -> Renewal:
+    """Book and save the periods ``today`` has reached (``selectors.periods.renewals``),
+    applying the scheduled change whose day has come, audited. A billing run says which
+    organisations cannot have one (``may_have_scheduled``) and shares its ``rates``."""
+    if today <= subscription.period_end:
+        return Renewal(subscription)
+    scheduled = scheduled_change_of(organisation) if may_have_scheduled else None
+    leaving: list[int] = []
+    not_applied = None
+    if scheduled is not None:
+        try:
+            leaving = _check_due_change(organisation, subscription, scheduled)
+        except DomainError as error:
+            with translation.override(scheduled.language or None):  # as its emails say it
+                reason = str(error)
+            _set_aside(organisation, scheduled, reason=reason)
+            scheduled, not_applied = None, scheduled
+    periods = renewals(subscription, today, scheduled, rates=rates)
+    if scheduled is not None:
+        _apply_due_change(organisation, subscription, periods[0], scheduled, leaving)
     for period in periods:
         ledger.book_period_charge(organisation, period)
     current = periods[-1]
     before = snapshot(subscription)
     current.save(
-        update_fields=["period_start", "period_end", "amount_paid", "upgrade_charges", "paid_value"]
+        update_fields=[
+            "plan",
+            "cycle",
+            "seats",
+            "billing_anchor",
+            "period_start",
+            "period_end",
+            "amount_paid",
+            "upgrade_charges",
+            "paid_value",
+            "updated_at",
+        ]
     )
     audit.record(
         audit.Action.SUBSCRIPTION_RENEWED,
@@ -110,26 +178,136 @@ def _renew(
         before=before,
         after=snapshot(current),
     )
-    return current
+    return Renewal(current, len(periods), applied=scheduled, not_applied=not_applied)
+
+
+def _check_due_change(
+    organisation: Organisation, subscription: Subscription, scheduled: ScheduledChange
+) -> list[int]:
+    """Whether the change scheduled for the end of the period can still be made as it
+    was chosen: its day is the next period's first, the catalogue still allows it and
+    prices it, and who keeps a seat still fits (``seats.leaving_when_due``). Returns who
+    leaves; raises the domain error that stops it."""
+    if scheduled.effective != subscription.period_end + timedelta(days=1):
+        raise ScheduledChangeOutdated()
+    to_plan = scheduled.to_plan
+    if to_plan.pk != subscription.plan_id:
+        refusal = transition_refusal(subscription.plan, to_plan)
+        if refusal is not None:
+            raise refusal
+    valid_seats(to_plan, scheduled.seats_after)
+    list_price(to_plan, scheduled.to_cycle, scheduled.seats_after, subscription.currency)
+    return leaving_when_due(organisation, seats=scheduled.seats_after, kept=scheduled.keep_user_ids)
+
+
+def _apply_due_change(
+    organisation: Organisation,
+    before: Subscription,
+    after: Subscription,
+    scheduled: ScheduledChange,
+    leaving: list[int],
+) -> None:
+    """Make the scheduled change what it became: users without a seat deactivated (never
+    deleted), a plan change of the new period's first day (no quote: nothing of the old
+    period is left), the scheduled change applied, audited, and the customer told."""
+    if leaving:
+        with tenant_context(organisation):
+            deactivate_for_seats(leaving, acting_user=None, organisation=organisation)
+    change = PlanChange.objects.create(
+        organisation=organisation,
+        from_plan=before.plan,
+        to_plan=after.plan,
+        kind=scheduled.kind,
+        from_cycle=before.cycle,
+        to_cycle=after.cycle,
+        seats_before=before.seats,
+        seats_after=after.seats,
+        currency=after.currency,
+        changed_on=after.period_start,
+        period_end=after.period_end,
+        remaining_days=0,
+        paid_daily_before=before.paid_daily,
+        new_daily=after.paid_daily,
+        refund_quote=Decimal(0),
+        amount_due=Decimal(0),
+        deactivated_user_ids=leaving,
+        actor_kind=scheduled.actor_kind,
+        actor_id=scheduled.actor_id,
+        actor_email=scheduled.actor_email,
+    )
+    scheduled.status = ScheduledChange.Status.APPLIED
+    scheduled.plan_change = change
+    scheduled.resolved_at = timezone.now()
+    scheduled.save(update_fields=["status", "plan_change", "resolved_at"])
+    audit.record(
+        audit.Action.PLAN_CHANGED,
+        acting_user=None,
+        organisation=organisation,
+        target=change,
+        before=snapshot(before),
+        after={
+            **snapshot(after),
+            "kind": change.kind,
+            "scheduled_change": scheduled.pk,
+            "deactivated_user_ids": leaving,
+        },
+    )
+    notices.tell_primary_contact(
+        organisation, "scheduled_applied", scheduled=scheduled, language=scheduled.language
+    )
+
+
+def _set_aside(organisation: Organisation, scheduled: ScheduledChange, *, reason: str) -> None:
+    """A scheduled change whose day came but that can no longer be made: kept as "not
+    applied" with the reason, audited, and the customer told; the subscription renews as
+    it is."""
+    scheduled.status = ScheduledChange.Status.NOT_APPLIED
+    scheduled.note = reason
+    scheduled.resolved_at = timezone.now()
+    scheduled.save(update_fields=["status", "note", "resolved_at"])
+    audit.record(
+        audit.Action.SCHEDULED_CHANGE_NOT_APPLIED,
+        acting_user=None,
+        organisation=organisation,
+        target=scheduled,
+        after={**scheduled_snapshot(scheduled), "reason": reason},
+    )
+    notices.tell_primary_contact(
+        organisation, "scheduled_not_applied", scheduled=scheduled, language=scheduled.language
+    )
 
 
 @dataclass
 class BillingRun:
     """What ``run_billing`` did: the subscriptions renewed (organisation slug and the
-    periods started) and those that failed (slug and why)."""
+    periods started), the scheduled changes applied and set aside, the reminders sent,
+    and the subscriptions that failed (slug and why)."""
 
     today: date
     renewed: list[tuple[str, int]] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    not_applied: list[tuple[str, str]] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def run_billing(today: date | None = None) -> BillingRun:
-    """Renew every subscription whose period ended before ``today``: each in its own
-    transaction under its row lock, so that two runs at once renew each one once and a
-    second run for the same day finds nothing. One organisation's failure is reported and
-    does not stop the others. Work per subscription does not touch tenant schemas."""
+    """Renew every subscription whose period ended before ``today`` (applying the
+    changes scheduled for then), each in its own transaction under its row lock, so that
+    two runs at once renew each one once and a second run for the same day finds nothing;
+    then remind the primary contacts of changes coming soon (``reminders``). One
+    organisation's failure is reported and does not stop the others. Work per
+    subscription does not grow with the number of tenant schemas."""
     day = today or timezone.localdate()
     report = BillingRun(day)
+    # Only these can have a change due: one scheduled later in the run is scheduled after
+    # its subscription renewed (scheduling renews first), so its day is still to come.
+    scheduled = set(
+        ScheduledChange.objects.filter(
+            status=ScheduledChange.Status.SCHEDULED, effective__lte=day
+        ).values_list("organisation_id", flat=True)
+    )
+    rates: Rates = {}  # the seat rates as the run reads them, each once
     due = Subscription.objects.filter(period_end__lt=day).order_by("pk")
     for pk, slug in due.values_list("pk", "organisation__slug"):
         try:
@@ -144,11 +322,23 @@ def run_billing(today: date | None = None) -> BillingRun:
                 )
                 if subscription is None:
                     continue
-                periods = renewals(subscription, day)
-                _renew(subscription.organisation, subscription, periods)
+                renewal = _renew(
+                    subscription.organisation,
+                    subscription,
+                    day,
+                    may_have_scheduled=subscription.organisation_id in scheduled,
+                    rates=rates,
+                )
         except Exception as error:  # reported; the next organisation is still renewed
             logger.exception("Renewing %s failed", slug)
             report.failed.append((slug, str(error)))
-        else:
-            report.renewed.append((slug, len(periods)))
+            continue
+        report.renewed.append((slug, renewal.periods))
+        if renewal.applied is not None:
+            report.applied.append(slug)
+        if renewal.not_applied is not None:
+            report.not_applied.append((slug, renewal.not_applied.note))
+    reminded, failed = reminders.send_reminders(day)
+    report.reminded = reminded
+    report.failed.extend(failed)
     return report

@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from subscriptions.audit import Action
@@ -58,6 +59,13 @@ def activity_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
     ``plan_names`` maps plan codes to names (``selectors.catalogue.plan_names``)."""
     before, after = event.before or {}, event.after or {}
 
+    def day(value: Any) -> str:
+        """A date the log keeps as ISO text, as the page writes dates."""
+        try:
+            return date_format(date.fromisoformat(str(value)), "DATE_FORMAT")
+        except ValueError:
+            return str(value or "")
+
     def plan(data: dict[str, Any]) -> str:
         code = str(data.get("plan", ""))
         return plan_names.get(code, code)
@@ -67,6 +75,17 @@ def activity_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
             _("Plan changed from %(from)s to %(to)s") % {"from": plan(before), "to": plan(after)}
         ),
         Action.FEEDBACK_SHARED: lambda: _("Feedback shared"),
+        Action.CHANGE_SCHEDULED: lambda: (
+            _("Change to %(plan)s scheduled for %(date)s")
+            % {"plan": plan(after), "date": day(after.get("effective"))}
+        ),
+        Action.SCHEDULED_CHANGE_CANCELLED: lambda: (
+            _("Scheduled change to %(plan)s cancelled") % {"plan": plan(before)}
+        ),
+        Action.SCHEDULED_CHANGE_NOT_APPLIED: lambda: (
+            _("Scheduled change to %(plan)s not applied: %(reason)s")
+            % {"plan": plan(after), "reason": after.get("reason", "")}
+        ),
         Action.SUBSCRIPTION_STARTED: lambda: (
             _("Subscription started on the %(plan)s plan") % {"plan": plan(after)}
         ),

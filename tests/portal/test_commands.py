@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Department, User
 from portal.models import Domain, Organisation
+from subscriptions.models import ScheduledChange
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +136,9 @@ def test_seed_demo_is_idempotent_and_covers_every_role(db) -> None:
         assert all(user.check_password("demo-pass-2026") for user in users)
     staff = User.objects.get(email="staff@vendor.example")  # public schema
     assert staff.is_staff and staff.is_superuser
+    # Globex shows a change waiting for the end of its period, once.
+    [waiting] = ScheduledChange.objects.filter(status="scheduled")
+    assert (waiting.organisation.slug, waiting.kind, waiting.seats_after) == ("globex", "seats", 3)
 
 
 def _demo_counts() -> dict[str, tuple[int, int]]:

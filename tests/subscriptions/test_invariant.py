@@ -102,7 +102,7 @@ def test_refunds_never_exceed_what_was_paid(
             cycle=cycle,
             currency=currency,
             amount_paid=first_payment,
-            today=EXAMPLE_START,
+            period_start=EXAMPLE_START,
         )
         day = subscription.period_start
         applied = 0
@@ -230,7 +230,7 @@ def test_refunds_paid_never_exceed_charges_and_every_page_shows_the_same_sums(
         Subscription.objects.filter(organisation=organisation).delete()
         subscription = start_subscription(
             organisation, plan_code=start_plan, seats=start_seats, cycle=cycle,
-            today=EXAMPLE_START,
+            period_start=EXAMPLE_START,
         )  # fmt: skip
         day = EXAMPLE_START
         for operation in steps_taken:

@@ -240,7 +240,7 @@ def test_renewals_keep_the_billing_anchor() -> None:
     organisation, owner = make_organisation("standard", seats=1)
     Subscription.objects.filter(organisation=organisation).delete()
     anchor = date(2031, 1, 31)
-    start = start_subscription(organisation, plan_code="standard", seats=1, today=anchor)
+    start = start_subscription(organisation, plan_code="standard", seats=1, period_start=anchor)
     assert start.billing_anchor == anchor
     later = date(2031, 5, 1)
     plan_changes.change_plan(organisation, "professional", acting_user=owner, today=later)

@@ -30,7 +30,7 @@ from subscriptions.models import LedgerLine, PlanChange, Subscription
 from subscriptions.money import format_amount
 from subscriptions.payments import Charge, RecordOnlyGateway
 from subscriptions.services import plan_changes
-from tests.conftest import Site, signed_in
+from tests.conftest import Site, sending_queued_emails, signed_in
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,15 +133,13 @@ DECLINED = "could not be taken: card declined"
 # --- A declined charge changes nothing, and says so -----------------------------------
 
 
-def test_a_declined_upgrade_in_the_store_changes_nothing(
-    northwind: Site, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_a_declined_upgrade_in_the_store_changes_nothing(northwind: Site, settings: Any) -> None:
     _on_professional(northwind)
     _use(settings, FailingGateway)
     client = signed_in(northwind, "primary")
     key = _form_key(client.get("/store/plans/enterprise/").content.decode())
     before = _database(northwind.organisation)
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         response = client.post("/store/plans/enterprise/", {"idempotency_key": key})
     assert response.status_code == 402
     page = response.content.decode()
@@ -152,16 +150,14 @@ def test_a_declined_upgrade_in_the_store_changes_nothing(
     assert mail.outbox == []
 
 
-def test_a_declined_upgrade_in_the_admin_changes_nothing(
-    northwind: Site, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_a_declined_upgrade_in_the_admin_changes_nothing(northwind: Site, settings: Any) -> None:
     _on_professional(northwind)
     _use(settings, FailingGateway)
     client = _staff_client()
     url = _admin_url(northwind)
     key = _form_key(client.get(url, {"plan": "enterprise"}).content.decode())
     before = _database(northwind.organisation)
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         response = client.post(url, {"plan": "enterprise", "confirm": "1", "idempotency_key": key})
     # The admin answers every POST that changed nothing with its page and 400.
     assert response.status_code == 400
@@ -171,15 +167,13 @@ def test_a_declined_upgrade_in_the_admin_changes_nothing(
     assert mail.outbox == []
 
 
-def test_a_declined_change_deactivates_nobody(
-    northwind: Site, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_a_declined_change_deactivates_nobody(northwind: Site, settings: Any) -> None:
     """Annual billing with fewer seats than active users: the change deactivates users
     before it is charged, and the declined charge brings them back."""
     _use(settings, FailingGateway)
     ids = northwind.user_ids
     before = _database(northwind.organisation)
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         response = _staff_client().post(
             _admin_url(northwind),
             {
@@ -198,13 +192,13 @@ def test_a_declined_change_deactivates_nobody(
 
 
 def test_a_declined_upgrade_from_the_command_changes_nothing(
-    northwind: Site, settings: Any, django_capture_on_commit_callbacks: Any
+    northwind: Site, settings: Any
 ) -> None:
     _on_professional(northwind)
     _use(settings, FailingGateway)
     before = _database(northwind.organisation)
     with (
-        django_capture_on_commit_callbacks(execute=True),
+        sending_queued_emails(),
         pytest.raises(CommandError, match=DECLINED),
     ):
         call_command("change_plan", northwind.organisation.slug, "enterprise", stdout=io.StringIO())
@@ -214,7 +208,7 @@ def test_a_declined_upgrade_from_the_command_changes_nothing(
 
 
 def test_the_same_upgrade_charged_changes_the_database_and_sends_the_email(
-    northwind: Site, settings: Any, django_capture_on_commit_callbacks: Any
+    northwind: Site, settings: Any
 ) -> None:
     """The comparisons above can fail: a charge that goes through changes those rows."""
     _on_professional(northwind)
@@ -222,7 +216,7 @@ def test_the_same_upgrade_charged_changes_the_database_and_sends_the_email(
     client = signed_in(northwind, "primary")
     key = _form_key(client.get("/store/plans/enterprise/").content.decode())
     before = _database(northwind.organisation)
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         response = client.post("/store/plans/enterprise/", {"idempotency_key": key})
     assert response.status_code == 302
     after = _database(northwind.organisation)
@@ -362,7 +356,7 @@ def test_a_change_that_fails_while_being_written_takes_no_money(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the email could not be prepared")
 
-    monkeypatch.setattr(plan_changes, "_email_primary_contact", broken)
+    monkeypatch.setattr(plan_changes.notices, "tell_primary_contact", broken)
     before = _database(northwind.organisation)
     with pytest.raises(RuntimeError):
         plan_changes.change_plan(

@@ -40,7 +40,7 @@ from subscriptions.models import (
 from subscriptions.money import round_up
 from subscriptions.selectors import periods, previews
 from subscriptions.services import plan_changes
-from tests.conftest import Site
+from tests.conftest import Site, sending_queued_emails
 from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
@@ -131,9 +131,7 @@ def test_a_refused_preview_says_why(northwind: Site) -> None:
     assert isinstance(preview.refusal, TransitionNeedsStep)
 
 
-def test_changes_apply_at_once_any_number_of_times_and_delete_nothing(
-    northwind: Site, django_capture_on_commit_callbacks
-) -> None:
+def test_changes_apply_at_once_any_number_of_times_and_delete_nothing(northwind: Site) -> None:
     organisation, primary = northwind.organisation, northwind.user("primary")
     with schema_context(organisation.schema_name):
         for name in ("Billing", "Sales", "Returns"):
@@ -141,7 +139,7 @@ def test_changes_apply_at_once_any_number_of_times_and_delete_nothing(
     keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
     before = _tenant_row_counts(organisation)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         plan_changes.change_plan(organisation, "professional", acting_user=primary)
         plan_changes.change_plan(organisation, "free", acting_user=primary, keep_user_ids=keep)
         assert _tenant_row_counts(organisation) == before  # a deactivation changes no row count

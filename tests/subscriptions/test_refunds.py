@@ -30,7 +30,7 @@ from subscriptions.exceptions import (
 )
 from subscriptions.models import AuditEvent, ChangeKind, PlanChange, RefundRequest, RefundStatus
 from subscriptions.services import plan_changes, refunds
-from tests.conftest import Site
+from tests.conftest import Site, sending_queued_emails
 from tests.factories import StaffFactory
 
 PENDING, APPROVED, REFUNDED, REJECTED, WITHDRAWN = (
@@ -114,14 +114,14 @@ def test_a_plan_change_never_creates_a_refund(downgrade: PlanChange) -> None:
 
 @pytest.mark.parametrize("role", CUSTOMERS)
 def test_the_customer_requests_the_frozen_quote_and_payments_is_told_after_commit(
-    northwind: Site, downgrade: PlanChange, role: str, django_capture_on_commit_callbacks
+    northwind: Site, downgrade: PlanChange, role: str
 ) -> None:
     customer = northwind.user(role)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with sending_queued_emails(send=False) as queued:
         refunds.request_refund(downgrade, acting_user=customer)
-    assert mail.outbox == []  # nothing leaves before the commit
-    for callback in callbacks:
-        callback()
+    assert mail.outbox == []  # queued in the change's transaction; a worker sends it
+    assert [email["to"] for email in queued.queued()] == [[settings.PAYMENTS_CONTACT_EMAIL]]
+    queued.send()
 
     refund = RefundRequest.objects.get(plan_change=downgrade)
     assert refund.organisation == northwind.organisation
@@ -178,9 +178,9 @@ def test_a_refund_may_be_requested_until_the_period_ends(
 
 @pytest.mark.parametrize("role", NOT_MANAGERS)
 def test_only_the_primary_contact_or_a_super_admin_requests_a_refund(
-    northwind: Site, downgrade: PlanChange, role: str, django_capture_on_commit_callbacks
+    northwind: Site, downgrade: PlanChange, role: str
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(NotSubscriptionManager):
+    with sending_queued_emails(), pytest.raises(NotSubscriptionManager):
         refunds.request_refund(downgrade, acting_user=northwind.user(role))
     assert RefundRequest.objects.count() == 0
     assert mail.outbox == []
@@ -223,7 +223,6 @@ def test_only_the_life_cycles_moves_are_made(
     pending: RefundRequest,
     from_status: str,
     to_status: str,
-    django_capture_on_commit_callbacks,
 ) -> None:
     primary, staff = northwind.user("primary"), StaffFactory.create(permissions=DECIDES_REFUNDS)
     drive(pending, from_status, primary)
@@ -232,14 +231,14 @@ def test_only_the_life_cycles_moves_are_made(
     actor = primary if to_status == WITHDRAWN else staff
 
     if (from_status, to_status) not in LEGAL_MOVES:
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(IllegalRefundMove):
+        with sending_queued_emails(), pytest.raises(IllegalRefundMove):
             move(pending, to_status, acting_user=actor)
         assert status_of(pending) == from_status
         assert set(events.values_list("pk", flat=True)) == seen
         assert mail.outbox == []
         return
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         move(pending, to_status, acting_user=actor)
     assert status_of(pending) == to_status
     [message] = mail.outbox
@@ -269,9 +268,9 @@ def test_decisions_keep_the_decider_the_note_and_the_payment_reference(
 
 
 def test_a_rejection_carries_its_note_to_the_customer(
-    northwind: Site, pending: RefundRequest, staff: User, django_capture_on_commit_callbacks
+    northwind: Site, pending: RefundRequest, staff: User
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+    with sending_queued_emails():
         refunds.reject_refund(pending, acting_user=staff, note="The period had ended.")
     refund = RefundRequest.objects.get(pk=pending.pk)
     assert (refund.status, refund.decision_note) == (REJECTED, "The period had ended.")

@@ -1,7 +1,10 @@
-"""manage.py create_organisation --name NAME --slug SLUG --primary-contact EMAIL"""
+"""manage.py create_organisation --name NAME --slug SLUG --primary-contact EMAIL
+[--plan P] [--seats N] [--cycle C] [--currency C] [--period-start YYYY-MM-DD]"""
 
 from __future__ import annotations
 
+import argparse
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -9,6 +12,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from portal.exceptions import DomainError
 from portal.selectors import organisation_url
 from portal.services import create_organisation
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not a date (YYYY-MM-DD).") from None
 
 
 class Command(BaseCommand):
@@ -32,6 +42,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--cycle", choices=["monthly", "annual"], default="monthly")
         parser.add_argument("--currency", choices=["JPY", "USD"], default="JPY")
+        parser.add_argument(
+            "--period-start",
+            type=_day,
+            metavar="YYYY-MM-DD",
+            help="The first day of the current period, past or future (default: today): "
+            "imports an existing customer. Its day (and month, annual) is the billing anchor.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -44,12 +61,17 @@ class Command(BaseCommand):
                 seats=options["seats"],
                 cycle=options["cycle"],
                 currency=options["currency"],
+                period_start=options["period_start"],
             )
         except DomainError as error:
             raise CommandError(str(error)) from None
         organisation = created.organisation
         self.stdout.write(self.style.SUCCESS(f"Created {organisation.name} ({organisation.slug})."))
         self.stdout.write(f"Site:          {organisation_url(organisation)}")
-        self.stdout.write(f"Plan:          {options['plan']} ({options['cycle']})")
+        subscription = organisation.subscription
+        self.stdout.write(
+            f"Plan:          {options['plan']} ({options['cycle']}), period "
+            f"{subscription.period_start.isoformat()} – {subscription.period_end.isoformat()}"
+        )
         self.stdout.write(f"Primary contact: {created.primary_contact.email}")
         self.stdout.write(f"Set-password link (single use): {created.set_password_url}")

@@ -15,6 +15,7 @@ from portal.selectors import organisation_url, public_url
 from portal.services import create_organisation
 from subscriptions.services.plan_changes import change_plan
 from subscriptions.services.refunds import request_refund
+from subscriptions.services.scheduled_changes import schedule_change
 
 DEMO_PASSWORD = "demo-pass-2026"
 STAFF_EMAIL = "staff@vendor.example"
@@ -64,6 +65,9 @@ DEMO_ORGANISATIONS = [
     ),
 ]
 
+# Changes waiting for the end of the period: Globex goes down to 3 seats at its renewal.
+DEMO_SCHEDULED = {"globex": ("professional", 3)}
+
 
 class Command(BaseCommand):
     help = "Create the demo organisations, users and a vendor staff user (idempotent)."
@@ -95,6 +99,9 @@ class Command(BaseCommand):
                 # requests for the vendor's staff to review.
                 change = change_plan(organisation, downgrade, acting_user=primary)
                 request_refund(change, acting_user=primary)
+            if new and slug in DEMO_SCHEDULED:
+                plan_code, seats_then = DEMO_SCHEDULED[slug]
+                schedule_change(organisation, plan_code, seats=seats_then, acting_user=primary)
         self._seed_staff()
         self._print_summary()
 

@@ -1,4 +1,5 @@
-"""manage.py change_plan ORG PLAN [--cycle C] [--seats N] [--keep-agent EMAIL ...] [--dry-run]"""
+"""manage.py change_plan ORG PLAN [--cycle C] [--seats N] [--keep-agent EMAIL ...]
+[--at-period-end] [--dry-run], and manage.py change_plan ORG --cancel-scheduled"""
 
 from __future__ import annotations
 
@@ -9,19 +10,29 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from portal.exceptions import DomainError
+from portal.models import Organisation
 from subscriptions.management.commands._shared import organisation_by_slug
 from subscriptions.money import format_amount
 from subscriptions.selectors.previews import PlanChangePreview, preview_plan_change
+from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
 from subscriptions.services.plan_changes import change_plan
+from subscriptions.services.scheduled_changes import cancel_scheduled_change, schedule_change
 
 
 class Command(BaseCommand):
-    help = "Change an organisation's plan now (as an operator). --dry-run prints the impact only."
+    help = (
+        "Change an organisation's plan now, or at the end of its period (--at-period-end), "
+        "as an operator; --cancel-scheduled (no PLAN) cancels a scheduled change. "
+        "--dry-run prints the impact only."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organisation", metavar="ORG", help="The organisation's slug.")
         parser.add_argument(
-            "plan", metavar="PLAN", help="free, standard, professional or enterprise."
+            "plan",
+            metavar="PLAN",
+            nargs="?",
+            help="free, standard, professional or enterprise (not with --cancel-scheduled).",
         )
         parser.add_argument("--cycle", choices=["monthly", "annual"])
         parser.add_argument("--seats", type=int)
@@ -32,28 +43,65 @@ class Command(BaseCommand):
             metavar="EMAIL",
             help="A user to keep active when active users exceed the new plan's seats (repeat).",
         )
+        when = parser.add_mutually_exclusive_group()
+        when.add_argument(
+            "--at-period-end",
+            action="store_true",
+            help="Schedule the change (a downgrade, fewer seats or the other cycle) for the "
+            "first day of the next period; nothing changes now.",
+        )
+        when.add_argument(
+            "--cancel-scheduled",
+            action="store_true",
+            help="Cancel the change scheduled for the end of the period (give no PLAN).",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Print the impact, change nothing."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organisation = organisation_by_slug(options["organisation"])
+        if options["cancel_scheduled"]:
+            if options["plan"]:
+                raise CommandError("--cancel-scheduled takes no PLAN.")
+            self._cancel(organisation, dry_run=options["dry_run"])
+            return
+        if not options["plan"]:
+            raise CommandError("Give the PLAN to change to (or --cancel-scheduled).")
         try:
             preview = preview_plan_change(
                 organisation, options["plan"], cycle=options["cycle"], seats=options["seats"]
             )
-            self.stdout.write(describe(preview))
+            self.stdout.write(describe(preview, at_period_end=options["at_period_end"]))
             if options["dry_run"]:
                 return
             if preview.refusal is not None:
                 raise preview.refusal
+            keep = self._keep_ids(organisation, options["keep_agent"])
+            if options["at_period_end"]:
+                scheduled = schedule_change(
+                    organisation,
+                    options["plan"],
+                    acting_user=None,
+                    cycle=options["cycle"],
+                    seats=options["seats"],
+                    keep_user_ids=keep,
+                )
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{organisation.slug} moves to {scheduled.to_plan.code} "
+                        f"({scheduled.to_cycle}, {scheduled.seats_after} seats) on "
+                        f"{scheduled.effective.isoformat()}."
+                    )
+                )
+                return
             change = change_plan(
                 organisation,
                 options["plan"],
                 acting_user=None,
                 cycle=options["cycle"],
                 seats=options["seats"],
-                keep_user_ids=self._keep_ids(organisation, options["keep_agent"]),
+                keep_user_ids=keep,
             )
         except DomainError as error:
             raise CommandError(str(error)) from None
@@ -63,8 +111,26 @@ class Command(BaseCommand):
                 f"({change.to_cycle}, {change.seats_after} seats)."
             )
         )
+        if cancelled_by(change) is not None:
+            self.stdout.write("The change scheduled for the end of the period was cancelled.")
 
-    def _keep_ids(self, organisation: Any, emails: list[str]) -> list[int]:
+    def _cancel(self, organisation: Organisation, *, dry_run: bool) -> None:
+        scheduled = scheduled_change_of(organisation)
+        if scheduled is None:
+            raise CommandError(f"{organisation.slug} has no scheduled change.")
+        self.stdout.write(
+            f"{organisation.slug}: scheduled {scheduled.to_plan.code} ({scheduled.to_cycle}, "
+            f"{scheduled.seats_after} seats) on {scheduled.effective.isoformat()}"
+        )
+        if dry_run:
+            return
+        try:
+            cancel_scheduled_change(organisation, acting_user=None)
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(self.style.SUCCESS("Cancelled; the subscription renews as it is."))
+
+    def _keep_ids(self, organisation: Organisation, emails: list[str]) -> list[int]:
         wanted = {email.strip().lower() for email in emails}
         with tenant_context(organisation):
             found = dict(User.objects.filter(email__in=wanted).values_list("email", "pk"))
@@ -76,8 +142,9 @@ class Command(BaseCommand):
         return list(found.values())
 
 
-def describe(preview: PlanChangePreview) -> str:
-    """The preview in plain words, for operators."""
+def describe(preview: PlanChangePreview, *, at_period_end: bool = False) -> str:
+    """The preview in plain words, for operators (of a change now, or at the end of the
+    period: then its day instead of the money of the rest of the period)."""
     lines = [
         f"{preview.organisation.slug}: {preview.from_plan.code} ({preview.from_cycle}) → "
         f"{preview.to_plan.code} ({preview.to_cycle}), {preview.kind}",
@@ -101,6 +168,11 @@ def describe(preview: PlanChangePreview) -> str:
             f"{preview.seats_over} active users must be deactivated (not deleted): "
             "choose with --keep-agent"
         )
+    if at_period_end:
+        schedulable = "" if preview.schedulable else " (only downgrades, fewer seats or a cycle)"
+        lines.append(f"at the end of the period: from {preview.effective.isoformat()}{schedulable}")
+        lines.append(f"next bill: {format_amount(preview.new_price, preview.currency)} + tax")
+        return "\n".join(lines)
     quote = preview.quote
     lines.append(
         f"remaining days: {quote.remaining_days}; "

@@ -12,8 +12,9 @@ from subscriptions.services.subscription import run_billing
 
 class Command(BaseCommand):
     help = (
-        "Renew every subscription whose period ended before the day (default: today); "
-        "a second run for the same day changes nothing."
+        "Renew every subscription whose period ended before the day (default: today), "
+        "applying the changes scheduled for then, and send the reminders due; a second run "
+        "for the same day changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,10 +24,17 @@ class Command(BaseCommand):
         report = run_billing(options["today"])
         for slug, periods in report.renewed:
             self.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
+        for slug in report.applied:
+            self.stdout.write(f"{slug}: scheduled change applied")
+        for slug, reason in report.not_applied:
+            self.stdout.write(f"{slug}: scheduled change not applied: {reason}")
+        for slug in report.reminded:
+            self.stdout.write(f"{slug}: reminded of its scheduled change")
         for slug, reason in report.failed:
-            self.stderr.write(f"{slug}: not renewed: {reason}")
+            self.stderr.write(f"{slug}: failed: {reason}")
         self.stdout.write(
-            f"{report.today}: {len(report.renewed)} renewed, {len(report.failed)} failed."
+            f"{report.today}: {len(report.renewed)} renewed, {len(report.applied)} scheduled "
+            f"changes applied, {len(report.reminded)} reminded, {len(report.failed)} failed."
         )
         if report.failed:
-            raise CommandError(f"{len(report.failed)} subscription(s) could not be renewed.")
+            raise CommandError(f"{len(report.failed)} organisation(s) failed.")

@@ -1,0 +1,46 @@
+"""Changes waiting for the end of the period (``models.ScheduledChange``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import QuerySet
+
+from portal.models import Organisation
+from subscriptions.models import PlanChange, ScheduledChange
+
+
+def scheduled_change_of(organisation: Organisation) -> ScheduledChange | None:
+    """The change waiting for the end of the organisation's period, or None (one query)."""
+    return (
+        ScheduledChange.objects.select_related("to_plan", "from_plan")
+        .filter(organisation=organisation, status=ScheduledChange.Status.SCHEDULED)
+        .first()
+    )
+
+
+def scheduled_changes_of(organisation: Organisation) -> QuerySet[ScheduledChange]:
+    """Every change the organisation scheduled, newest first, whatever became of it."""
+    return ScheduledChange.objects.select_related("to_plan", "from_plan").filter(
+        organisation=organisation
+    )
+
+
+def cancelled_by(change: PlanChange) -> ScheduledChange | None:
+    """The scheduled change that the immediate ``change`` cancelled, if any."""
+    return (
+        ScheduledChange.objects.select_related("to_plan")
+        .filter(plan_change=change, status=ScheduledChange.Status.CANCELLED)
+        .first()
+    )
+
+
+def reminders_due(today: date, days_before: int) -> QuerySet[ScheduledChange]:
+    """Scheduled changes taking effect within ``days_before`` days after ``today`` whose
+    primary contact has not been reminded yet (one reminder each)."""
+    return ScheduledChange.objects.filter(
+        status=ScheduledChange.Status.SCHEDULED,
+        reminded_on__isnull=True,
+        effective__gt=today,
+        effective__lte=today + timedelta(days=days_before),
+    ).order_by("effective", "pk")

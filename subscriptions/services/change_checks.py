@@ -1,0 +1,64 @@
+"""What every change of the plan checks first, under the subscription's lock, whether it
+is made now (``plan_changes``) or at the end of the period (``scheduled_changes``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from accounts.models import User
+from portal.models import Organisation
+from subscriptions.models import Plan, Subscription
+from subscriptions.selectors.previews import PlanChangePreview, build_preview
+from subscriptions.services.guards import require_subscription_manager
+from subscriptions.services.seats import leaving_users
+from subscriptions.services.subscription import renew_if_due
+
+
+@dataclass(frozen=True)
+class CheckedChange:
+    """A change that may be made: its preview, and the active users it leaves without a
+    seat (none when everyone fits)."""
+
+    preview: PlanChangePreview
+    leaving: list[int]
+
+
+def check_change(
+    organisation: Organisation,
+    subscription: Subscription,
+    to_plan: Plan,
+    *,
+    acting_user: User | None,
+    cycle: str | None,
+    seats: int | None,
+    keep_user_ids: Iterable[int] | None,
+    today: date,
+) -> CheckedChange:
+    """With ``subscription`` locked (``seats.locked_subscription``): the actor may manage
+    the subscription, the periods that ended are renewed (the only write), the change is
+    previewed as of ``today`` and allowed, and who keeps a seat follows the rules
+    (``seats.leaving_users``). Raises the domain error that refuses it."""
+    require_subscription_manager(organisation, acting_user)
+    subscription = renew_if_due(organisation, subscription, today)
+    preview = build_preview(
+        organisation,
+        subscription=subscription,
+        to_plan=to_plan,
+        cycle=cycle,
+        seats=seats,
+        today=today,
+    )
+    if preview.refusal is not None:
+        raise preview.refusal
+    if not preview.seats_over:
+        return CheckedChange(preview, [])
+    leaving = leaving_users(
+        organisation,
+        plan_name=to_plan.name,
+        seats=preview.seats_after,
+        keep_user_ids=keep_user_ids,
+        acting_user=acting_user,
+    )
+    return CheckedChange(preview, leaving)
