@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django_tenants.utils import schema_context
 
@@ -295,6 +295,16 @@ def test_create_organisation_imports_a_customer_from_a_day_in_the_past() -> None
     run_billing(date(2024, 4, 1))  # 29 Feb, 31 Mar: the anchor's day when the month has it
     renewed = _subscription(subscription.organisation)
     assert (renewed.period_start, renewed.period_end) == (date(2024, 3, 31), date(2024, 4, 29))
+    later = timezone.localdate() + timedelta(days=40)  # a customer starting later
+    call_command(
+        "create_organisation", "--name", "Later KK", "--slug", "later", "--primary-contact",
+        "boss@later.test", "--plan", "standard", "--period-start", later.isoformat(),
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    starting = _subscription(Organisation.objects.get(slug="later"))
+    assert (starting.period_start, starting.billing_anchor) == (later, later)
+    renewed = run_billing(timezone.localdate() + timedelta(days=1)).renewed
+    assert "later" not in [slug for slug, _periods in renewed]
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command(
             "create_organisation", "--name", "X", "--slug", "x-bad", "--primary-contact",
