@@ -303,8 +303,8 @@ def test_create_organisation_imports_a_customer_from_a_day_in_the_past() -> None
     )  # fmt: skip
     starting = _subscription(Organisation.objects.get(slug="later"))
     assert (starting.period_start, starting.billing_anchor) == (later, later)
-    renewed = run_billing(timezone.localdate() + timedelta(days=1)).renewed
-    assert "later" not in [slug for slug, _periods in renewed]
+    report = run_billing(timezone.localdate() + timedelta(days=1))
+    assert "later" not in [slug for slug, _periods in report.renewed]
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command(
             "create_organisation", "--name", "X", "--slug", "x-bad", "--primary-contact",
