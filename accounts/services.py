@@ -35,6 +35,7 @@ from portal.selectors import current_organisation, organisation_url
 from subscriptions import audit
 from subscriptions.exceptions import LimitReached, SeatsExhausted
 from subscriptions.selectors.entitlements import entitlements_for
+from subscriptions.services.seats import lock_seats, record_seats_in_use
 
 
 def normalise_email(email: str) -> str:
@@ -78,14 +79,30 @@ def _roles(user: User) -> dict[str, bool]:
     }
 
 
-def _require_free_seat() -> None:
-    """Every active user takes one of the subscription's licensed seats."""
+def _lock_seats() -> Organisation | None:
+    """First in every change of who holds a seat: the organisation's subscription row,
+    locked (``subscriptions.services.seats.lock_seats``). None on the public schema:
+    vendor staff hold no seats."""
     organisation = current_organisation()
-    if organisation is None:  # the public schema: vendor staff hold no seats
+    if organisation is not None:
+        lock_seats(organisation)
+    return organisation
+
+
+def _require_free_seat(organisation: Organisation | None) -> None:
+    """Every active user takes one of the subscription's licensed seats (with the seats
+    locked: ``_lock_seats``)."""
+    if organisation is None:
         return
     seats = entitlements_for(organisation).seats
     if selectors.count_active_users() >= seats:
         raise SeatsExhausted(seats=seats)
+
+
+def _record_seats(organisation: Organisation | None) -> None:
+    """Last in every change of who holds a seat: the count the public schema keeps."""
+    if organisation is not None:
+        record_seats_in_use(organisation, selectors.count_active_users())
 
 
 def add_user(
@@ -108,9 +125,10 @@ def add_user(
         raise SuperAdminRightsRequired()
     address = normalise_email(email)
     with transaction.atomic():
+        organisation = _lock_seats()
         if User.objects.filter(email=address).exists():
             raise UserAlreadyExists(email=address)
-        _require_free_seat()
+        _require_free_seat(organisation)
         try:
             user = User.objects.create_user(
                 address,
@@ -123,6 +141,7 @@ def add_user(
         except IntegrityError:  # a concurrent add of the same address
             raise UserAlreadyExists(email=address) from None
         EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+        _record_seats(organisation)
         audit.record(
             audit.Action.USER_ADDED,
             acting_user=acting_user,
@@ -191,6 +210,7 @@ def update_roles(
 def deactivate_user(user: User, *, acting_user: User | None) -> User:
     """Stop a user from signing in. Their data stays; nothing is deleted."""
     with transaction.atomic():
+        organisation = _lock_seats()
         user = _locked(user)
         _require_may_edit(acting_user, user)
         if acting_user is not None and acting_user.pk == user.pk:
@@ -200,6 +220,7 @@ def deactivate_user(user: User, *, acting_user: User | None) -> User:
         if not user.is_active:
             raise AlreadyDeactivated(user=user)
         _switch_active(user, False, action=audit.Action.USER_DEACTIVATED, acting_user=acting_user)
+        _record_seats(organisation)
     return user
 
 
@@ -228,7 +249,8 @@ def deactivate_for_seats(
     user_ids: list[int], *, acting_user: User | None, organisation: Organisation
 ) -> None:
     """Deactivate the users a plan change leaves without a seat (the change's caller
-    chose who stays and checked the rules). Their data stays; they can be reactivated."""
+    chose who stays and checked the rules, holding the subscription's lock). Their data
+    stays; they can be reactivated."""
     for user in selectors.seat_holders().select_for_update().filter(pk__in=user_ids):
         _switch_active(
             user,
@@ -237,17 +259,20 @@ def deactivate_for_seats(
             acting_user=acting_user,
             organisation=organisation,
         )
+    _record_seats(organisation)
 
 
 def reactivate_user(user: User, *, acting_user: User | None) -> User:
     """Let a deactivated user sign in again, with all their data as it was."""
     with transaction.atomic():
+        organisation = _lock_seats()
         user = _locked(user)
         _require_may_edit(acting_user, user)
         if user.is_active:
             raise AlreadyActive(user=user)
-        _require_free_seat()
+        _require_free_seat(organisation)
         _switch_active(user, True, action=audit.Action.USER_REACTIVATED, acting_user=acting_user)
+        _record_seats(organisation)
     return user
 
 

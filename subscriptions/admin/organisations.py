@@ -11,7 +11,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -40,20 +39,10 @@ from subscriptions.models import (
     ScheduledChange,
     Subscription,
 )
-from subscriptions.selectors import backoffice, entitlements, ledger, previews, store
+from subscriptions.selectors import entitlements, ledger, previews, store
 from subscriptions.selectors.catalogue import MAX_SEATS
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
 from subscriptions.services import overrides, plan_changes, scheduled_changes
-
-
-class SeatCountingChangeList(ChangeList):
-    """Adds each listed organisation's seats in use, counted in one query."""
-
-    def get_results(self, request: HttpRequest) -> None:
-        super().get_results(request)
-        used = backoffice.active_seat_counts(self.result_list)
-        for organisation in self.result_list:
-            organisation.seats_used = used.get(organisation.pk, 0)
 
 
 class ChangePlanForm(forms.Form):
@@ -112,9 +101,6 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             )
         )
 
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return SeatCountingChangeList
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("portal.add_organisation")
 
@@ -142,8 +128,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("seats used / licensed"))
     def seats(self, organisation: Organisation) -> str:
         subscription = getattr(organisation, "subscription", None)
-        used = getattr(organisation, "seats_used", "?")
-        return f"{used} / {subscription.seats}" if subscription else "—"
+        return f"{subscription.seats_in_use} / {subscription.seats}" if subscription else "—"
 
     @admin.display(description=gettext_lazy("period end"), ordering="subscription__period_end")
     def period_end(self, organisation: Organisation) -> Any:

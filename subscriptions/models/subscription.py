@@ -49,6 +49,10 @@ class Subscription(models.Model):
         decimal_places=2,
         help_text=_("The value paid per day for the current plan, times the period's days."),
     )
+    # The organisation's active users (they hold seats), kept by ``accounts.services`` in
+    # the transaction of every change of who is active: what is read across organisations
+    # (the admin, commands) reads this instead of every schema.
+    seats_in_use = models.PositiveIntegerField(_("seats in use"), default=0)
     # Part of the entitlements cache key: every plan change, override and catalogue edit
     # sets it, and a rolled-back change's time never comes again.
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,6 +81,25 @@ class Subscription(models.Model):
     def paid_daily(self) -> Decimal:
         """The value paid per day (12 places, for display)."""
         return per_day(self.paid_value, self.period_days)
+
+    # What plan changes and renewals write: never ``seats_in_use``, which the change of who
+    # is active writes, maybe earlier in the same transaction.
+    TERMS = (
+        "plan",
+        "cycle",
+        "seats",
+        "billing_anchor",
+        "period_start",
+        "period_end",
+        "amount_paid",
+        "upgrade_charges",
+        "paid_value",
+        "updated_at",
+    )
+
+    def save_terms(self) -> None:
+        """Save the plan, cycle, seats and period (``TERMS``)."""
+        self.save(update_fields=self.TERMS)
 
     def begin_period(self, start: date, amount_paid: Decimal) -> None:
         """Start a period of the subscription's cycle on ``start``, paid ``amount_paid``

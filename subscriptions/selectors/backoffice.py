@@ -5,20 +5,15 @@ number of organisations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.selectors import seat_holders
-from portal.models import Organisation
 from subscriptions.models import (
     AuditEvent,
     FeedbackReason,
@@ -30,44 +25,16 @@ from subscriptions.models import (
 )
 
 
-def _seat_holders_sql() -> tuple[str, tuple[Any, ...]]:
-    """``accounts.selectors.seat_holders()`` as SQL over the user table, so that the
-    count over many schemas holds the same users as the count in one."""
-    query = seat_holders().query
-    compiler = query.get_compiler(connection=connection)
-    condition, params = compiler.compile(query.where)
-    return condition, tuple(params)
-
-
-def active_seat_counts(organisations: Iterable[Organisation]) -> dict[int, int]:
-    """Seats in use for many organisations in one query (a UNION over their schemas)."""
-    organisations = list(organisations)
-    if not organisations:
-        return {}
-    quote = connection.ops.quote_name
-    table = quote(User._meta.db_table)
-    condition, params = _seat_holders_sql()
-    # Each schema's table keeps its own name as alias, which the condition's columns use.
-    parts = [
-        f"SELECT {int(org.pk)} AS organisation_id, COUNT(*) AS used "
-        f"FROM {quote(org.schema_name)}.{table} WHERE {condition}"
-        for org in organisations
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params * len(parts))
-        return {organisation_id: used for organisation_id, used in cursor.fetchall()}
-
-
 def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]:
     """One row per organisation (plan, cycle, seats used/licensed, period, anchor and
-    scheduled change): three queries whatever the number of organisations."""
+    scheduled change): two queries whatever the number of organisations (seats in use
+    are kept in the public schema: ``Subscription.seats_in_use``)."""
     subscriptions = Subscription.objects.select_related("organisation", "plan").order_by(
         "organisation__slug"
     )
     if plan_code:
         subscriptions = subscriptions.filter(plan__code=plan_code)
     rows = list(subscriptions)
-    used = active_seat_counts(row.organisation for row in rows)
     scheduled = {
         change.organisation_id: change
         for change in ScheduledChange.objects.select_related("to_plan").filter(
@@ -81,7 +48,7 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
             "name": row.organisation.name,
             "plan": row.plan.code,
             "cycle": row.cycle,
-            "seats_used": used.get(row.organisation_id, 0),
+            "seats_used": row.seats_in_use,
             "seats_licensed": row.seats,
             "currency": row.currency,
             "period_start": row.period_start,

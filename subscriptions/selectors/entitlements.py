@@ -196,6 +196,6 @@ def usage_of(organisation: Organisation) -> dict[str, int]:
 
 
 def seats_in_use(organisation: Organisation) -> int:
-    """Active users occupy seats, whatever their role."""
-    with tenant_context(organisation):
-        return count_active_users()
+    """Active users occupy seats, whatever their role: the count the public schema keeps
+    (``Subscription.seats_in_use``, written with every change of who is active)."""
+    return subscription_of(organisation).seats_in_use

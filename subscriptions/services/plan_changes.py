@@ -113,7 +113,7 @@ def change_plan(
             subscription.paid_value = preview.quote.paid_value_after
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
-        subscription.save()
+        subscription.save_terms()
         invoice = ledger.book_change(organisation, subscription, change, new_period=new_period)
         # A change made now replaces one waiting for the period's end (DOMAIN.md, Time).
         scheduled_changes.cancel_for_change(organisation, change, acting_user=acting_user)

@@ -85,3 +85,16 @@ def leaving_when_due(organisation: Organisation, *, seats: int, kept: Iterable[i
             reason=_("the users to keep no longer fit in %(seats)s seats.") % {"seats": seats}
         )
     return sorted(active.keys() - keep)
+
+
+def lock_seats(organisation: Organisation) -> None:
+    """Before a change of who holds a seat (a user added, deactivated, reactivated): lock
+    the subscription row, as every plan change does first, so that seat checks, plan
+    changes and the count of seats in use are serialised."""
+    Subscription.objects.select_for_update().filter(organisation=organisation).first()
+
+
+def record_seats_in_use(organisation: Organisation, used: int) -> None:
+    """Within the change of who is active: the number of seats in use, kept in the public
+    schema (``Subscription.seats_in_use``) for what reads many organisations at once."""
+    Subscription.objects.filter(organisation=organisation).update(seats_in_use=used)

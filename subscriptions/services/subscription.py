@@ -156,20 +156,7 @@ def _renew(
         ledger.book_period_charge(organisation, period)
     current = periods[-1]
     before = snapshot(subscription)
-    current.save(
-        update_fields=[
-            "plan",
-            "cycle",
-            "seats",
-            "billing_anchor",
-            "period_start",
-            "period_end",
-            "amount_paid",
-            "upgrade_charges",
-            "paid_value",
-            "updated_at",
-        ]
-    )
+    current.save_terms()
     audit.record(
         audit.Action.SUBSCRIPTION_RENEWED,
         acting_user=None,
