@@ -13,14 +13,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from portal.hosts import organisation_for_host
 from portal.http import PortalRequest
-from portal.models import Domain
 from portal.tenancy import current_tenant, use_public_schema, use_tenant
 from portal.views import unknown_organisation
 
 
 class OrganisationMiddleware(TenantMainMiddleware):
-    """django-tenants' middleware, with the public site recognised without a query.
+    """django-tenants' middleware, with the public site recognised without a query and an
+    organisation's site from the host cache (``portal.hosts``: no query when warm).
 
     Sets ``request.organisation`` (None on the public site) and ``request.tenant``
     (django-tenants' own attribute; the public schema's stand-in on the public site).
@@ -39,14 +40,9 @@ class OrganisationMiddleware(TenantMainMiddleware):
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return None
-        domain = (
-            Domain.objects.select_related("tenant", "tenant__subscription__plan")
-            .filter(domain=hostname)
-            .first()
-        )
-        if domain is None:
+        organisation = organisation_for_host(hostname)
+        if organisation is None:
             return unknown_organisation(request)
-        organisation = domain.tenant
         organisation.domain_url = hostname
         request.tenant = request.organisation = organisation
         use_tenant(organisation)

@@ -300,10 +300,19 @@ if PORTAL_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
     )
 # Entitlements are cached per organisation and version; another alias so that keys do not
 # depend on the connection's schema. Use Redis (REDIS_URL) with several processes.
-CACHES["entitlements"] = {
-    **{key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"},
-    "KEY_PREFIX": "entitlements",
-}
+# How long the organisation a host name reaches stays cached (portal/hosts.py); every save
+# of an organisation or a domain forgets it sooner.
+PORTAL_HOST_CACHE_SECONDS = env.int("PORTAL_HOST_CACHE_SECONDS", default=3600)
+# Host names and entitlements are the same whatever schema the connection is on: no schema
+# in their keys. In memory (no REDIS_URL) each has its own store, so clearing one (tests)
+# leaves the others.
+for _alias in ("hosts", "entitlements"):
+    CACHES[_alias] = {
+        **{key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"},
+        "KEY_PREFIX": _alias,
+    }
+    if CACHES[_alias]["BACKEND"].endswith("LocMemCache"):
+        CACHES[_alias]["LOCATION"] = _alias
 
 # --- Languages: Japanese and English, from the browser unless the user picks one ---
 LANGUAGE_CODE = "en"

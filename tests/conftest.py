@@ -120,7 +120,7 @@ def _fresh_state_around_each_test() -> Iterator[None]:
     """Requests leave the connection on a tenant's schema, and allauth's rate limits
     count in the cache: each test starts on public with an empty cache."""
     use_public_schema()
-    for alias in ("default", "entitlements"):
+    for alias in ("default", "entitlements", "hosts"):
         caches[alias].clear()
     yield
     use_public_schema()

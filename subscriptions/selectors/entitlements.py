@@ -149,15 +149,17 @@ def entitlements_on(
 
 
 def subscription_of(organisation: Organisation) -> Subscription:
-    """The organisation's subscription with its plan (no query when the middleware
-    loaded them with the organisation)."""
-    try:
+    """The organisation's subscription with its plan: one query the first time in a
+    request, then kept on the organisation."""
+    if Organisation.subscription.is_cached(organisation):
         subscription: Subscription = organisation.subscription
-    except Subscription.DoesNotExist:
-        raise NoSubscription(organisation=organisation) from None
-    if "plan" not in subscription._state.fields_cache:
-        subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
-    return subscription
+        if "plan" in subscription._state.fields_cache:
+            return subscription
+    found = Subscription.objects.select_related("plan").filter(organisation=organisation).first()
+    if found is None:
+        raise NoSubscription(organisation=organisation)
+    organisation.subscription = found
+    return found
 
 
 def entitlements_for(organisation: Organisation, *, today: date | None = None) -> Entitlements:

@@ -197,7 +197,9 @@ def test_the_invoice_pages_keep_their_query_budget(northwind: Site) -> None:
     assert after == before == INVOICE_PAGE_BUDGETS
 
 
-INVOICE_PAGE_BUDGETS = {"store": 7, "invoices": 8, "invoice": 7, "ledger": 7}
+# The Store page: 7 before the host cache (portal/hosts.py), which saves the lookup of the
+# organisation and the search_path switch through public.
+INVOICE_PAGE_BUDGETS = {"store": 5, "invoices": 8, "invoice": 7, "ledger": 7}
 
 
 @pytest.mark.parametrize("number", ["INV-2026-000001%00", "INV-2026-000001%27", "nonsense"])
