@@ -12,6 +12,7 @@ an organisation created a moment later is reachable at once.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,12 @@ from django.dispatch import receiver
 
 from portal.models import Domain, Organisation
 
-KEY = "organisation:{host}"
+# The organisation's fields are part of the key: after a deploy that changes them, rows
+# cached by the previous release are not read back into the new model.
+KEY = "organisation:{fields}:{host}"
+FIELDS = hashlib.sha1(
+    ",".join(field.attname for field in Organisation._meta.concrete_fields).encode()
+).hexdigest()[:8]
 
 
 def _cache() -> BaseCache:
@@ -32,7 +38,7 @@ def _cache() -> BaseCache:
 
 
 def _key(host: str) -> str:
-    return KEY.format(host=host)
+    return KEY.format(fields=FIELDS, host=host)
 
 
 def organisation_for_host(host: str) -> Organisation | None:
