@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -61,10 +62,15 @@ def dashboard(request: OrganisationRequest) -> HttpResponse:
     return render(request, "accounts/dashboard.html", context)
 
 
+USERS_PER_PAGE = 50
+
+
 @organisation_page(selectors.can_manage_users)
 def user_list(request: OrganisationRequest) -> HttpResponse:
-    users = [(user, selectors.role_labels(user)) for user in selectors.list_users()]
-    return render(request, "accounts/user_list.html", {"users": users})
+    """The organisation's users, a page at a time (an odd ``?page=`` shows the nearest)."""
+    page = Paginator(selectors.list_users(), USERS_PER_PAGE).get_page(request.GET.get("page"))
+    users = [(user, selectors.role_labels(user)) for user in page]
+    return render(request, "accounts/user_list.html", {"users": users, "page": page})
 
 
 @organisation_page(selectors.can_manage_users)
