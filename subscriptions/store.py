@@ -78,21 +78,33 @@ def plans(request: OrganisationRequest) -> HttpResponse:
 @store_page
 @idempotent
 def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
-    """The impact of the change, then Confirm. The change may name other seats
-    (``?seats=N``) or billing cycle (``?cycle=annual``): on the current plan that is a seat
-    change or a switch of cycle. A confirmation with options that do not fit is answered
-    with the page and its error (400), and changes nothing."""
+    """The impact of the change, then Confirm (now) or, for a change that may wait, at the
+    end of the period. The change may name other seats (``?seats=N``) or billing cycle
+    (``?cycle=annual``): on the current plan that is a seat change or a switch of cycle. A
+    confirmation is made by the service, which previews the change under its lock; the
+    page's own preview is computed only to show it (a GET, or a refused confirmation,
+    answered with the page and its error, 400, having changed nothing)."""
     organisation = request.organisation
     options = ChangeOptionsForm(request.POST if request.method == "POST" else request.GET)
     options.is_valid()  # what is not valid is left out, and said
     seats, cycle = options.cleaned_data.get("seats"), options.cleaned_data.get("cycle") or None
-    problem = options.problem()
+    problems = [options.problem()]
+    status = 200
+    if request.method == "POST":
+        status = 400  # unless the change is made
+        choice = ConfirmChangeForm(request.POST, active_users=list_active_users())
+        if not problems[0] and choice.is_valid():
+            try:
+                return _make_change(request, plan_code, choice, seats=seats, cycle=cycle)
+            except DomainError as error:
+                problems.append(str(error))
+                status = error.status
     try:
         preview = previews.preview_plan_change(organisation, plan_code, seats=seats, cycle=cycle)
     except UnknownPlan as error:
         raise Http404(str(error)) from None
     except InvalidSeats as error:  # out of the plan's bounds: show the default instead
-        problem = str(error)
+        problems.append(str(error))
         seats = None
         preview = previews.preview_plan_change(organisation, plan_code, cycle=cycle)
     except DomainError as error:  # e.g. the plan has no price in this currency
@@ -101,10 +113,9 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     if seats is not None and isinstance(preview.refusal, SeatsAgainstTheChange):
         # Seats the change may not have (more on a downgrade, fewer on an upgrade): say
         # so, and offer the change with the seats it keeps by default.
-        problem = str(preview.refusal)
-        seats = None
+        problems.append(str(preview.refusal))
         preview = previews.preview_plan_change(organisation, plan_code, cycle=cycle)
-    if problem:
+    for problem in dict.fromkeys(filter(None, problems)):  # each once
         messages.error(request, problem)
     active_users = list_active_users() if preview.seats_over else None
     form = ConfirmChangeForm(
@@ -119,38 +130,6 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
             ]
         },
     )
-    status = 200
-    if request.method == "POST":
-        status = 400  # unless the change is made
-        if not problem and form.is_valid():
-            keep = [user.pk for user in form.cleaned_data.get("keep", [])]
-            try:
-                if form.at_period_end:
-                    scheduled = scheduled_changes.schedule_change(
-                        organisation,
-                        plan_code,
-                        acting_user=request.user,
-                        seats=seats,
-                        cycle=cycle,
-                        keep_user_ids=keep,
-                    )
-                    messages.success(request, _scheduled(scheduled))
-                    return HttpResponseRedirect(reverse("store_home") + "#scheduled")
-                change = plan_changes.change_plan(
-                    organisation,
-                    plan_code,
-                    acting_user=request.user,
-                    seats=seats,
-                    cycle=cycle,
-                    keep_user_ids=keep,
-                    idempotency_key=request.idempotency_key,
-                )
-            except DomainError as error:
-                messages.error(request, str(error))
-                status = error.status
-            else:
-                messages.success(request, _done(change))
-                return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
     context = {
         "preview": preview,
         "form": form,
@@ -158,6 +137,41 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         "new_key": new_key,
     }
     return render(request, "subscriptions/store/confirm.html", context, status=status)
+
+
+def _make_change(
+    request: OrganisationRequest,
+    plan_code: str,
+    choice: ConfirmChangeForm,
+    *,
+    seats: int | None,
+    cycle: str | None,
+) -> HttpResponse:
+    """Make the confirmed change now, or schedule it for the end of the period; the
+    page that says so. Raises the domain error that refuses it."""
+    keep = [user.pk for user in choice.cleaned_data.get("keep", [])]
+    if choice.at_period_end:
+        scheduled = scheduled_changes.schedule_change(
+            request.organisation,
+            plan_code,
+            acting_user=request.user,
+            seats=seats,
+            cycle=cycle,
+            keep_user_ids=keep,
+        )
+        messages.success(request, _scheduled(scheduled))
+        return HttpResponseRedirect(reverse("store_home") + "#scheduled")
+    change = plan_changes.change_plan(
+        request.organisation,
+        plan_code,
+        acting_user=request.user,
+        seats=seats,
+        cycle=cycle,
+        keep_user_ids=keep,
+        idempotency_key=request.idempotency_key,
+    )
+    messages.success(request, _done(change))
+    return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
 
 
 def _done(change: PlanChange) -> str:

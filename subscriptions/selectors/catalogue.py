@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Q
+from django.utils.translation import get_language
 
 from subscriptions.exceptions import (
     InvalidChoice,
@@ -28,7 +32,7 @@ from subscriptions.models import (
     PlanTransition,
     TransitionKind,
 )
-from subscriptions.selectors.entitlements import Entitlements
+from subscriptions.selectors.entitlements import ENTITLEMENTS_CACHE_SECONDS, Entitlements
 
 # The five downgrades of the seed article; the catalogue may never lose one.
 SEED_DOWNGRADES = frozenset(
@@ -80,9 +84,24 @@ def get_feature(code: str) -> Feature:
     return feature
 
 
+def _plan_names_key(language: str) -> str:
+    return f"plan-names:{language}"
+
+
 def plan_names() -> dict[str, str]:
-    """Each plan's name in the active language, by code (one query)."""
-    return {plan.code: plan.name for plan in Plan.objects.all()}
+    """Each plan's name in the active language, by code: from the shared cache (staff's
+    catalogue edits forget it: ``forget_plan_names``), else one query."""
+    cache, key = caches["entitlements"], _plan_names_key(get_language())
+    names: dict[str, str] | None = cache.get(key)
+    if names is None:
+        names = {plan.code: plan.name for plan in Plan.objects.all()}
+        cache.set(key, names, ENTITLEMENTS_CACHE_SECONDS)
+    return names
+
+
+def forget_plan_names() -> None:
+    """After a catalogue edit: the plan names are read afresh, in every language."""
+    caches["entitlements"].delete_many([_plan_names_key(code) for code, _ in settings.LANGUAGES])
 
 
 def seat_rate(plan: Plan, cycle: str, currency: str) -> Decimal:
@@ -147,26 +166,40 @@ def feature_rows(entitlements: Entitlements) -> list[FeatureRow]:
     ]
 
 
-def transition_refusal(from_plan: Plan, to_plan: Plan) -> SubscriptionError | None:
-    """None when the transition table allows the move, else the reason (naming the
-    intermediate plan when two allowed steps lead there)."""
-    if PlanTransition.objects.filter(from_plan=from_plan, to_plan=to_plan).exists():
-        return None
-    step = (
-        PlanTransition.objects.filter(
-            from_plan=from_plan,
-            kind=TransitionKind.DOWNGRADE,
-            to_plan__transitions_out__to_plan=to_plan,
-        )
-        .select_related("to_plan")
-        .order_by("-to_plan__rank")
-        .first()
+def transition_refusals(
+    from_plan: Plan, to_plans: Iterable[Plan]
+) -> dict[int, SubscriptionError | None]:
+    """For each of ``to_plans`` (by id): None when the transition table allows the move
+    from ``from_plan``, else the reason, naming the intermediate plan when two allowed
+    steps lead there (one query, whatever the size of the catalogue)."""
+    edges = list(PlanTransition.objects.select_related("to_plan"))
+    allowed = {(edge.from_plan_id, edge.to_plan_id) for edge in edges}
+    # The highest plan one allowed downgrade away: the step a refusal suggests first.
+    steps = sorted(
+        (
+            edge.to_plan
+            for edge in edges
+            if edge.from_plan_id == from_plan.pk and edge.kind == TransitionKind.DOWNGRADE
+        ),
+        key=lambda plan: -plan.rank,
     )
-    if step is not None:
-        return TransitionNeedsStep(
-            from_plan=from_plan.name, to_plan=to_plan.name, step=step.to_plan.name
+    refusals: dict[int, SubscriptionError | None] = {}
+    for to_plan in to_plans:
+        if (from_plan.pk, to_plan.pk) in allowed:
+            refusals[to_plan.pk] = None
+            continue
+        step = next((plan for plan in steps if (plan.pk, to_plan.pk) in allowed), None)
+        refusals[to_plan.pk] = (
+            TransitionNeedsStep(from_plan=from_plan.name, to_plan=to_plan.name, step=step.name)
+            if step is not None
+            else TransitionNotAllowed(from_plan=from_plan.name, to_plan=to_plan.name)
         )
-    return TransitionNotAllowed(from_plan=from_plan.name, to_plan=to_plan.name)
+    return refusals
+
+
+def transition_refusal(from_plan: Plan, to_plan: Plan) -> SubscriptionError | None:
+    """None when the transition table allows the move, else the reason (one query)."""
+    return transition_refusals(from_plan, [to_plan])[to_plan.pk]
 
 
 @dataclass(frozen=True)

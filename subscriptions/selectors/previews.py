@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from portal.models import Organisation
 from subscriptions.exceptions import (
-    NoSubscription,
     NothingToBill,
     PriceMissing,
     SamePlan,
@@ -38,6 +37,7 @@ from subscriptions.selectors.catalogue import (
     get_plan,
     seat_rates,
     transition_refusal,
+    transition_refusals,
     valid_choice,
     valid_seats,
 )
@@ -316,9 +316,7 @@ def preview_plan_change(
     seats over the new cap, and the refund quote or the amount due."""
     day = today or timezone.localdate()
     to_plan = get_plan(plan_code)
-    current = Subscription.objects.select_related("plan").filter(organisation=organisation).first()
-    if current is None:
-        raise NoSubscription(organisation=organisation)
+    current = subscription_of(organisation)
     # A period that ended and was not renewed yet starts with the change scheduled for
     # then, as the renewal that comes first in every change will make it.
     scheduled = scheduled_change_of(organisation) if day > current.period_end else None
@@ -364,10 +362,11 @@ def store_offers(organisation: Organisation) -> list[PlanOffer]:
         (plan, default_seats(subscription, plan))
         for plan in Plan.objects.exclude(pk=subscription.plan_id)
     ]
+    refusals = transition_refusals(subscription.plan, [plan for plan, _seats in targets])
     offers = []
     for (plan, seats), after in zip(targets, entitlements_on(organisation, targets), strict=True):
         changes = feature_changes(current, after, features)
-        refusal = transition_refusal(subscription.plan, plan)
+        refusal = refusals[plan.pk]
         if refusal is None and plan.pk not in rates:
             refusal = PriceMissing(
                 plan=plan.name,

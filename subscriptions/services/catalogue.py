@@ -14,7 +14,7 @@ from accounts.models import User
 from subscriptions import audit
 from subscriptions.exceptions import CatalogueRuleBroken
 from subscriptions.models import Feature, Plan, PlanTransition, Subscription, TransitionKind
-from subscriptions.selectors.catalogue import SEED_DOWNGRADES, SEED_PLAN_CODES
+from subscriptions.selectors.catalogue import SEED_DOWNGRADES, SEED_PLAN_CODES, forget_plan_names
 from subscriptions.selectors.entitlements import USAGE_COUNTERS
 
 
@@ -78,9 +78,10 @@ def record_catalogue_change(
 ) -> None:
     """After staff add, change or delete (before deleting) a catalogue entry (plan,
     price, feature, value, transition): audit it, and make every organisation's
-    entitlements be computed afresh."""
+    entitlements, and the plan names, be computed afresh."""
     with transaction.atomic():
         Subscription.objects.update(updated_at=timezone.now())
+        transaction.on_commit(forget_plan_names)
         audit.record(
             action,
             acting_user=acting_user,

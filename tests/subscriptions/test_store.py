@@ -18,9 +18,11 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from accounts.services import create_department
 from portal.models import Organisation
+from subscriptions import audit
 from subscriptions.models import (
     AuditEvent,
     Invoice,
+    Plan,
     PlanChange,
     PlanPrice,
     RefundRequest,
@@ -29,6 +31,7 @@ from subscriptions.models import (
 from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
 from subscriptions.services import overrides, plan_changes, refunds
+from subscriptions.services.catalogue import record_catalogue_change
 from tests.conftest import Site, signed_in
 from tests.subscriptions.conftest import make_organisation
 
@@ -231,7 +234,12 @@ def test_plan_cards_and_the_confirmation_agree_with_an_override(northwind: Site)
 # history, +1 for the next bill (the list price), +1 for the change scheduled for the
 # period's end, -1 for the seats in use (kept on the subscription, not counted), -2 for the
 # host cache (no lookup of the organisation, no search_path switch through public).
-@pytest.mark.parametrize(("url", "queries"), [("/store/", 11), ("/store/plans/", 11)])
+# The plans page: the transitions read once for every plan (was a query or two per plan).
+# The Store page: the plan names (its activity list) from the shared cache.
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [("/store/", 10), ("/store/plans/", 8), ("/store/plans/professional/", 11)],
+)
 def test_store_query_budget_does_not_grow_with_history(
     northwind: Site, django_assert_num_queries, url: str, queries: int
 ) -> None:
@@ -504,3 +512,15 @@ def test_a_feedback_reason_that_does_not_fit_the_change_is_refused(
     change.refresh_from_db()
     assert (change.feedback_reason, change.feedback_text) == ("", "")
     assert AuditEvent.objects.count() == events
+
+
+def test_the_plan_names_are_cached_until_staff_edit_the_catalogue(
+    django_capture_on_commit_callbacks,
+) -> None:
+    assert catalogue.plan_names()["standard"] == "Standard"  # cached now
+    plan = Plan.objects.get(code="standard")
+    Plan.objects.filter(pk=plan.pk).update(name_en="Standard+")
+    assert catalogue.plan_names()["standard"] == "Standard"  # not read again
+    with django_capture_on_commit_callbacks(execute=True):
+        record_catalogue_change(plan, acting_user=None, action=audit.Action.CATALOGUE_CHANGED)
+    assert catalogue.plan_names()["standard"] == "Standard+"
