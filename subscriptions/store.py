@@ -6,6 +6,7 @@ prorated refund request). Thin views over subscriptions.services."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -41,6 +42,9 @@ from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_ch
 from subscriptions.services import plan_changes, refunds, scheduled_changes
 
 store_page = organisation_page(can_manage_subscription)
+# The Store page shows the latest of its histories; their own pages show them all.
+HISTORY_ON_HOME = 10
+HISTORY_PER_PAGE = 25
 
 
 @store_page
@@ -54,15 +58,32 @@ def home(request: OrganisationRequest) -> HttpResponse:
         "paid_for_period": ledger.paid_for_period(subscription),
         "next_bill": periods.next_bill(subscription, scheduled=scheduled),
         "seats_max": subscription.plan.seat_cap or MAX_SEATS,
-        "billing": ledger.lines_of(organisation)[:50],
+        # Ten of each, the eleventh only to know whether to link to the rest.
+        "billing": ledger.lines_of(organisation)[: HISTORY_ON_HOME + 1],
         "seats_used": entitlements.seats_in_use(organisation),
-        "changes": store.plan_changes_of(organisation)[:20],
+        "changes": store.plan_changes_of(organisation)[: HISTORY_ON_HOME + 1],
         "refunds": store.refund_requests_of(organisation)[:20],
         "activity": store.subscription_activity(organisation),
         "plan_names": catalogue.plan_names(),
         "new_key": new_key,
     }
     return render(request, "subscriptions/store/home.html", context)
+
+
+@store_page
+def history(request: OrganisationRequest) -> HttpResponse:
+    """Every plan change, a page at a time (an odd ``?page=`` shows the nearest)."""
+    changes = store.plan_changes_of(request.organisation)
+    page = Paginator(changes, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "subscriptions/store/history.html", {"page": page})
+
+
+@store_page
+def billing(request: OrganisationRequest) -> HttpResponse:
+    """The whole billing history, a page at a time."""
+    lines = ledger.lines_of(request.organisation)
+    page = Paginator(lines, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "subscriptions/store/billing.html", {"page": page})
 
 
 @store_page

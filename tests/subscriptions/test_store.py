@@ -524,3 +524,25 @@ def test_the_plan_names_are_cached_until_staff_edit_the_catalogue(
     with django_capture_on_commit_callbacks(execute=True):
         record_catalogue_change(plan, acting_user=None, action=audit.Action.CATALOGUE_CHANGED)
     assert catalogue.plan_names()["standard"] == "Standard+"
+
+
+def test_the_store_shows_the_latest_history_and_pages_through_the_rest(northwind: Site) -> None:
+    for number in range(12):  # 12 plan changes, 12 charges or none
+        plan_changes.change_plan(
+            northwind.organisation, "enterprise", acting_user=None, seats=11 + number
+        )
+    client = signed_in(northwind, "primary")
+    home = client.get("/store/").content.decode()
+    changes = home[home.index('id="history-title"') :]
+    assert changes.count('href="/store/changes/') == 10
+    assert 'href="/store/history/"' in home and 'href="/store/billing/"' in home
+    history = client.get("/store/history/").content.decode()
+    assert history.count('href="/store/changes/') == 12  # one page of 25
+    assert 'rel="next"' not in history
+    billing = client.get("/store/billing/").content.decode()
+    assert billing.count("<tr") - 1 == 13  # the first period and 12 seat charges
+    for odd in ("x", "0", "99"):
+        assert client.get("/store/history/", {"page": odd}).status_code == 200
+    agent = signed_in(northwind, "agent")
+    assert agent.get("/store/history/").status_code == 403
+    assert agent.get("/store/billing/").status_code == 403
