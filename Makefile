@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench check-python messages clean
+.PHONY: run serve test lint bench check-python messages clean
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -31,6 +31,13 @@ run: $(VENV)/.installed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	exec env DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
 		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker"
+
+# The production server: gunicorn on HOST:PORT with DJANGO_DEBUG=0, the other variables from
+# the environment (README.md, "Production"). Before serving, it refuses to start without what
+# production needs, runs the deploy checks and collects the static files (portal/production.py).
+# Workers (`manage.py worker`) run beside it.
+serve: $(VENV)/.installed
+	exec env DJANGO_DEBUG=0 $(BIN)/gunicorn --config portal/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python -m pytest

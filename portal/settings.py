@@ -1,8 +1,10 @@
 """One settings module, driven by environment variables with safe defaults.
 
 Production sets DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (if more than the portal's domains),
-DATABASE_URL, EMAIL_URL and PORTAL_BASE_DOMAIN; `manage.py check --deploy` passes with those
-set. Debugging is off unless DJANGO_DEBUG=1 (`make run` and the tests set it). Nothing else
+DATABASE_URL, REDIS_URL, EMAIL_URL, SUBSCRIPTIONS_PAYMENT_GATEWAY and PORTAL_BASE_DOMAIN;
+`manage.py check --deploy` passes with those set, and the production server refuses to start
+without the secret key, the shared cache, the mail server or the gateway (portal/production.py).
+Debugging is off unless DJANGO_DEBUG=1 (`make run` and the tests set it). Nothing else
 differs between environments. URLs, booleans, numbers and lists are read with django-environ;
 free-form strings (the secret key) as they are (`Env.text`), because django-environ would
 take a value that starts with `$` for the name of another variable.
@@ -199,11 +201,15 @@ else:
         _database = embedded_postgres.start(BASE_DIR / ".data").as_django_settings()
     except embedded_postgres.EmbeddedPostgresUnavailable as error:
         raise ImproperlyConfigured(str(error)) from None
+# Connections persist across requests (a new one per request was 43% of the dashboard's time
+# under gunicorn) and are checked before a request reuses them. A request never inherits the
+# previous one's schema: the middleware chooses the schema on every request.
 DATABASES = {
     "default": {
         **_database,
         "ENGINE": "portal.db.postgresql_backend",
-        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
     }
 }
 # The audit log, the ledger and invoices refuse TRUNCATE unless the session allows it:
@@ -259,7 +265,9 @@ PORTAL_STAFF_MFA = env.bool("PORTAL_STAFF_MFA", default=not DEBUG)
 # Host-only cookies: a session from one organisation's site is never sent to another.
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+# Cookies are marked secure where the portal is served over HTTPS (so, by default, unless
+# debugging): a plain-HTTP trial of the production server (PORTAL_SCHEME=http) can sign in.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_SCHEME == "https"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -288,6 +296,9 @@ SUBSCRIPTIONS_REMINDER_DAYS = env.int("SUBSCRIPTIONS_REMINDER_DAYS", default=7)
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
 )
+# A demo deployment says so: the production server then starts with the record-only gateway
+# (portal/production.py refuses it otherwise; `check --deploy` still warns).
+SUBSCRIPTIONS_DEMO = env.bool("SUBSCRIPTIONS_DEMO", default=False)
 # The seller on invoices, and its qualified-invoice registration number (T and 13 digits,
 # 適格請求書発行事業者の登録番号) printed on JPY invoices; the deploy check warns without it.
 PORTAL_INVOICE_SELLER = env.text("PORTAL_INVOICE_SELLER", "Helpdesk Portal")

@@ -242,11 +242,14 @@ class ProcessorGateway:
 
 
 def _production(**env: str) -> dict[str, str]:
-    """Production variables: a real gateway, no debugging, a secret key, a domain."""
+    """Production variables: a real gateway, no debugging, a secret key, a domain, a shared
+    cache and a mail server."""
     return {
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "PORTAL_BASE_DOMAIN": "helpdesk.example.com",
+        "REDIS_URL": "redis://redis.internal:6379/0",
+        "EMAIL_URL": "smtp://mailer:pw@smtp.example.com:587?tls=1",
         "SUBSCRIPTIONS_PAYMENT_GATEWAY": f"{__name__}.ProcessorGateway",
         "PORTAL_INVOICE_REGISTRATION_NUMBER": "T1234567890123",
         **env,
