@@ -27,7 +27,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 # The web server and one worker (emails, daily billing); one Ctrl-C stops both.
 run: $(VENV)/.installed
-	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_schemas --noinput -v 0
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_organisations -v 0
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	exec env DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
 		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker"

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from portal.schemas.provisioning import provision_schema
+
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 RESERVED_SLUGS = frozenset(
     {
@@ -91,6 +93,17 @@ class Organisation(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """django-tenants' hook, called by ``save()`` for a new organisation: the schema
+        is built from the schema template (``portal.schemas.provisioning``) at the latest
+        migration state, instead of by running every migration. Returns False when
+        ``check_if_exists`` and the schema exists."""
+        if not sync_schema:  # django-tenants' "create nothing" case, as it does it
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        return provision_schema(self.schema_name, check_if_exists=check_if_exists)
 
 
 class Domain(DomainMixin):

@@ -1,0 +1,99 @@
+"""manage.py migrate_organisations [--parallel N] [--all] [--organisations-only]
+
+The deploy's migrations: the public schema, then every organisation's schema that is not
+at the latest migration state (portal/schemas/deploy.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.schemas import deploy
+from portal.schemas.provisioning import schema_template
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate the public schema, then the organisations' schemas that are not at the "
+        "latest migration state (found with one query; the others are skipped), N at a "
+        "time. A failing organisation is reported and the others go on; run the command "
+        "again to retry it: the organisations done are skipped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--parallel",
+            type=int,
+            default=getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2),
+            metavar="N",
+            help="Organisations migrated at once, each in its own process (default: "
+            "TENANT_MULTIPROCESSING_MAX_PROCESSES, else 2).",
+        )
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="everything",
+            help="Migrate every organisation, even those recorded at the latest state (after "
+            "a schema was changed by hand or taken back with migrate_schemas).",
+        )
+        parser.add_argument(
+            "--organisations-only",
+            action="store_true",
+            help="Leave the public schema alone.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verbosity = options["verbosity"]
+        started = time.perf_counter()
+        if not options["organisations_only"]:
+            call_command(
+                "migrate_schemas",
+                shared=True,
+                executor="standard",
+                interactive=False,
+                skip_checks=True,
+                verbosity=verbosity,
+            )
+        schema_template()  # captured now if the migrations changed, not by the next signup
+        pending = deploy.pending_schemas(everything=options["everything"])
+        self.stdout.write(
+            f"{_organisations(pending.total)}: {len(pending.to_migrate)} to migrate, "
+            f"{pending.skipped} at the latest state."
+        )
+        width = len(str(len(pending.to_migrate)))
+        failed = {name: "its schema does not exist" for name in pending.missing}
+        outcomes = deploy.migrate_each(
+            pending.to_migrate,
+            state=pending.state,
+            parallel=options["parallel"],
+            verbosity=max(verbosity - 1, 0),
+        )
+        for done, outcome in enumerate(outcomes, 1):
+            prefix = f"[{done:>{width}}/{len(pending.to_migrate)}] {outcome.schema_name}"
+            if outcome.failed:
+                failed[outcome.schema_name] = outcome.error
+                self.stderr.write(f"{prefix} FAILED: {outcome.error}")
+                if verbosity >= 2:
+                    self.stderr.write(outcome.details)
+            else:
+                self.stdout.write(f"{prefix} migrated in {outcome.seconds:.2f} s")
+        migrated = len(pending.to_migrate) - (len(failed) - len(pending.missing))
+        self.stdout.write(
+            f"Migrated {_organisations(migrated)} in {time.perf_counter() - started:.1f} s."
+        )
+        if failed:
+            for name, error in failed.items():
+                self.stderr.write(f"{name}: {error}")
+            raise CommandError(
+                f"{_organisations(len(failed))} not at the latest state: "
+                f"{', '.join(failed)}. Run the command again once fixed: it migrates only "
+                "the organisations still behind."
+            )
+
+
+def _organisations(count: int) -> str:
+    return f"{count} organisation" if count == 1 else f"{count} organisations"

@@ -1,0 +1,231 @@
+"""Creating an organisation's schema from the schema template, in a few round trips.
+
+Migrating a fresh schema runs every migration (35 of them here, 315 statements, half the
+time spent rendering migration states) and costs about a second, more as the catalog
+grows. The *schema template* is what that migration changes, captured once: Django's
+statements, each rendered with its parameters, run while migrating a scratch schema
+(tables, indexes, constraints, the rows post_migrate handlers write: content types,
+permissions), minus the introspection of the catalog and what steers the session,
+followed by one INSERT of the migrations it recorded. The statements name no schema, so
+replayed with the search path ``<new schema>, public`` they build the same schema there.
+
+A template is stored in ``portal_schema_template`` (public; a plain table, not a model:
+the test suite's flush leaves it alone), keyed by everything it depends on: every
+migration's name and source, Django's version, the server's version and this module's
+``TEMPLATE_FORMAT``. When any of them changes, the next schema built finds no template
+for its key and captures a new one. The capture runs under an advisory lock, so
+organisations created at once while it is captured wait for it and use it.
+
+``tests/portal/test_provisioning.py`` compares a provisioned schema with a migrated one,
+catalog and rows. A migration whose effect depends on when it runs (a data migration
+writing the time) gets the capture's values.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import django
+from django.core.management import call_command
+from django.db import transaction
+from django_tenants.utils import quote_schema_name, schema_exists
+
+from portal.schemas.state import (
+    MigrationFile,
+    migration_state,
+    project_migrations,
+    record_state,
+    tenants_connection,
+)
+
+# Bump when the capture changes what it keeps: templates stored before are then ignored.
+TEMPLATE_FORMAT = 2
+# The schema migrated to capture the template: created and rolled back in one
+# transaction, never seen by another session. Not an organisation's name (those are org_…).
+SCRATCH_SCHEMA = "portal_template_scratch"
+# pg_advisory_xact_lock key serialising captures ("portal" in ASCII).
+CAPTURE_LOCK = 0x706F7274616C
+
+# Statements of a migration run that are not replayed: its savepoints, django-tenants'
+# schema switches and look-ups of the search path, and the migration records (inserted
+# afterwards in one statement).
+_SESSION_OR_RECORD = re.compile(
+    r"\s*(?:(?:SAVEPOINT|RELEASE|ROLLBACK|SHOW|SET\s+search_path)\b"
+    r'|INSERT\s+INTO\s+"django_migrations"\s)',
+    re.IGNORECASE,
+)
+# Nor Django's introspection: reads of the system catalogs, which change nothing and cost
+# more as the catalog grows (pg_class holds every organisation's tables). Other reads are
+# replayed: the ORM's look-ups cost little, and a SELECT may call a function that writes.
+_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_CATALOG = re.compile(
+    r"\b(?:pg_catalog|information_schema)\.|\bpg_(?:class|namespace|attribute|attrdef|index"
+    r"|constraint|depend|type|trigger|description|sequence)\b",
+    re.IGNORECASE,
+)
+
+
+def _replayed(sql: str) -> bool:
+    """Whether a statement of the migration run belongs in the template."""
+    if _SESSION_OR_RECORD.match(sql):
+        return False
+    return not (_SELECT.match(sql) and _CATALOG.search(sql))
+
+
+@dataclass(frozen=True)
+class SchemaTemplate:
+    key: str
+    state: str  # the migration state a schema built from it is at
+    script: str  # the statements, separated by lines holding ";"
+
+
+# The templates this process has read or captured: a key's template never changes.
+_templates: dict[str, SchemaTemplate] = {}
+
+
+def template_key(migrations: tuple[MigrationFile, ...], server_version: int) -> str:
+    """What a template depends on: every migration's name and source, Django's version,
+    the server's version and the template's format."""
+    digest = hashlib.sha256(
+        f"format {TEMPLATE_FORMAT}; Django {django.get_version()}; "
+        f"PostgreSQL {server_version}".encode()
+    )
+    for migration in migrations:
+        digest.update(f"\n{migration.app_label}.{migration.name}\n".encode())
+        digest.update(migration.path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _current_key(server_version: int) -> str:
+    return template_key(project_migrations(), server_version)
+
+
+def current_template_key() -> str:
+    """The key of the template matching this code and this server."""
+    return _current_key(tenants_connection().pg_version)
+
+
+def provision_schema(schema_name: str, *, check_if_exists: bool = False) -> bool:
+    """Create ``schema_name`` at the latest migration state: what migrating a fresh
+    schema would make (tables, indexes, constraints, content types, permissions, the
+    migrations recorded), and its recorded state. In the current transaction, under a
+    savepoint: on an error nothing of it is left. Returns False (and does nothing) when
+    ``check_if_exists`` and the schema exists."""
+    connection = tenants_connection()
+    if check_if_exists and schema_exists(schema_name):
+        return False
+    template = schema_template()
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {quote_schema_name(schema_name)}")
+        connection.set_schema(schema_name)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(template.script)
+        finally:
+            connection.set_schema_to_public()
+        record_state(schema_name, template.state)
+    return True
+
+
+def schema_template() -> SchemaTemplate:
+    """The template for this code and server: from this process's memory, else from
+    ``portal_schema_template``, else captured now and stored (in the current transaction,
+    or its own). Captures are serialised by an advisory lock held until the capturing
+    transaction ends: a second one waits, then finds the first's template."""
+    key = current_template_key()
+    if key in _templates:
+        return _templates[key]
+    connection = tenants_connection()
+    script = _stored_script(key)
+    if script is None:
+        with transaction.atomic(using=connection.alias):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CAPTURE_LOCK])
+            script = _stored_script(key)
+            if script is None:
+                script = capture_script()
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "INSERT INTO portal_schema_template (key, script) VALUES (%s, %s) "
+                        "ON CONFLICT (key) DO NOTHING",
+                        [key, script],
+                    )
+    template = SchemaTemplate(key=key, state=migration_state(), script=script)
+    _templates[key] = template
+    return template
+
+
+def _stored_script(key: str) -> str | None:
+    connection = tenants_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT script FROM portal_schema_template WHERE key = %s", [key])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+@dataclass
+class _Statements:
+    """An execute wrapper keeping every statement with its parameters."""
+
+    sent: list[tuple[str, Any, bool]] = field(default_factory=list)
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        self.sent.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+
+def capture_script() -> str:
+    """Migrate a scratch schema as django-tenants migrates a new tenant's, and return
+    the script that makes the same changes: the statements that changed something, each
+    rendered with its parameters, then one INSERT of the migrations recorded. The
+    scratch schema is rolled back."""
+    connection = tenants_connection()
+    statements = _Statements()
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {quote_schema_name(SCRATCH_SCHEMA)}")
+        with connection.execute_wrapper(statements):
+            call_command(
+                "migrate_schemas",
+                tenant=True,
+                schema_name=SCRATCH_SCHEMA,
+                executor="standard",  # in this process and connection, whatever EXECUTOR says
+                interactive=False,
+                verbosity=0,
+            )
+        connection.set_schema(SCRATCH_SCHEMA, include_public=False)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute('SELECT "app", "name" FROM "django_migrations" ORDER BY "id"')
+                recorded = cursor.fetchall()
+        finally:
+            connection.set_schema_to_public()
+        transaction.set_rollback(True, using=connection.alias)
+
+    script = []
+    for sql, params, many in statements.sent:
+        if not _replayed(sql):
+            continue
+        for one in params if many else [params]:
+            script.append(sql if one is None else connection.ops.compose_sql(sql, one))
+    rows = ", ".join(
+        connection.ops.compose_sql("(%s, %s, now())", [app, name]) for app, name in recorded
+    )
+    script.append(f'INSERT INTO "django_migrations" ("app", "name", "applied") VALUES {rows}')
+    named = [statement for statement in script if SCRATCH_SCHEMA in statement]
+    if named:
+        raise RuntimeError(
+            "A migration names the schema it runs in, so it cannot be replayed in another: "
+            + named[0][:200]
+        )
+    # ";" on a line of its own: a statement may end with a "--" comment.
+    return "\n;\n".join(script)

@@ -1,0 +1,166 @@
+"""manage.py migrate_organisations: the organisations behind are migrated, those at the
+latest state skipped after one query, a failing one reported while the others go on,
+and a second run resumes with the ones left."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portal.models import Organisation
+from portal.schemas.provisioning import schema_template
+from portal.schemas.state import (
+    STATE_PREFIX,
+    migration_state,
+    organisation_schemas,
+    record_state,
+)
+from portal.services import create_organisation
+from tests.portal.schema_catalog import differences, schema_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def organisation(slug: str) -> Organisation:
+    return create_organisation(
+        name=slug.title(), slug=slug, primary_contact_email=f"owner@{slug}.test"
+    ).organisation
+
+
+def put_behind(organisation: Organisation, *, broken: bool = False) -> None:
+    """Take the sessions app's migration back in the organisation's schema, as if it were
+    new, and record an older state. ``broken``: a table stands in the migration's way."""
+    schema = organisation.schema_name
+    call_command(
+        "migrate_schemas",
+        "sessions",
+        "zero",
+        schema_name=schema,
+        executor="standard",
+        interactive=False,
+        verbosity=0,
+    )
+    record_state(schema, STATE_PREFIX + "older")
+    if broken:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE {schema}.django_session (in_the_way integer)")
+
+
+def current() -> dict[str, bool]:
+    return {s.schema_name: s.current for s in organisation_schemas(migration_state())}
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("migrate_organisations", *args, stdout=out, stderr=err)
+    except CommandError as error:
+        raise CommandError(f"{error}\n{out.getvalue()}\n{err.getvalue()}") from error
+    return out.getvalue(), err.getvalue()
+
+
+def in_process(*args: str) -> tuple[str, str]:
+    """The tenants' part only, in this process: inside the test's transaction."""
+    return run("--organisations-only", "--parallel=1", *args)
+
+
+def test_organisations_at_the_latest_state_are_skipped_after_one_query() -> None:
+    schema_template()
+    organisation("skip-1")
+    with CaptureQueriesContext(connection) as one:
+        first, _ = in_process()
+    for number in range(2, 5):
+        organisation(f"skip-{number}")
+    with CaptureQueriesContext(connection) as four:
+        again, _ = in_process()
+
+    assert ": 0 to migrate," in first and ": 0 to migrate," in again
+    skipped = [int(out.split(": 0 to migrate, ")[1].split()[0]) for out in (first, again)]
+    assert skipped[1] == skipped[0] + 3
+    assert len(one.captured_queries) == len(four.captured_queries) == 1
+
+
+def test_an_organisation_behind_is_migrated_and_the_others_skipped() -> None:
+    behind = organisation("behind")
+    organisation("alongside")
+    put_behind(behind)
+    assert current()["org_behind"] is False
+
+    out, err = in_process()
+
+    assert ": 1 to migrate," in out and "org_behind migrated in" in out
+    assert "org_alongside" not in out and err == ""
+    assert current()["org_behind"] and current()["org_alongside"]
+    # Its sessions table is back: the catalog is the same as the other's, but for the id of
+    # the migration recorded again (their rows differ: each has its own users).
+    left, right = schema_snapshot("org_behind"), schema_snapshot("org_alongside")
+    catalog = {part for part in differences(left, right) if not part.startswith("rows of ")}
+    assert catalog <= {"migrations", "sequences"}
+    assert {row[1:] for row in left["migrations"]} == {row[1:] for row in right["migrations"]}
+
+
+def test_a_failing_organisation_is_reported_the_others_migrated_and_a_rerun_resumes() -> None:
+    first, failing, last = organisation("first"), organisation("failing"), organisation("last")
+    for one in (first, failing, last):
+        put_behind(one, broken=one is failing)
+
+    with pytest.raises(CommandError) as raised:
+        in_process()
+
+    report = str(raised.value)
+    assert "1 organisation not at the latest state: org_failing" in report
+    assert 'org_failing FAILED: ProgrammingError: relation "django_session" already exists' in (
+        report
+    )
+    assert "org_first migrated in" in report and "org_last migrated in" in report
+    assert current()["org_first"] and current()["org_last"]
+    assert current()["org_failing"] is False  # rolled back: still at its older state
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE org_failing.django_session")
+    out, err = in_process()
+
+    assert ": 1 to migrate," in out and "org_failing migrated in" in out and err == ""
+    assert "org_first" not in out and "org_last" not in out
+    assert all(current()[name] for name in ("org_first", "org_failing", "org_last"))
+
+
+def test_all_migrates_the_organisations_at_the_latest_state_too() -> None:
+    organisation("recorded")
+    out, _ = in_process("--all")
+    assert "org_recorded migrated in" in out and current()["org_recorded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_parallel_deploy_migrates_reports_and_skips(catalogue: None) -> None:
+    slugs = ("par-a", "par-b", "par-c", "par-d")
+    organisations = {slug: organisation(slug) for slug in slugs}
+    try:
+        for slug in ("par-a", "par-b", "par-c"):
+            put_behind(organisations[slug], broken=slug == "par-b")
+
+        with pytest.raises(CommandError) as raised:
+            run("--parallel=2")  # the public schema first, then 3 organisations, 2 at a time
+
+        report = str(raised.value)
+        assert "[standard:public]" not in report or "No migrations to apply" in report
+        assert ": 3 to migrate, 1 at the latest state." in report
+        assert "org_par_a migrated in" in report and "org_par_c migrated in" in report
+        assert "org_par_b FAILED: ProgrammingError" in report
+        assert {line.split("]")[0] for line in report.splitlines() if "/3] " in line} == {
+            "[1/3",
+            "[2/3",
+            "[3/3",
+        }
+        states = current()
+        assert states["org_par_a"] and states["org_par_c"] and states["org_par_d"]
+        assert states["org_par_b"] is False
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DROP SCHEMA IF EXISTS org_par_a, org_par_b, org_par_c, org_par_d CASCADE"
+            )

@@ -1,0 +1,195 @@
+"""Organisations' schemas built from the schema template: the same as migrated ones,
+rebuilt when the migrations change, safe when organisations are created at once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from portal.models import Organisation
+from portal.schemas import provisioning
+from portal.schemas.provisioning import provision_schema, schema_template, template_key
+from portal.schemas.state import (
+    MigrationFile,
+    migration_state,
+    organisation_schemas,
+    project_migrations,
+)
+from portal.services import create_organisation
+from tests.portal.schema_catalog import differences, schema_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def migrated_schema(schema_name: str) -> None:
+    """A schema made as django-tenants makes one: created, then every migration run."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {schema_name}")
+    call_command(
+        "migrate_schemas",
+        tenant=True,
+        schema_name=schema_name,
+        executor="standard",
+        interactive=False,
+        verbosity=0,
+    )
+
+
+def template_rows(key: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM portal_schema_template WHERE key = %s", [key])
+        return int(cursor.fetchone()[0])
+
+
+def test_a_provisioned_schema_is_identical_to_a_migrated_one() -> None:
+    migrated_schema("org_by_migrations")
+    assert provision_schema("org_by_template")
+
+    migrated, provisioned = schema_snapshot("org_by_migrations"), schema_snapshot("org_by_template")
+    assert differences(migrated, provisioned) == {}
+    # Not two empty schemas: every part of the comparison holds something.
+    recorded = {(app, name) for _id, app, name in migrated["migrations"]}
+    assert recorded == {(m.app_label, m.name) for m in project_migrations()}
+    for part in ("relations", "columns", "indexes", "constraints", "sequences"):
+        assert migrated[part], part
+    assert migrated["rows of auth_permission"] and migrated["rows of django_content_type"]
+
+
+def _add_trigger(schema: str) -> str:
+    return (
+        f"CREATE FUNCTION {schema}.touch() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN RETURN NEW; END $$; "
+        f"CREATE TRIGGER touch BEFORE UPDATE ON {schema}.accounts_department "
+        f"FOR EACH ROW EXECUTE FUNCTION {schema}.touch()"
+    )
+
+
+DAMAGES = [
+    # An index is a relation too.
+    ("DROP INDEX {s}.auth_permission_content_type_id_2f476e4b", {"indexes", "relations"}),
+    (
+        "ALTER TABLE {s}.auth_permission "
+        "DROP CONSTRAINT auth_permission_content_type_id_codename_01ab375a_uniq",
+        {"constraints", "indexes", "relations"},
+    ),
+    ("ALTER TABLE {s}.accounts_department ALTER COLUMN name DROP NOT NULL", {"columns"}),
+    ("ALTER TABLE {s}.accounts_department ALTER COLUMN name SET DEFAULT ''", {"columns"}),
+    ("ALTER TABLE {s}.accounts_department ALTER COLUMN name TYPE varchar(101)", {"columns"}),
+    ("COMMENT ON TABLE {s}.accounts_department IS 'changed'", {"relations"}),
+    (None, {"triggers", "functions"}),
+    ("SELECT setval('{s}.accounts_department_id_seq', 42)", {"sequences"}),
+    (
+        "DELETE FROM {s}.django_migrations WHERE app = 'sessions' AND name = '0001_initial'",
+        {"migrations"},
+    ),
+    (
+        "DELETE FROM {s}.auth_permission WHERE codename = 'view_session'",
+        {"rows of auth_permission"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("damage", "parts"), DAMAGES)
+def test_the_comparison_finds_what_differs(damage: str | None, parts: set[str]) -> None:
+    provision_schema("org_sound")
+    provision_schema("org_damaged")
+    assert differences(schema_snapshot("org_sound"), schema_snapshot("org_damaged")) == {}
+
+    with connection.cursor() as cursor:
+        # The permissions' deferred foreign key checks would keep ALTER TABLE off them.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            _add_trigger("org_damaged") if damage is None else damage.format(s="org_damaged")
+        )
+
+    assert set(differences(schema_snapshot("org_sound"), schema_snapshot("org_damaged"))) == parts
+
+
+def test_a_new_organisation_is_provisioned_at_the_latest_state_without_migrating() -> None:
+    schema_template()
+    with CaptureQueriesContext(connection) as queries:
+        created = create_organisation(
+            name="Fresh", slug="fresh", primary_contact_email="owner@fresh.test"
+        )
+
+    # Migrating would have looked the schema's tables up in pg_class, again and again.
+    assert not [query["sql"] for query in queries if "pg_class" in query["sql"]]
+    states = {s.schema_name: s for s in organisation_schemas(migration_state())}
+    assert states["org_fresh"].exists and states["org_fresh"].current
+    with schema_context(created.organisation.schema_name):
+        recorded = MigrationRecorder(connection).applied_migrations()
+        assert set(recorded) == {(m.app_label, m.name) for m in project_migrations()}
+
+
+def test_the_template_key_follows_every_migration_and_the_server(tmp_path: Path) -> None:
+    migrations = project_migrations()
+    key = template_key(migrations, 150000)
+    assert template_key(migrations, 150000) == key
+    assert template_key(migrations, 160000) != key
+
+    first = migrations[0]
+    edited_source = tmp_path / "edited.py"
+    edited_source.write_bytes(first.path.read_bytes() + b"\n# edited\n")
+    edited = (MigrationFile(first.app_label, first.name, edited_source), *migrations[1:])
+    assert template_key(edited, 150000) != key
+    assert migration_state(edited) == migration_state(migrations)  # the same names
+
+    added = (*migrations, MigrationFile("accounts", "9999_added", edited_source))
+    assert template_key(added, 150000) != key
+    assert migration_state(added) != migration_state(migrations)
+
+
+def test_a_new_key_captures_a_new_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    new_key = "test-" + "0" * 59
+    monkeypatch.setattr(provisioning, "current_template_key", lambda: new_key)
+    assert template_rows(new_key) == 0
+
+    provision_schema("org_after_change")
+
+    assert template_rows(new_key) == 1
+    provisioning._templates.pop(new_key)
+    monkeypatch.undo()
+    provision_schema("org_before_change")
+    after, before = schema_snapshot("org_after_change"), schema_snapshot("org_before_change")
+    assert differences(after, before) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_organisations_created_at_once_while_the_template_is_captured(catalogue: None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM portal_schema_template")
+    provisioning._templates.clear()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def create(slug: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            create_organisation(name=slug, slug=slug, primary_contact_email=f"a@{slug}.test")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(slug,)) for slug in ("race-a", "race-b")]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert errors == []
+        assert template_rows(provisioning.current_template_key()) == 1
+        states = {s.schema_name: s.current for s in organisation_schemas(migration_state())}
+        assert states["org_race_a"] and states["org_race_b"]
+        assert set(Organisation.objects.values_list("slug", flat=True)) >= {"race-a", "race-b"}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA IF EXISTS org_race_a, org_race_b CASCADE")
