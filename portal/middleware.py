@@ -29,24 +29,31 @@ class OrganisationMiddleware(TenantMainMiddleware):
     """
 
     def process_request(self, request: PortalRequest) -> HttpResponse | None:
-        use_public_schema()
         request.organisation = None
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
-            return unknown_organisation(request)
+            return self._unknown(request)
         if hostname == settings.PORTAL_BASE_DOMAIN:
+            use_public_schema()
             request.tenant = current_tenant()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return None
+        # Whatever schema the connection is on (the previous request's): the lookup, when
+        # the cache misses, reads the public schema's Domain, which every path includes.
         organisation = organisation_for_host(hostname)
         if organisation is None:
-            return unknown_organisation(request)
+            return self._unknown(request)
         organisation.domain_url = hostname
         request.tenant = request.organisation = organisation
         use_tenant(organisation)
         return None
+
+    @staticmethod
+    def _unknown(request: PortalRequest) -> HttpResponse:
+        use_public_schema()
+        return unknown_organisation(request)
 
 
 class StaffSecondFactorMiddleware:

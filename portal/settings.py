@@ -314,6 +314,9 @@ if PORTAL_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
 # How long the organisation a host name reaches stays cached (portal/hosts.py); every save
 # of an organisation or a domain forgets it sooner.
 PORTAL_HOST_CACHE_SECONDS = env.int("PORTAL_HOST_CACHE_SECONDS", default=3600)
+# ... and how long each process keeps what it read there before asking again: another
+# process's change to an organisation or a domain reaches this one within that time.
+PORTAL_HOST_LOCAL_SECONDS = env.float("PORTAL_HOST_LOCAL_SECONDS", default=5.0)
 # Host names and entitlements are the same whatever schema the connection is on: no schema
 # in their keys. In memory (no REDIS_URL) each has its own store, so clearing one (tests)
 # leaves the others.

@@ -32,6 +32,7 @@ from pytest_django import DjangoDbBlocker
 
 from accounts.models import User
 from accounts.services import add_user, deactivate_user
+from portal import hosts
 from portal.models import Organisation
 from portal.services import create_organisation
 from portal.tasks import send_email
@@ -120,8 +121,9 @@ def _fresh_state_around_each_test() -> Iterator[None]:
     """Requests leave the connection on a tenant's schema, and allauth's rate limits
     count in the cache: each test starts on public with an empty cache."""
     use_public_schema()
-    for alias in ("default", "entitlements", "hosts"):
+    for alias in ("default", "entitlements"):
         caches[alias].clear()
+    hosts.forget_all()
     yield
     use_public_schema()
 

@@ -1,12 +1,18 @@
 """The host cache (portal/hosts.py): an organisation's site resolves its tenant with no
 query once warm, as the public site does; whatever changes an organisation or its host
-names is seen by the next request; unknown hosts are not cached."""
+names is seen by the next request of the process that made the change, and by the
+others within PORTAL_HOST_LOCAL_SECONDS; unknown hosts are not cached."""
 
 from __future__ import annotations
 
+import time
+from typing import cast
+
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
+from portal.http import PortalRequest
 from portal.models import Domain, Organisation
 from tests.conftest import Site, signed_in, site_client
 
@@ -57,3 +63,53 @@ def test_host_names_added_and_removed_are_seen_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         domain.delete()
     assert other.get("/favicon.ico").status_code == 404
+
+
+def test_a_domain_renamed_stops_reaching_its_organisation_by_the_old_name(
+    northwind: Site, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        domain = Domain.objects.create(domain="nw.localhost", tenant=northwind.organisation)
+    assert Client(HTTP_HOST="nw.localhost").get("/favicon.ico").status_code == 302  # cached
+    with django_capture_on_commit_callbacks(execute=True):
+        domain.domain = "northwind-trading.localhost"
+        domain.save()
+    assert Client(HTTP_HOST="nw.localhost").get("/favicon.ico").status_code == 404
+    assert Client(HTTP_HOST="northwind-trading.localhost").get("/favicon.ico").status_code == 302
+
+
+def _renamed_by_another_process(site: Site, name: str) -> None:
+    """What another process's rename leaves here: the row changed and the shared cache
+    forgotten (by that process, after its commit), this process's own layer untouched."""
+    Organisation.objects.filter(pk=site.organisation.pk).update(name=name)
+    caches["hosts"].clear()
+
+
+def test_another_process_change_reaches_this_one_within_the_local_seconds(
+    northwind: Site, settings
+) -> None:
+    settings.PORTAL_HOST_LOCAL_SECONDS = 0.5
+    client = signed_in(northwind, "primary")
+    assert "Northwind Inc." in client.get("/").content.decode()  # in both layers now
+    _renamed_by_another_process(northwind, "Northwind Trading")
+    assert "Northwind Inc." in client.get("/").content.decode()  # this process's copy
+    time.sleep(0.6)
+    assert "Northwind Trading" in client.get("/").content.decode()
+
+
+def test_without_the_local_layer_another_process_change_is_read_at_once(
+    northwind: Site, settings
+) -> None:
+    settings.PORTAL_HOST_LOCAL_SECONDS = 0
+    client = signed_in(northwind, "primary")
+    assert "Northwind Inc." in client.get("/").content.decode()
+    _renamed_by_another_process(northwind, "Northwind Trading")
+    assert "Northwind Trading" in client.get("/").content.decode()
+
+
+def test_each_request_gets_its_own_organisation_object(northwind: Site) -> None:
+    client = site_client(northwind)
+    first = cast(PortalRequest, client.get("/favicon.ico").wsgi_request).organisation
+    second = cast(PortalRequest, client.get("/favicon.ico").wsgi_request).organisation
+    assert first == second == northwind.organisation  # the same row ...
+    assert first is not second  # ... but nothing one request caches on it reaches the next
