@@ -15,7 +15,12 @@ from django_tenants.utils import schema_context
 
 from portal.models import Organisation
 from portal.schemas import provisioning
-from portal.schemas.provisioning import provision_schema, schema_template, template_key
+from portal.schemas.provisioning import (
+    fold_into_create_table,
+    provision_schema,
+    schema_template,
+    template_key,
+)
 from portal.schemas.state import (
     MigrationFile,
     migration_state,
@@ -193,3 +198,50 @@ def test_organisations_created_at_once_while_the_template_is_captured(catalogue:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA IF EXISTS org_race_a, org_race_b CASCADE")
+
+
+# Folding: the catalog test above proves the folded template right for this project's
+# migrations; these pin the rules on the shapes Django writes.
+CREATE = 'CREATE TABLE "t" ("id" bigint NOT NULL PRIMARY KEY, "name" varchar(50) NOT NULL)'
+
+
+def test_a_new_length_and_a_new_column_go_into_the_create_table() -> None:
+    assert fold_into_create_table(
+        [
+            CREATE,
+            'CREATE INDEX "t_name_like" ON "t" ("name" varchar_pattern_ops)',
+            'ALTER TABLE "t" ALTER COLUMN "name" TYPE varchar(255)',
+            'ALTER TABLE "t" ADD COLUMN "at" timestamp with time zone DEFAULT \'2026-01-01'
+            " 00:00:00+00:00'::timestamptz NOT NULL",
+            'ALTER TABLE "t" ALTER COLUMN "at" DROP DEFAULT',
+            'ALTER TABLE "t" ADD COLUMN "note" text NULL',
+        ]
+    ) == [
+        'CREATE TABLE "t" ("id" bigint NOT NULL PRIMARY KEY, "name" varchar(255) NOT NULL, '
+        "\"at\" timestamp with time zone DEFAULT '2026-01-01 00:00:00+00:00'::timestamptz "
+        'NOT NULL, "note" text NULL)',
+        'CREATE INDEX "t_name_like" ON "t" ("name" varchar_pattern_ops)',
+        'ALTER TABLE "t" ALTER COLUMN "at" DROP DEFAULT',
+    ]
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        'INSERT INTO "t" ("id", "name") VALUES (1, \'a\')',  # rows: a column gets their values
+        'ALTER TABLE "t" DROP COLUMN "name" CASCADE',  # column numbers
+        'ALTER TABLE "t" RENAME TO "u"',
+        'ALTER TABLE "t" ADD COLUMN "ref_id" bigint NULL CONSTRAINT "f" REFERENCES "r" ("id")',
+    ],
+)
+def test_what_touches_the_columns_or_the_rows_stops_the_folding(between: str) -> None:
+    later = [
+        'ALTER TABLE "t" ALTER COLUMN "name" TYPE varchar(255)',
+        'ALTER TABLE "t" ADD COLUMN "note" text NULL',
+    ]
+    assert fold_into_create_table([CREATE, between, *later]) == [CREATE, between, *later]
+
+
+def test_a_table_the_script_did_not_create_is_left_alone() -> None:
+    script = ['ALTER TABLE "other" ALTER COLUMN "name" TYPE varchar(255)']
+    assert fold_into_create_table([CREATE, *script]) == [CREATE, *script]
