@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -198,6 +199,34 @@ def test_organisations_created_at_once_while_the_template_is_captured(catalogue:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA IF EXISTS org_race_a, org_race_b CASCADE")
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connection_that_built_a_schema_is_not_used_again(catalogue: None) -> None:
+    before = _backend_pid()
+    try:
+        create_organisation(name="Built", slug="built", primary_contact_email="a@built.test")
+        after = _backend_pid()
+        assert after != before  # a new PostgreSQL session
+        assert Organisation.objects.filter(slug="built").exists()  # and the work committed
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA IF EXISTS org_built CASCADE")
+
+
+def test_inside_a_transaction_the_connection_stays(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    before = _backend_pid()
+    with django_capture_on_commit_callbacks(execute=True):
+        provision_schema("org_stays")
+    assert _backend_pid() == before
 
 
 # Folding: the catalog test above proves the folded template right for this project's
