@@ -20,7 +20,6 @@ import sys
 import time
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -76,42 +75,11 @@ def deploy(*args: str) -> tuple[float, str]:
 
 
 def create_organisations(count: int) -> tuple[list[float], list[float]]:
-    """Create ``count`` organisations; the seconds each one's provisioning and creation took."""
-    from portal.models import Organisation
-    from portal.services import create_organisation
+    """Create ``count`` organisations; the seconds each one's provisioning and creation took
+    (``bench/tenants.py`` builds them the same way)."""
+    from bench.tenants import create_organisations as build
 
-    provisioning: list[float] = []
-    create_schema = Organisation.create_schema
-
-    def timed_create_schema(self: Organisation, *args: Any, **kwargs: Any) -> bool:
-        started = time.perf_counter()
-        try:
-            return create_schema(self, *args, **kwargs)
-        finally:
-            provisioning.append(time.perf_counter() - started)
-
-    Organisation.create_schema = timed_create_schema  # type: ignore[method-assign]
-    creation: list[float] = []
-    began = time.perf_counter()
-    try:
-        for number in range(count):
-            started = time.perf_counter()
-            create_organisation(
-                name=f"Bench {number}",
-                slug=f"bench-{number}",
-                primary_contact_email=f"owner@bench{number}.test",
-                primary_contact_password="x" * 12,
-            )
-            creation.append(time.perf_counter() - started)
-            if (number + 1) % max(count // 10, 1) == 0:
-                print(
-                    f"  {number + 1:>6} organisations, {time.perf_counter() - began:6.0f} s; "
-                    f"the last provisioned in {provisioning[-1] * 1000:.0f} ms",
-                    flush=True,
-                )
-    finally:
-        Organisation.create_schema = create_schema  # type: ignore[method-assign]
-    return provisioning, creation
+    return build(count)
 
 
 def print_provisioning(provisioning: list[float], creation: list[float]) -> None:

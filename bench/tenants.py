@@ -226,7 +226,7 @@ def check(client: Client, page: Page, host: str) -> None:
 
 
 def create_organisations(
-    count: int, on_progress: Callable[[int], None]
+    count: int, on_progress: Callable[[int], None] = lambda built: None
 ) -> tuple[list[float], list[float]]:
     """Create ``count`` organisations; the seconds each one's provisioning
     (``Organisation.create_schema``, timed apart) and whole creation took."""
