@@ -51,6 +51,13 @@ class OrganisationMiddleware(TenantMainMiddleware):
         return None
 
     @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        """The host name as DNS compares it: lowercase, without the trailing dot of a fully
+        qualified name (``ACME.localhost.`` is ``acme.localhost``) and without the port."""
+        hostname: str = TenantMainMiddleware.hostname_from_request(request)
+        return hostname.lower().removesuffix(".")
+
+    @staticmethod
     def _unknown(request: PortalRequest) -> HttpResponse:
         use_public_schema()
         return unknown_organisation(request)

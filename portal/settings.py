@@ -257,6 +257,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# A reset asked for an address nobody here has sends nothing: an organisation's site has no
+# sign-up, so allauth's "unknown account" email would send anyone a dead link.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Vendor staff must sign in to the admin with a second factor (TOTP). On unless debugging;
 # the demo (`make run`) runs with it off.

@@ -144,6 +144,14 @@ def test_password_reset_by_email(northwind: Site) -> None:
     )
 
 
+def test_a_reset_for_an_unknown_address_sends_nothing(northwind: Site) -> None:
+    client = site_client(northwind)
+    response = client.post("/accounts/password/reset/", {"email": "stranger@elsewhere.test"})
+    assert response.status_code == 302  # the same answer as for a known address
+    assert send_queued_emails() == []
+    assert mail.outbox == []
+
+
 def test_vendor_staff_sign_in_to_the_admin_on_the_public_site_only(northwind: Site) -> None:
     StaffFactory.create(email="staff@vendor.test", superuser=True)  # public schema
     admin = Client(HTTP_HOST="localhost")

@@ -93,3 +93,27 @@ def test_session_cookie_is_host_only(northwind: Site) -> None:
     cookie = response.cookies["sessionid"]
     assert cookie["domain"] == ""
     assert cookie["httponly"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "NORTHWIND.LOCALHOST",
+        "Northwind.localhost",
+        "northwind.localhost.",
+        "northwind.localhost.:8000",
+    ],
+)
+def test_a_host_name_in_capitals_or_with_its_final_dot_reaches_its_organisation(
+    northwind: Site, host: str
+) -> None:
+    response = Client(HTTP_HOST=host).get("/accounts/login/")
+    assert response.status_code == 200
+    assert response.wsgi_request.tenant == northwind.organisation  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("host", ["LOCALHOST", "localhost."])
+def test_the_public_host_in_capitals_or_with_its_final_dot_is_the_public_site(host: str) -> None:
+    response = Client(HTTP_HOST=host).get("/")
+    assert response.status_code == 200
+    assert getattr(response.wsgi_request, "organisation", "unset") is None
