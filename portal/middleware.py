@@ -9,8 +9,10 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import reverse, set_urlconf
+from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from portal.hosts import organisation_for_host
@@ -63,15 +65,16 @@ class OrganisationMiddleware(TenantMainMiddleware):
         return unknown_organisation(request)
 
 
-class StaffSecondFactorMiddleware:
-    """With PORTAL_STAFF_MFA on, the admin is reached only through allauth's sign-in (which
-    asks for the TOTP code) and only by staff who have set up TOTP."""
+class StaffSignInMiddleware:
+    """Vendor staff reach the admin only through allauth's sign-in (rate-limited; it asks
+    for the TOTP code of those who have one): the admin's own form is never used. With
+    PORTAL_STAFF_MFA on, staff who have not set up TOTP are sent to set it up first."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: PortalRequest) -> HttpResponse:
-        if settings.PORTAL_STAFF_MFA and request.organisation is None:
+        if request.organisation is None:
             redirect = self._redirect(request)
             if redirect is not None:
                 return redirect
@@ -87,10 +90,41 @@ class StaffSecondFactorMiddleware:
             return HttpResponseRedirect(f"{login}?{urlencode({'next': target})}")
         user = request.user
         if (
-            user.is_authenticated
+            settings.PORTAL_STAFF_MFA
+            and user.is_authenticated
             and user.is_staff
             and not is_mfa_enabled(user, [Authenticator.Type.TOTP])
         ):
             activate = reverse("mfa_activate_totp", urlconf=settings.PUBLIC_SCHEMA_URLCONF)
             return HttpResponseRedirect(f"{activate}?{urlencode({'next': request.path})}")
         return None
+
+
+class RefuseNulMiddleware:
+    """PostgreSQL text cannot hold a NUL character (U+0000) and no one types one: a request
+    with one in its query or its form fields is answered 400 with a message before any view
+    or query sees it. (A session cookie with one is no session: ``portal.sessions``.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._carries_nul(request):
+            message = _(
+                "The request contained a NUL character, which no field accepts. "
+                "Remove it and try again."
+            )
+            body = render_to_string("400.html", {"message": message}, request=request)
+            return HttpResponseBadRequest(body)
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request: HttpRequest) -> bool:
+        forms = [request.GET]
+        if request.method == "POST":
+            forms.append(request.POST)  # form fields only: an uploaded file may hold NULs
+        return any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for form in forms
+            for key, values in form.lists()
+        )

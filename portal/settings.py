@@ -165,9 +165,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.RefuseNulMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "portal.middleware.StaffSecondFactorMiddleware",
+    "portal.middleware.StaffSignInMiddleware",
 ]
 
 TEMPLATES = [
@@ -246,7 +247,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "dashboard"  # on the public site: accounts.adapter
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -261,10 +262,12 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 # sign-up, so allauth's "unknown account" email would send anyone a dead link.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-# Vendor staff must sign in to the admin with a second factor (TOTP). On unless debugging;
-# the demo (`make run`) runs with it off.
+# Vendor staff sign in to the admin through allauth's rate-limited sign-in, and must use a
+# second factor (TOTP) there. On unless debugging; the demo (`make run`) runs with it off.
 PORTAL_STAFF_MFA = env.bool("PORTAL_STAFF_MFA", default=not DEBUG)
 
+# Database sessions whose key is checked for its shape before the lookup (portal/sessions.py).
+SESSION_ENGINE = "portal.sessions"
 # Host-only cookies: a session from one organisation's site is never sent to another.
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None

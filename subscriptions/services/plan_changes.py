@@ -57,6 +57,9 @@ def change_plan(
                 organisation=organisation, idempotency_key=idempotency_key
             ).first()
             if done is not None:
+                # A key is no pass: the earlier change is returned only to someone who
+                # may change the plan now.
+                require_subscription_manager(organisation, acting_user)
                 return done
         checked = check_change(
             organisation,

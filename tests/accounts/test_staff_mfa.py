@@ -1,4 +1,5 @@
-"""With PORTAL_STAFF_MFA on, vendor staff reach the admin only with a second factor."""
+"""Vendor staff reach the admin only through allauth's sign-in (rate-limited), and with
+PORTAL_STAFF_MFA on only with a second factor."""
 
 from __future__ import annotations
 
@@ -75,12 +76,36 @@ def test_staff_with_totp_sign_in_with_the_code(staff_mfa) -> None:
     assert Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists()
 
 
-def test_with_the_setting_off_the_demo_admin_sign_in_is_plain(settings) -> None:
+def test_with_the_setting_off_staff_sign_in_through_allauth_without_a_code(settings) -> None:
     settings.PORTAL_STAFF_MFA = False
     _staff()
     client = Client(HTTP_HOST="localhost")
-    response = client.post(
+    # The admin's own form is not used: a password posted to it is not even read.
+    refused = client.post(
         "/admin/login/?next=/admin/", {"username": "sec@vendor.test", "password": PASSWORD}
     )
-    assert response.status_code == 302
+    assert refused.status_code == 302
+    assert refused["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    assert client.get("/admin/").status_code == 302
+    response = client.post(
+        "/accounts/login/?next=/admin/", {"login": "sec@vendor.test", "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("mfa", [False, True])
+def test_staff_sign_in_is_rate_limited(settings, mfa: bool) -> None:
+    settings.PORTAL_STAFF_MFA = mfa
+    _staff()
+    client = Client(HTTP_HOST="localhost")
+    for _ in range(30):
+        client.post(
+            "/accounts/login/?next=/admin/", {"login": "sec@vendor.test", "password": "guess"}
+        )
+    response = client.post(
+        "/accounts/login/?next=/admin/", {"login": "sec@vendor.test", "password": PASSWORD}
+    )
+    assert response.status_code == 429  # refused before the password is even checked
+    assert "Too many attempts" in response.content.decode()
+    assert client.get("/admin/").status_code == 302

@@ -45,9 +45,10 @@ def test_staff_approve_a_refund_in_the_admin(walk, pending_refund) -> None:
     steps = walk(locale="en")
     page = steps.page
     page.goto(f"{base}/admin/login/?next=/admin/subscriptions/refundrequest/")
-    page.fill("input[name=username]", "billing@vendor.test")
+    page.wait_for_url("**/accounts/login/**")  # the admin's sign-in is allauth's
+    page.fill("input[name=login]", "billing@vendor.test")
     page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
+    page.click("form.form button[type=submit]")
     page.wait_for_url("**/admin/subscriptions/refundrequest/")
     assert "Shinsei" in page.inner_text("#result_list")
     steps.check("queue", accessibility=False)

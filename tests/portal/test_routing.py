@@ -69,7 +69,9 @@ def test_unknown_path_on_an_organisation_site_is_a_404_page(northwind: Site) -> 
 
 
 def test_admin_exists_only_on_the_public_site(northwind: Site) -> None:
-    assert Client(HTTP_HOST="localhost").get("/admin/login/").status_code == 200
+    response = Client(HTTP_HOST="localhost").get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/admin/"
     assert site_client(northwind).get("/admin/").status_code == 404
     assert site_client(northwind).get("/admin/login/").status_code == 404
 

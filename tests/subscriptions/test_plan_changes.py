@@ -253,6 +253,21 @@ def test_a_repeated_idempotency_key_applies_once(northwind: Site) -> None:
     assert PlanChange.objects.filter(organisation=organisation).count() == 2
 
 
+@pytest.mark.parametrize("role", ["agent", "admin"])
+def test_a_reused_key_is_no_pass_for_someone_who_may_not_change_the_plan(
+    northwind: Site, role: str
+) -> None:
+    organisation = northwind.organisation
+    first = plan_changes.change_plan(
+        organisation, "professional", acting_user=northwind.user("primary"), idempotency_key="k-1"
+    )
+    with pytest.raises(NotSubscriptionManager):
+        plan_changes.change_plan(
+            organisation, "professional", acting_user=northwind.user(role), idempotency_key="k-1"
+        )
+    assert list(PlanChange.objects.filter(organisation=organisation)) == [first]
+
+
 def test_an_upgrade_is_charged_through_the_payment_seam(db) -> None:
     organisation, owner = make_organisation("free")
     change = plan_changes.change_plan(organisation, "standard", acting_user=owner, seats=2)

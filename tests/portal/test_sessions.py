@@ -1,0 +1,31 @@
+"""portal/sessions.py: a session cookie Django could not have issued is no session."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from portal.sessions import SESSION_KEY, SessionStore
+from tests.conftest import Site, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("cookie", ["abcdefghij\x00klmnop", "x" * 31 + "\x00", "A" * 32, "ab cd"])
+def test_a_malformed_session_cookie_is_no_session(northwind: Site, cookie: str) -> None:
+    client = Client(HTTP_HOST=northwind.host)
+    client.cookies["sessionid"] = cookie
+    response = client.get("/")
+    assert response.status_code == 302  # to the sign-in page, as with no cookie at all
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_the_keys_django_issues_are_accepted(northwind: Site) -> None:
+    client = signed_in(northwind, "agent")
+    assert SESSION_KEY.fullmatch(client.cookies["sessionid"].value)
+    assert client.get("/").status_code == 200
+    store = SessionStore()
+    store.create()
+    key = store.session_key
+    assert key is not None and SESSION_KEY.fullmatch(key)
+    assert SessionStore(key).exists(key)
