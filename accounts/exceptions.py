@@ -66,6 +66,14 @@ class DepartmentNameTaken(AccountsError):
     message = _("A department named “%(name)s” already exists.")
 
 
+class InvalidFullName(AccountsError):
+    code = "invalid_full_name"
+    message = _(
+        "A full name may be left empty; one given needs at most 150 characters, at least one "
+        "of them visible."
+    )
+
+
 class InvalidDepartmentName(AccountsError):
     code = "invalid_department_name"
-    message = _("Give the department a name of 1 to 100 characters.")
+    message = _("Give the department a name of 1 to 100 characters, at least one of them visible.")

@@ -7,10 +7,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.names import NameField
+
 
 class InviteUserForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
-    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+    full_name = NameField(label=_("Full name"), max_length=150, required=False)
     is_administrator = forms.BooleanField(
         label=_("Administrator"), required=False, help_text=_("May manage users and departments.")
     )
@@ -43,4 +45,4 @@ class RolesForm(forms.Form):
 
 
 class DepartmentForm(forms.Form):
-    name = forms.CharField(label=_("Department name"), max_length=100)
+    name = NameField(label=_("Department name"), max_length=100)

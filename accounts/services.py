@@ -22,6 +22,7 @@ from accounts.exceptions import (
     DepartmentNameTaken,
     InvalidDepartmentName,
     InvalidEmail,
+    InvalidFullName,
     NotAllowed,
     PrimaryContactProtected,
     SuperAdminRightsRequired,
@@ -29,6 +30,7 @@ from accounts.exceptions import (
     UserInactive,
 )
 from accounts.models import EMAIL_MAX_LENGTH, Department, User
+from portal import names
 from portal.emails import send_after_commit
 from portal.models import Organisation
 from portal.selectors import current_organisation, organisation_url
@@ -79,10 +81,11 @@ def _roles(user: User) -> dict[str, bool]:
     }
 
 
-def _lock_seats() -> Organisation | None:
-    """First in every change of who holds a seat: the organisation's subscription row,
-    locked (``subscriptions.services.seats.lock_seats``). None on the public schema:
-    vendor staff hold no seats."""
+def _lock_limits() -> Organisation | None:
+    """First in every change counted against the plan's limits (who holds a seat, a new
+    department): the organisation's subscription row, locked as plan changes lock it
+    (``subscriptions.services.seats.lock_seats``). None on the public schema: vendor staff
+    hold no seats and have no departments."""
     organisation = current_organisation()
     if organisation is not None:
         lock_seats(organisation)
@@ -91,7 +94,7 @@ def _lock_seats() -> Organisation | None:
 
 def _require_free_seat(organisation: Organisation | None) -> None:
     """Every active user takes one of the subscription's licensed seats (with the seats
-    locked: ``_lock_seats``)."""
+    locked: ``_lock_limits``)."""
     if organisation is None:
         return
     seats = entitlements_for(organisation).seats
@@ -124,8 +127,9 @@ def add_user(
     if is_primary_contact and acting_user is not None:
         raise SuperAdminRightsRequired()
     address = normalise_email(email)
+    name = _clean_full_name(full_name)
     with transaction.atomic():
-        organisation = _lock_seats()
+        organisation = _lock_limits()
         if User.objects.filter(email=address).exists():
             raise UserAlreadyExists(email=address)
         _require_free_seat(organisation)
@@ -133,7 +137,7 @@ def add_user(
             user = User.objects.create_user(
                 address,
                 password,
-                full_name=full_name.strip(),
+                full_name=name,
                 is_super_admin=is_super_admin,
                 is_administrator=is_administrator,
                 is_primary_contact=is_primary_contact,
@@ -210,7 +214,7 @@ def update_roles(
 def deactivate_user(user: User, *, acting_user: User | None) -> User:
     """Stop a user from signing in. Their data stays; nothing is deleted."""
     with transaction.atomic():
-        organisation = _lock_seats()
+        organisation = _lock_limits()
         user = _locked(user)
         _require_may_edit(acting_user, user)
         if acting_user is not None and acting_user.pk == user.pk:
@@ -265,7 +269,7 @@ def deactivate_for_seats(
 def reactivate_user(user: User, *, acting_user: User | None) -> User:
     """Let a deactivated user sign in again, with all their data as it was."""
     with transaction.atomic():
-        organisation = _lock_seats()
+        organisation = _lock_limits()
         user = _locked(user)
         _require_may_edit(acting_user, user)
         if user.is_active:
@@ -304,9 +308,17 @@ def transfer_primary_contact(new_contact: User, *, acting_user: User | None) -> 
 
 
 def _clean_department_name(name: str) -> str:
-    value = " ".join((name or "").split())
-    if not value or len(value) > 100:
+    value = names.tidy(name)
+    if not names.is_acceptable(value, max_length=100):
         raise InvalidDepartmentName()
+    return value
+
+
+def _clean_full_name(full_name: str) -> str:
+    """A full name may be left out; one given must show."""
+    value = names.tidy(full_name)
+    if full_name.strip() and not names.is_acceptable(value, max_length=150):
+        raise InvalidFullName()
     return value
 
 
@@ -317,7 +329,7 @@ def create_department(*, name: str, acting_user: User | None) -> Department:
     value = _clean_department_name(name)
     try:
         with transaction.atomic():
-            _require_department_room()
+            _require_department_room(_lock_limits())
             department = Department.objects.create(name=value)
             audit.record(
                 audit.Action.DEPARTMENT_CREATED,
@@ -330,9 +342,9 @@ def create_department(*, name: str, acting_user: User | None) -> Department:
     return department
 
 
-def _require_department_room() -> None:
-    """Departments past the plan's limit are hidden, not deleted; no new ones then."""
-    organisation = current_organisation()
+def _require_department_room(organisation: Organisation | None) -> None:
+    """Departments past the plan's limit are hidden, not deleted; no new ones then (with
+    the limits locked: ``_lock_limits``)."""
     if organisation is None:
         return
     entitlements = entitlements_for(organisation)

@@ -50,4 +50,6 @@ class OrganisationAddressTaken(InvalidOrganisation):
 
 class InvalidOrganisationName(InvalidOrganisation):
     code = "invalid_organisation_name"
-    message = _("Give the organisation a name of 1 to 100 characters.")
+    message = _(
+        "Give the organisation a name of 1 to 100 characters, at least one of them visible."
+    )

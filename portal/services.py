@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Department, User
 from accounts.selectors import set_password_path
 from accounts.services import add_user, create_department, normalise_email
+from portal import names
 from portal.exceptions import InvalidOrganisation, InvalidOrganisationName, OrganisationAddressTaken
 from portal.models import Domain, Organisation, schema_name_for
 from portal.selectors import organisation_host, organisation_url
@@ -64,8 +65,8 @@ def create_organisation(
     transaction: on any error nothing exists afterwards. Only operators (``acting_user``
     None) and vendor staff with ``portal.add_organisation`` create organisations."""
     require_staff(acting_user, "portal.add_organisation")
-    clean_name = " ".join((name or "").split())
-    if not clean_name or len(clean_name) > 100:
+    clean_name = names.tidy(name)
+    if not names.is_acceptable(clean_name, max_length=100):
         raise InvalidOrganisationName()
     clean_slug = validate_slug(slug)
     email = normalise_email(primary_contact_email)

@@ -362,15 +362,22 @@ STORAGES = {
 PROCRASTINATE_ON_APP_READY = "portal.queue.on_app_ready"
 PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
 
+# One console handler, the root's: a refused request (4xx) is one line without a traceback
+# (portal/logs.py); Django's own console handler is dropped, or every line would show twice
+# when debugging.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals": {"()": "portal.logs.RefusalsWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "WARNING")},
-    # A worker's log says what its tasks did. Not procrastinate's INFO lines: they print
-    # each job's arguments, and an email's body may hold a set-password link.
     "loggers": {
-        name: {"level": env.text("LOG_LEVEL", "INFO")}
-        for name in ("portal.tasks", "subscriptions.tasks")
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A worker's log says what its tasks did. Not procrastinate's INFO lines: they print
+        # each job's arguments, and an email's body may hold a set-password link.
+        **{
+            name: {"level": env.text("LOG_LEVEL", "INFO")}
+            for name in ("portal.tasks", "subscriptions.tasks")
+        },
     },
 }

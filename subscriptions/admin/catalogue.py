@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.exceptions import DomainError
+from portal.names import VisibleNamesAdmin
 from subscriptions import audit
 from subscriptions.admin.base import staff_user
 from subscriptions.models import Feature, Plan, PlanFeature, PlanPrice, PlanTransition
@@ -20,8 +21,10 @@ from subscriptions.selectors import catalogue as catalogue_selectors
 from subscriptions.services import catalogue
 
 
-class CatalogueAdmin(admin.ModelAdmin):
+class CatalogueAdmin(VisibleNamesAdmin):
     """Saves and deletes of catalogue entries are audited and refresh entitlements."""
+
+    name_fields = ("name_en", "name_ja")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -26,6 +26,7 @@ from accounts.selectors import list_active_users
 from portal.admin import DomainInline
 from portal.exceptions import DomainError
 from portal.models import Organisation
+from portal.names import NameField
 from portal.services import create_organisation
 from subscriptions import audit
 from subscriptions.admin.base import ReadOnlyAdmin, staff_user
@@ -359,14 +360,14 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 class NewOrganisationForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = NameField(label=gettext_lazy("Name"), max_length=100)
     slug = forms.CharField(
         label=gettext_lazy("Address"),
         max_length=40,
         help_text=gettext_lazy("e.g. “acme” for acme.localhost"),
     )
     primary_contact_email = forms.EmailField(label=gettext_lazy("Primary contact's email"))
-    primary_contact_name = forms.CharField(
+    primary_contact_name = NameField(
         label=gettext_lazy("Primary contact's name"), max_length=150, required=False
     )
     plan = forms.ModelChoiceField(

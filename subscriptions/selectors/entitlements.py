@@ -188,6 +188,14 @@ def forget_entitlements(organisation: Organisation) -> None:
     organisation.__dict__.pop("_entitlements", None)
 
 
+def forget_subscription(organisation: Organisation) -> None:
+    """Drop what this request read of the subscription (its row and the memo), so that
+    the next read, made under the subscription's row lock, sees the latest change."""
+    forget_entitlements(organisation)
+    if Organisation.subscription.is_cached(organisation):
+        del organisation._state.fields_cache[Organisation.subscription.related.cache_name]
+
+
 def usage_of(organisation: Organisation) -> dict[str, int]:
     """How many objects of each counted limit the organisation has (hidden ones too),
     and its active users under "seats"."""

@@ -14,6 +14,7 @@ from accounts.selectors import seat_holders
 from portal.models import Organisation
 from subscriptions.exceptions import KeepListInvalid, KeepListRequired, NoSubscription
 from subscriptions.models import Subscription
+from subscriptions.selectors.entitlements import forget_subscription
 from subscriptions.services.guards import is_vendor_staff
 
 
@@ -88,10 +89,13 @@ def leaving_when_due(organisation: Organisation, *, seats: int, kept: Iterable[i
 
 
 def lock_seats(organisation: Organisation) -> None:
-    """Before a change of who holds a seat (a user added, deactivated, reactivated): lock
-    the subscription row, as every plan change does first, so that seat checks, plan
-    changes and the count of seats in use are serialised."""
+    """Before a change counted against the plan's limits (a user added, deactivated or
+    reactivated, a department added): lock the subscription row, as every plan change
+    does first, so that these checks, plan changes and the count of seats in use are
+    serialised. What the request read of the subscription before is forgotten: the
+    checks then see a plan change that committed while this waited for the lock."""
     Subscription.objects.select_for_update().filter(organisation=organisation).first()
+    forget_subscription(organisation)
 
 
 def record_seats_in_use(organisation: Organisation, used: int) -> None:
