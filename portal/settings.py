@@ -275,7 +275,11 @@ CSRF_COOKIE_DOMAIN = None
 # debugging): a plain-HTTP trial of the production server (PORTAL_SCHEME=http) can sign in.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_SCHEME == "https"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A request counts as HTTPS from its X-Forwarded-Proto header only behind a proxy that sets
+# it on every request (overwriting what the client sent): PORTAL_BEHIND_PROXY says so.
+# Without it, gunicorn still trusts the header from its FORWARDED_ALLOW_IPS (127.0.0.1).
+PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read: a process gets none of this test run's, only the test's own.
@@ -334,3 +335,17 @@ def test_production_requires_a_second_factor_for_staff_and_the_demo_does_not() -
         PORTAL_STAFF_MFA="",
     )
     assert emptied.stdout.strip().endswith("True"), emptied.stderr
+
+
+def test_x_forwarded_proto_is_trusted_only_behind_a_proxy_that_says_so() -> None:
+    assert _settings("SECURE_PROXY_SSL_HEADER", DJANGO_DEBUG="1") == {
+        "SECURE_PROXY_SSL_HEADER": None
+    }
+    behind = _settings("SECURE_PROXY_SSL_HEADER", DJANGO_DEBUG="1", PORTAL_BEHIND_PROXY="1")
+    assert behind == {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}
+
+
+def test_a_client_cannot_claim_https_with_the_header() -> None:
+    response = Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https").get("/")
+    assert response.status_code == 200
+    assert not response.wsgi_request.is_secure()
