@@ -118,9 +118,11 @@ ALLOWED_HOSTS = [
 
 # --- Apps: what lives in the public schema and what in each organisation's schema ---
 SHARED_APPS = [
-    "django_tenants",
     "portal",  # the tenant registry: Organisation, Domain
     "django.contrib.admin",
+    # After the admin: django-tenants' own admin index and app list (inline styles, which
+    # the Content-Security-Policy refuses) give way to Django's.
+    "django_tenants",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -156,6 +158,7 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.OrganisationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -275,6 +278,23 @@ CSRF_COOKIE_DOMAIN = None
 # debugging): a plain-HTTP trial of the production server (PORTAL_SCHEME=http) can sign in.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_SCHEME == "https"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Content-Security-Policy of every response: our own origin only, no inline script or style
+# (templates link portal.css and the like); images may also be data: URIs (the QR code of a
+# second factor's set-up). Not framed by anyone; forms post only to the same origin.
+PORTAL_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 # A request counts as HTTPS from its X-Forwarded-Proto header only behind a proxy that sets
 # it on every request (overwriting what the client sent): PORTAL_BEHIND_PROXY says so.
 # Without it, gunicorn still trusts the header from its FORWARDED_ALLOW_IPS (127.0.0.1).
