@@ -1,5 +1,6 @@
-"""The embedded PostgreSQL: shared between processes, one server per data directory,
-and it survives processes that die without cleaning up."""
+"""The embedded PostgreSQL: shared between processes, one server per data directory, and
+stopped by the last process to leave it, in whatever order or at whatever instant they exit,
+even when some of them die without cleaning up."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -30,15 +31,40 @@ print((Path(sys.argv[1]) / "pg" / "postmaster.pid").read_text().split()[0], flus
 sys.stdin.read()  # hold the server until told to exit
 """
 
+# `manage.py runserver` as it uses the embedded server: the settings start (or join) it in
+# both of Django's autoreloader processes, the parent and the child it runs the server in.
+RUNSERVER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from django.utils import autoreload
+from portal import embedded_postgres
+
+data_dir = Path(sys.argv[1])
+embedded_postgres.start(data_dir)
+
+def serve():  # only in the child, once both processes hold the server
+    print((data_dir / "pg" / "postmaster.pid").read_text().split()[0], flush=True)
+    time.sleep(300)
+
+autoreload.run_with_reloader(serve)
+"""
+
 
 class Holder:
-    """A separate process that starts (or joins) the embedded server and holds it."""
+    """A separate process that starts (or joins) the embedded server and holds it.
 
-    def __init__(self, data_dir: Path, *, wait: bool = True) -> None:
+    It holds it until its stdin reaches its end: its own pipe, closed by ``exit``, or
+    ``release``, the read end of a pipe shared by several holders, so that closing the write
+    end makes all of them exit at the same instant.
+    """
+
+    def __init__(self, data_dir: Path, *, wait: bool = True, release: int | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-c", HOLDER.format(root=str(ROOT)), str(data_dir)],
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if release is None else release,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         self.postmaster_pid = 0
@@ -48,18 +74,25 @@ class Holder:
     def wait_until_holding(self) -> int:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
-        assert line, f"the process exited with {self.process.wait(timeout=30)} before holding"
+        if not line:
+            _, stderr = self.process.communicate(timeout=30)
+            raise AssertionError(f"exited with {self.process.returncode} before holding:\n{stderr}")
         self.postmaster_pid = int(line)
         return self.postmaster_pid
 
     def exit(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        assert self.process.wait(timeout=30) == 0
+        """Let the process exit (closing its stdin, unless it waits on a shared ``release``)
+        and wait for it: it exits with 0 and writes nothing to stderr (no traceback from the
+        exit clean-up)."""
+        _, stderr = self.process.communicate(timeout=30)
+        assert (self.process.returncode, stderr) == (0, "")
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
+    def kill(self, sig: int = signal.SIGKILL, *, reap: bool = True) -> None:
         self.process.send_signal(sig)
-        self.process.wait(timeout=30)
+        if reap:
+            self.process.wait(timeout=30)
+        else:  # dead but not waited for: a zombie, whose pid still exists
+            _wait_until(lambda: _zombie(self.process.pid))
 
 
 def _alive(pid: int) -> bool:
@@ -70,13 +103,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _wait_until_stopped(pid: int, seconds: float = 15) -> bool:
+def _zombie(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 15) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if condition():
             return True
-        time.sleep(0.1)
+        time.sleep(0.05)
     return False
+
+
+def _wait_until_stopped(pid: int, seconds: float = 15) -> bool:
+    return _wait_until(lambda: not _alive(pid), seconds)
 
 
 def _postmasters_on(pgdata: Path) -> list[int]:
@@ -91,6 +132,21 @@ def _postmasters_on(pgdata: Path) -> list[int]:
         if args and args[0].endswith(b"postgres") and str(pgdata).encode() in args:
             found.append(int(entry.name))
     return found
+
+
+def _serves(pgdata: Path) -> bool:
+    """The server of ``pgdata`` accepts connections to the portal's database."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    port, socket_dir = lines[3], lines[4]
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="portal") as conn:
+        return conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def _assert_stopped(pgdata: Path, postmaster: int) -> None:
+    assert _wait_until_stopped(postmaster), f"the server {postmaster} is still running"
+    assert _postmasters_on(pgdata) == []
+    assert not (pgdata / "postmaster.pid").exists()
+    assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
 
 
 @pytest.fixture
@@ -114,19 +170,84 @@ def data_dir() -> Iterator[Path]:
     shutil.rmtree(top, ignore_errors=True)
 
 
-def test_processes_share_one_server_and_the_last_one_stops_it(data_dir: Path) -> None:
-    first, second = Holder(data_dir), Holder(data_dir)
-    assert first.postmaster_pid == second.postmaster_pid
-    assert _postmasters_on(data_dir / "pg") == [first.postmaster_pid]
-    first.exit()
-    assert _alive(second.postmaster_pid)  # still in use by the second process
-    second.exit()
-    assert _wait_until_stopped(second.postmaster_pid)
+@pytest.mark.parametrize(
+    "first_out", [0, 1], ids=["first-started-exits-first", "last-started-exits-first"]
+)
+def test_processes_share_one_server_and_the_last_one_out_stops_it(
+    data_dir: Path, first_out: int
+) -> None:
+    holders = [Holder(data_dir), Holder(data_dir)]
+    postmaster = holders[0].postmaster_pid
+    assert holders[1].postmaster_pid == postmaster
+    assert _postmasters_on(data_dir / "pg") == [postmaster]
+    holders.pop(first_out).exit()
+    assert _serves(data_dir / "pg")  # still in use by the other process
+    holders[0].exit()
+    _assert_stopped(data_dir / "pg", postmaster)
+
+
+def test_processes_exiting_at_the_same_instant_stop_the_server(data_dir: Path) -> None:
+    """Three processes leave together, again and again (their exits race differently every
+    round): the last one out stops the server and none of them fails."""
+    for _ in range(3):
+        release, let_go = os.pipe()
+        holders = [Holder(data_dir, wait=False, release=release) for _ in range(3)]
+        os.close(release)
+        postmasters = {holder.wait_until_holding() for holder in holders}
+        assert len(postmasters) == 1
+        os.close(let_go)  # every holder's stdin ends at once
+        for holder in holders:
+            holder.exit()
+        _assert_stopped(data_dir / "pg", postmasters.pop())
+
+
+@pytest.mark.parametrize(
+    ("killed", "reaped"),
+    [(0, True), (1, True), (0, False)],
+    ids=["first-started-killed", "last-started-killed", "killed-not-yet-reaped"],
+)
+def test_a_process_killed_without_clean_up_does_not_keep_the_server_running(
+    data_dir: Path, killed: int, reaped: bool
+) -> None:
+    """SIGKILL skips the exit clean-up, so the killed process stays in the handle list: the
+    remaining one sees that it is dead (a zombie, not yet waited for by its parent, is dead
+    too) and stops the server when it leaves."""
+    holders = [Holder(data_dir), Holder(data_dir)]
+    postmaster = holders[0].postmaster_pid
+    holders.pop(killed).kill(reap=reaped)
+    assert _serves(data_dir / "pg")
+    holders[0].exit()
+    _assert_stopped(data_dir / "pg", postmaster)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_runserver_stopped_by_a_signal_stops_the_server(data_dir: Path, signum: int) -> None:
+    """What `make run` does on Ctrl-C (SIGINT) or when stopped (SIGTERM): the signal goes to
+    runserver's process group, so both of the autoreloader's processes exit at once, and the
+    parent, interrupted while waiting for the child, kills it (SIGKILL) wherever the child is
+    in its own exit by then. However that race goes, the server stops and nothing fails."""
+    script = data_dir.parent / "runserver.py"
+    script.write_text(RUNSERVER.format(root=str(ROOT)))
+    for _ in range(3):
+        runserver = subprocess.Popen(
+            [sys.executable, str(script), str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert runserver.stdout is not None
+        postmaster = int(runserver.stdout.readline() or 0)
+        assert postmaster, runserver.communicate(timeout=30)[1]
+        os.killpg(runserver.pid, signum)
+        _, stderr = runserver.communicate(timeout=30)
+        assert (runserver.returncode, stderr) == (0, "")
+        _assert_stopped(data_dir / "pg", postmaster)
 
 
 def test_processes_starting_together_share_one_server(data_dir: Path) -> None:
-    """Only pgserver's own lock orders processes that start at the same moment on a new data
-    directory: one initdb, one server, one portal database, every process registered."""
+    """Processes that start at the same moment on a new data directory take turns: one
+    initdb, one server, one portal database, every process registered."""
     holders = [Holder(data_dir, wait=False) for _ in range(4)]
     postmasters = {holder.wait_until_holding() for holder in holders}
     assert len(postmasters) == 1
@@ -143,9 +264,9 @@ def test_processes_starting_together_share_one_server(data_dir: Path) -> None:
 
 @pytest.mark.parametrize("leftover", ["", "[999999999]", "not json"])
 def test_a_killed_process_does_not_break_the_next_start(data_dir: Path, leftover: str) -> None:
-    """SIGTERM/SIGKILL skip pgserver's exit hook: the handle list is left empty, or
-    listing a dead process. The next process adopts the running server, and when it
-    exits the server stops (nobody else holds it)."""
+    """A handle list left empty, unreadable or listing a dead process (as pgserver's own
+    exit hook could leave it) does not stop the next process from adopting the running
+    server, and when that one exits the server stops (nobody else holds it)."""
     killed = Holder(data_dir)
     killed.kill()
     handle_file = data_dir / "pg" / ".handle_pids.json"
@@ -160,8 +281,9 @@ def test_a_killed_process_does_not_break_the_next_start(data_dir: Path, leftover
 
 
 def test_processes_starting_together_after_a_kill_all_register(data_dir: Path) -> None:
-    """The repair of the handle list takes pgserver's lock: a process repairing it never
-    overwrites another's registration, so the server stops only after the last of them."""
+    """The repair of the handle list is done under the lock every reader and writer of the
+    list takes: a process repairing it never overwrites another's registration, so the server
+    stops only after the last of them."""
     killed = Holder(data_dir)
     killed.kill()
     handle_file = data_dir / "pg" / ".handle_pids.json"
