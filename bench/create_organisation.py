@@ -23,6 +23,9 @@ def main(count: int) -> None:
     from django.test.utils import setup_test_environment
 
     django.setup()
+    from portal.db.roles import connect_as_owner
+
+    connect_as_owner()  # it makes and drops its own database
     setup_test_environment()
     from django.conf import settings
     from django.db import connection

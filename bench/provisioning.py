@@ -151,6 +151,9 @@ def main(count: int) -> None:
     from django.test.utils import setup_test_environment
 
     django.setup()
+    from portal.db.roles import connect_as_owner
+
+    connect_as_owner()  # it makes and drops its own database
     setup_test_environment(debug=False)  # production keeps no list of statements
     from django.conf import settings
     from django.db import connection

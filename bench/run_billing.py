@@ -276,6 +276,9 @@ def main(count: int) -> None:
     from django.test.utils import setup_test_environment
 
     django.setup()
+    from portal.db.roles import connect_as_owner
+
+    connect_as_owner()  # it makes and drops its own database
     # Production runs without DEBUG: no debug cursor keeping every statement.
     setup_test_environment(debug=False)
     from django.conf import settings

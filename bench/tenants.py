@@ -618,6 +618,9 @@ def main(count: int) -> None:
     import django
 
     django.setup()
+    from portal.db.roles import connect_as_owner
+
+    connect_as_owner()  # it makes and drops its own database
     from django.conf import settings
     from django.db import connection
 

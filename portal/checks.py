@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.checks import CheckMessage, register
 from django.core.checks import Error as CheckError
+from django.db import connection
 
 from portal.production import unmet_needs
 
@@ -29,4 +31,32 @@ def check_production_needs(
             id=need.check_id,
         )
         for need in unmet_needs()
+    ]
+
+
+@register(TAG, deploy=True)
+def check_app_role(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """With DEBUG off, the app must not connect as a role that owns tables or is a
+    superuser (E004): such a role could rewrite the audit log (portal/db/roles.py)."""
+    if settings.DEBUG:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolsuper, pg_catalog.pg_get_userbyid(c.relowner) = current_user "
+            "FROM pg_catalog.pg_roles AS r, pg_catalog.pg_class AS c "
+            "WHERE r.rolname = current_user AND c.oid = 'subscriptions_auditevent'::regclass"
+        )
+        superuser, owner = cursor.fetchone()
+    if not (superuser or owner):
+        return []
+    return [
+        CheckError(
+            "The app connects to the database as a role that "
+            + ("is a superuser." if superuser else "owns the tables."),
+            hint="Set DATABASE_URL to a role that owns nothing and DATABASE_OWNER_URL to the "
+            'owner, which only migrate_organisations uses (README.md, "Production").',
+            id="portal.E004",
+        )
     ]

@@ -48,6 +48,10 @@ import psycopg
 from psycopg import sql
 
 DATABASE_NAME = "portal"
+# The two roles (portal/db/roles.py): the server's superuser owns the schemas and runs the
+# migrations; the app connects as a role that owns nothing, made at start-up.
+OWNER_ROLE = "postgres"
+APP_ROLE = "portal_app"
 HANDLE_LIST = ".handle_pids.json"  # pgserver's name for it
 
 
@@ -71,10 +75,12 @@ class Connection:
     socket_dir: Path
     port: int
 
-    def as_django_settings(self, database: str = DATABASE_NAME) -> dict[str, object]:
+    def as_django_settings(
+        self, database: str = DATABASE_NAME, user: str = OWNER_ROLE
+    ) -> dict[str, object]:
         return {
             "NAME": database,
-            "USER": "postgres",
+            "USER": user,
             "PASSWORD": "",
             "HOST": str(self.socket_dir),
             "PORT": str(self.port),
@@ -203,13 +209,16 @@ def _ensure_database(connection: Connection, database: str) -> None:
         ).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+        if not role:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(APP_ROLE)))
 
 
 def start(data_dir: Path, database: str = DATABASE_NAME) -> Connection:
     """Start the embedded server under ``data_dir`` (or join the one running), make sure
-    ``database`` exists, and hold the server until this process exits: the last process to
-    exit stops it. Raises ``EmbeddedPostgresUnavailable`` saying what to do when pgserver is
-    not installed."""
+    ``database`` and the app's role (``APP_ROLE``) exist, and hold the server until this
+    process exits: the last process to exit stops it. Raises ``EmbeddedPostgresUnavailable``
+    saying what to do when pgserver is not installed."""
     pgserver = _import_pgserver()
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)  # pgserver creates pgdata, not its parents
@@ -230,6 +239,6 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> Connection:
         info = server.get_postmaster_info()
         assert info.socket_dir is not None and info.port is not None
         connection = Connection(socket_dir=info.socket_dir, port=info.port)
-        # Under the lock: two processes starting at once would both see no database.
+        # Under the lock: two processes starting at once would both see no database or role.
         _ensure_database(connection, database)
     return connection

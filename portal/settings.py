@@ -196,15 +196,22 @@ WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
 # --- Database: DATABASE_URL, else the embedded server under .data/ ---
+# Two roles (portal/db/roles.py): the app connects as one that owns nothing (DATABASE_URL);
+# the deploy's migrations as the owner (DATABASE_OWNER_URL; without it, DATABASE_URL's).
 if "DATABASE_URL" in env:
     _database = env.db_url("DATABASE_URL")
+    _owner = env.db_url("DATABASE_OWNER_URL") if "DATABASE_OWNER_URL" in env else _database
 else:
     from portal import embedded_postgres
 
     try:
-        _database = embedded_postgres.start(BASE_DIR / ".data").as_django_settings()
+        _embedded = embedded_postgres.start(BASE_DIR / ".data")
     except embedded_postgres.EmbeddedPostgresUnavailable as error:
         raise ImproperlyConfigured(str(error)) from None
+    _database = _embedded.as_django_settings(user=embedded_postgres.APP_ROLE)
+    _owner = _embedded.as_django_settings()
+PORTAL_DATABASE_APP_ROLE = str(_database["USER"])
+PORTAL_DATABASE_OWNER = {key: _owner[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
 # Connections persist across requests (a new one per request was 43% of the dashboard's time
 # under gunicorn) and are checked before a request reuses them. A request never inherits the
 # previous one's schema: the middleware chooses the schema on every request.

@@ -5,6 +5,11 @@ session and committed; each test runs in a transaction that is rolled back, so t
 may change them freely. Tests that need a brand-new organisation create it inside their
 own transaction (schema DDL is transactional in PostgreSQL).
 
+The test database is made and migrated by the owner role; the tests then run as the app
+role (portal/db/roles.py), through ``SET ROLE`` on every connection, so that its privileges
+are the ones production has. ``owner_role()`` lends a test the owner's (to drop a schema it
+made); ``database_urls()`` gives a subprocess both roles.
+
 Emails go through the job queue: a service queues a ``send_email`` job in its transaction,
 and ``send_queued_emails()`` sends them as a worker would, inside the test's transaction.
 """
@@ -16,24 +21,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import psycopg
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core import mail
 from django.core.cache import caches
 from django.core.mail import EmailMessage
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Max
 from django.test import Client
 from django_tenants.utils import schema_context
 from procrastinate.contrib.django.models import ProcrastinateJob
+from psycopg import sql
 from pytest_django import DjangoDbBlocker
 
 from accounts.models import User
 from accounts.services import add_user, deactivate_user
 from portal import hosts
+from portal.db.roles import connect_as_owner
 from portal.models import Organisation
+from portal.schemas.provisioning import schema_template
 from portal.services import create_organisation
 from portal.tasks import send_email
 from portal.tenancy import use_public_schema
@@ -87,6 +97,112 @@ def _create_site(slug: str) -> Site:
                 deactivate_user(user, acting_user=None)
             ids[role] = user.pk
     return Site(created.organisation, ids)
+
+
+# --- The database's roles ----------------------------------------------------------------
+
+TEST_APP_ROLE = "portal_app"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Before the test database is made: every connection is the owner's, and the app role
+    the migrations grant rights to exists (with one role configured, as with a plain
+    DATABASE_URL, the tests make ``portal_app``)."""
+    if settings.PORTAL_DATABASE_OWNER["USER"] == settings.PORTAL_DATABASE_APP_ROLE:
+        settings.PORTAL_DATABASE_APP_ROLE = TEST_APP_ROLE
+        _ensure_role(TEST_APP_ROLE)
+    connect_as_owner()
+
+
+def _ensure_role(name: str) -> None:
+    owner = settings.PORTAL_DATABASE_OWNER
+    with psycopg.connect(
+        host=owner["HOST"] or None,
+        port=owner["PORT"] or None,
+        user=owner["USER"],
+        password=owner["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+
+
+def _session_options(*, as_app: bool) -> None:
+    """Every connection opened from now on starts as the app role (``-c role=``), or as
+    the owner it logs in as."""
+    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+    role = f"-c role={settings.PORTAL_DATABASE_APP_ROLE}"
+    text = options.get("options", "").replace(role, "").strip()
+    options["options"] = f"{text} {role}".strip() if as_app else text
+    connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+    """The test database, migrated by the owner, with the schema template captured (as the
+    deploy's migrate_organisations does); then the tests run as the app role."""
+    with django_db_blocker.unblock():
+        schema_template()
+        _session_options(as_app=True)
+    yield
+    with django_db_blocker.unblock():
+        _session_options(as_app=False)  # the owner drops the test database
+
+
+@contextmanager
+def owner_role() -> Iterator[None]:
+    """The test's connection acts as the owner role (to drop a schema it made), in its
+    current transaction, then as the app role again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET ROLE NONE")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'SET ROLE "{settings.PORTAL_DATABASE_APP_ROLE}"')
+
+
+@pytest.fixture
+def as_owner(db: None) -> Iterator[None]:
+    """The test runs as the owner role (what the deploy's migrations do)."""
+    with owner_role():
+        yield
+
+
+@pytest.fixture
+def owner_connections() -> Iterator[None]:
+    """For a test with committed data (``transaction=True``) whose work opens connections of
+    its own (threads, forked processes) that must be the owner's: every connection is."""
+    _session_options(as_app=False)
+    yield
+    _session_options(as_app=True)
+
+
+def drop_schemas(*schema_names: str) -> None:
+    """Drop schemas a test with committed data made (the flush after it leaves schemas),
+    as their owner."""
+    use_public_schema()
+    with owner_role(), connection.cursor() as cursor:
+        for name in schema_names:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def database_urls(**options: str) -> dict[str, str]:
+    """DATABASE_URL (the app role) and DATABASE_OWNER_URL for a process the test starts, on
+    this run's database; ``options`` go into the query (e.g. application_name)."""
+    database, owner = settings.DATABASES["default"], settings.PORTAL_DATABASE_OWNER
+    query = urlencode({"host": owner["HOST"], "port": owner["PORT"], **options})
+
+    def url(user: str, password: str) -> str:
+        secret = f":{quote(password, safe='')}" if password else ""
+        return f"postgres://{quote(user, safe='')}{secret}@/{database['NAME']}?{query}"
+
+    return {
+        "DATABASE_URL": url(settings.PORTAL_DATABASE_APP_ROLE, ""),
+        "DATABASE_OWNER_URL": url(owner["USER"], owner["PASSWORD"] or ""),
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -222,10 +338,8 @@ def empty_the_queue() -> None:
     them empties only the tables of Django's own models)."""
     use_public_schema()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE procrastinate_events, procrastinate_periodic_defers, "
-            "procrastinate_jobs, procrastinate_workers"
-        )
+        for table in ("events", "periodic_defers", "jobs", "workers"):
+            cursor.execute(f"DELETE FROM procrastinate_{table}")
 
 
 @pytest.fixture(autouse=True)

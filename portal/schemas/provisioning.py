@@ -8,13 +8,18 @@ statements, each rendered with its parameters, run while migrating a scratch sch
 permissions), minus the introspection of the catalog and what steers the session,
 followed by one INSERT of the migrations it recorded. The statements name no schema, so
 replayed with the search path ``<new schema>, public`` they build the same schema there.
+The app role (portal/db/roles.py) owns nothing and runs no DDL: it replays a template through
+``portal_provision_schema`` (``portal/migrations/0003_app_role.py``), a function of the owner
+role that runs a stored template's script, as the owner, in the caller's transaction.
 
 A template is stored in ``portal_schema_template`` (public; a plain table, not a model:
 the test suite's flush leaves it alone), keyed by everything it depends on: every
 migration's name and source, Django's version, the server's version and this module's
 ``TEMPLATE_FORMAT``. When any of them changes, the next schema built finds no template
-for its key and captures a new one. The capture runs under an advisory lock, so
-organisations created at once while it is captured wait for it and use it.
+for its key and captures a new one. Capturing migrates a scratch schema, so only the owner
+role can: the deploy's ``migrate_organisations`` does it; a process of the app role finding
+no template for its key says so (``SchemaTemplateMissing``). The capture runs under an
+advisory lock, so organisations created at once while it is captured wait for it and use it.
 
 ``tests/portal/test_provisioning.py`` compares a provisioned schema with a migrated one,
 catalog and rows. A migration whose effect depends on when it runs (a data migration
@@ -31,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import django
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import transaction
 from django_tenants.utils import quote_schema_name, schema_exists
@@ -39,12 +46,11 @@ from portal.schemas.state import (
     MigrationFile,
     migration_state,
     project_migrations,
-    record_state,
     tenants_connection,
 )
 
 # Bump when the capture changes what it keeps: templates stored before are then ignored.
-TEMPLATE_FORMAT = 3
+TEMPLATE_FORMAT = 4
 # The schema migrated to capture the template: created and rolled back in one
 # transaction, never seen by another session. Not an organisation's name (those are org_…).
 SCRATCH_SCHEMA = "portal_template_scratch"
@@ -77,6 +83,10 @@ def _replayed(sql: str) -> bool:
     return not (_SELECT.match(sql) and _CATALOG.search(sql))
 
 
+class SchemaTemplateMissing(ImproperlyConfigured):
+    """No template for this code, and this process (the app role) cannot capture one."""
+
+
 @dataclass(frozen=True)
 class SchemaTemplate:
     key: str
@@ -90,10 +100,10 @@ _templates: dict[str, SchemaTemplate] = {}
 
 def template_key(migrations: tuple[MigrationFile, ...], server_version: int) -> str:
     """What a template depends on: every migration's name and source, Django's version,
-    the server's version and the template's format."""
+    the server's version, the app role it grants rights to and the template's format."""
     digest = hashlib.sha256(
         f"format {TEMPLATE_FORMAT}; Django {django.get_version()}; "
-        f"PostgreSQL {server_version}".encode()
+        f"PostgreSQL {server_version}; app role {settings.PORTAL_DATABASE_APP_ROLE}".encode()
     )
     for migration in migrations:
         digest.update(f"\n{migration.app_label}.{migration.name}\n".encode())
@@ -114,23 +124,16 @@ def current_template_key() -> str:
 def provision_schema(schema_name: str, *, check_if_exists: bool = False) -> bool:
     """Create ``schema_name`` at the latest migration state: what migrating a fresh
     schema would make (tables, indexes, constraints, content types, permissions, the
-    migrations recorded), and its recorded state. In the current transaction, under a
-    savepoint: on an error nothing of it is left. Returns False (and does nothing) when
-    ``check_if_exists`` and the schema exists."""
+    migrations recorded), and its recorded state; owned by the owner role, whichever role
+    asks (``portal_provision_schema``). In the current transaction: if it rolls back,
+    nothing of it is left. Returns False (and does nothing) when ``check_if_exists`` and
+    the schema exists."""
     connection = tenants_connection()
     if check_if_exists and schema_exists(schema_name):
         return False
     template = schema_template()
-    with transaction.atomic(using=connection.alias):
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE SCHEMA {quote_schema_name(schema_name)}")
-        connection.set_schema(schema_name)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(template.script)
-        finally:
-            connection.set_schema_to_public()
-        record_state(schema_name, template.state)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT portal_provision_schema(%s, %s)", [schema_name, template.key])
     transaction.on_commit(_close_after_building, using=connection.alias)
     return True
 
@@ -159,6 +162,11 @@ def schema_template() -> SchemaTemplate:
     connection = tenants_connection()
     script = _stored_script(key)
     if script is None:
+        if not _may_capture():
+            raise SchemaTemplateMissing(
+                "No schema template for this code: run `manage.py migrate_organisations` "
+                "(it captures one as the owner role)."
+            )
         with transaction.atomic(using=connection.alias):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CAPTURE_LOCK])
@@ -167,9 +175,9 @@ def schema_template() -> SchemaTemplate:
                 script = capture_script()
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        "INSERT INTO portal_schema_template (key, script) VALUES (%s, %s) "
-                        "ON CONFLICT (key) DO NOTHING",
-                        [key, script],
+                        "INSERT INTO portal_schema_template (key, script, state) "
+                        "VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                        [key, script, migration_state()],
                     )
     template = SchemaTemplate(key=key, state=migration_state(), script=script)
     _templates[key] = template
@@ -182,6 +190,14 @@ def _stored_script(key: str) -> str | None:
         cursor.execute("SELECT script FROM portal_schema_template WHERE key = %s", [key])
         row = cursor.fetchone()
     return None if row is None else str(row[0])
+
+
+def _may_capture() -> bool:
+    """Whether this session may store a template (only the owner role may)."""
+    with tenants_connection().cursor() as cursor:
+        cursor.execute("SELECT has_table_privilege('portal_schema_template', 'INSERT')")
+        (allowed,) = cursor.fetchone()
+    return bool(allowed)
 
 
 @dataclass

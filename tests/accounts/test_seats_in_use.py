@@ -19,7 +19,7 @@ from portal.tenancy import use_public_schema
 from subscriptions.exceptions import SeatsExhausted
 from subscriptions.models import Subscription
 from subscriptions.services import plan_changes
-from tests.conftest import Site
+from tests.conftest import Site, drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 
@@ -65,8 +65,7 @@ def last_seat(catalogue: None) -> Iterator[Organisation]:
     organisation, _owner = make_organisation("standard", seats=2, slug="last-seat")
     yield organisation
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_last_seat CASCADE")
+    drop_schemas("org_last_seat")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
 
 from portal.tenancy import use_public_schema
 from subscriptions import audit
 from subscriptions.models import RefundRequest
 from subscriptions.services import plan_changes, refunds
+from tests.conftest import drop_schemas
 from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
@@ -36,8 +36,7 @@ def pending_refund(catalogue: None, live_server) -> Iterator[tuple[RefundRequest
     StaffFactory.create(email="billing@vendor.test", password=PASSWORD, groups=[group.name])
     yield refund, live_server.url
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_shinsei CASCADE")
+    drop_schemas("org_shinsei")
 
 
 def test_staff_approve_a_refund_in_the_admin(walk, pending_refund) -> None:

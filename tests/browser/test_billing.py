@@ -8,13 +8,13 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import Invoice, LedgerLine
 from tests.browser.conftest import ROOT
 from tests.browser.test_store import PASSWORD, Shop, sign_in
+from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,8 +31,7 @@ def shop(catalogue: None, live_server, settings) -> Iterator[Shop]:
     port = live_server.url.rsplit(":", 1)[1]
     yield Shop(Organisation.objects.get(pk=organisation.pk), f"http://seikyu.localhost:{port}")
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_seikyu CASCADE")
+    drop_schemas("org_seikyu")
 
 
 def test_an_upgrade_a_downgrade_the_billing_history_and_an_invoice(walk, shop: Shop) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
 from django.utils import translation
 from django.utils.formats import date_format
 
@@ -26,6 +25,7 @@ from subscriptions.models import (
     Subscription,
 )
 from tests.browser.test_store import Shop, sign_in
+from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 # The live server answers from other connections: the data must be committed.
@@ -45,8 +45,7 @@ def shop(catalogue: None, live_server) -> Iterator[Shop]:
     port = live_server.url.rsplit(":", 1)[1]
     yield Shop(organisation, f"http://yotei.localhost:{port}")
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_yotei CASCADE")
+    drop_schemas("org_yotei")
 
 
 def japanese_date(day: date) -> str:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import Page
 
@@ -18,6 +17,7 @@ from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import PlanChange, RefundRequest, Subscription
 from tests.browser.conftest import ROOT, Walk
+from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 # The live server answers from other connections: the data must be committed.
@@ -63,8 +63,7 @@ def shop(catalogue: None, live_server) -> Iterator[Shop]:
     port = live_server.url.rsplit(":", 1)[1]
     yield Shop(organisation, f"http://kaisha.localhost:{port}")
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_kaisha CASCADE")
+    drop_schemas("org_kaisha")
 
 
 def sign_in(walk: Walk, shop: Shop, email: str, password: str = PASSWORD) -> Page:

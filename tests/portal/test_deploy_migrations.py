@@ -4,6 +4,7 @@ and a second run resumes with the ones left."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
@@ -20,9 +21,17 @@ from portal.schemas.state import (
     record_state,
 )
 from portal.services import create_organisation
+from tests.conftest import drop_schemas, owner_role
 from tests.portal.schema_catalog import differences, schema_snapshot
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _as_the_deploy() -> Iterator[None]:
+    """The deploy's migrations run as the owner role (portal/db/roles.py)."""
+    with owner_role():
+        yield
 
 
 def organisation(slug: str) -> Organisation:
@@ -136,7 +145,9 @@ def test_all_migrates_the_organisations_at_the_latest_state_too() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_parallel_deploy_migrates_reports_and_skips(catalogue: None) -> None:
+def test_a_parallel_deploy_migrates_reports_and_skips(
+    catalogue: None, owner_connections: None
+) -> None:
     slugs = ("par-a", "par-b", "par-c", "par-d")
     organisations = {slug: organisation(slug) for slug in slugs}
     try:
@@ -160,7 +171,4 @@ def test_a_parallel_deploy_migrates_reports_and_skips(catalogue: None) -> None:
         assert states["org_par_a"] and states["org_par_c"] and states["org_par_d"]
         assert states["org_par_b"] is False
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "DROP SCHEMA IF EXISTS org_par_a, org_par_b, org_par_c, org_par_d CASCADE"
-            )
+        drop_schemas("org_par_a", "org_par_b", "org_par_c", "org_par_d")

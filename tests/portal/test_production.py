@@ -27,7 +27,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client
 
-from tests.conftest import PASSWORD, Site, signed_in
+from tests.conftest import PASSWORD, Site, database_urls, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read: a process gets none of this test run's, only the test's own.
@@ -42,6 +42,10 @@ SETTINGS_VARIABLES = (
 )
 NEEDS = ("DJANGO_SECRET_KEY", "REDIS_URL", "EMAIL_URL", "SUBSCRIPTIONS_PAYMENT_GATEWAY")
 
+# The processes these tests start read this run's database (the deploy checks query it):
+# it must exist, migrated.
+pytestmark = pytest.mark.django_db
+
 
 class ProcessorGateway:
     """Stands for a gateway that takes money (only which class is configured matters)."""
@@ -50,19 +54,9 @@ class ProcessorGateway:
         raise NotImplementedError
 
 
-def _database_url(**options: str) -> str:
-    """This test run's database (the test database once it is set up)."""
-    database = settings.DATABASES["default"]
-    query = "&".join(
-        f"{key}={value}"
-        for key, value in {"host": database["HOST"], "port": database["PORT"], **options}.items()
-    )
-    return f"postgres://{database['USER']}@/{database['NAME']}?{query}"
-
-
 def _environment(**env: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_VARIABLES)}
-    return {"DATABASE_URL": _database_url(), **base, **env}
+    return {**database_urls(), **base, **env}
 
 
 def _production(static_root: Path, **env: str) -> dict[str, str]:
@@ -390,7 +384,7 @@ def served(sites: dict[str, Site], db: None, redis_url: str, tmp_path: Path) -> 
         port,
         **_production(
             tmp_path / "static",
-            DATABASE_URL=_database_url(application_name=application_name),
+            **database_urls(application_name=application_name),
             REDIS_URL=redis_url,
             PORTAL_BASE_DOMAIN=settings.PORTAL_BASE_DOMAIN,
             WEB_CONCURRENCY="1",

@@ -12,11 +12,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import CaptureQueriesContext
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from portal.models import Organisation
 from portal.schemas import provisioning
 from portal.schemas.provisioning import (
+    SchemaTemplateMissing,
     fold_into_create_table,
     provision_schema,
     schema_template,
@@ -29,6 +30,7 @@ from portal.schemas.state import (
     project_migrations,
 )
 from portal.services import create_organisation
+from tests.conftest import drop_schemas
 from tests.portal.schema_catalog import differences, schema_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,7 @@ def template_rows(key: str) -> int:
         return int(cursor.fetchone()[0])
 
 
+@pytest.mark.usefixtures("as_owner")  # migrating a schema is the owner's
 def test_a_provisioned_schema_is_identical_to_a_migrated_one() -> None:
     migrated_schema("org_by_migrations")
     assert provision_schema("org_by_template")
@@ -102,6 +105,7 @@ DAMAGES = [
 ]
 
 
+@pytest.mark.usefixtures("as_owner")
 @pytest.mark.parametrize(("damage", "parts"), DAMAGES)
 def test_the_comparison_finds_what_differs(damage: str | None, parts: set[str]) -> None:
     provision_schema("org_sound")
@@ -152,6 +156,7 @@ def test_the_template_key_follows_every_migration_and_the_server(tmp_path: Path)
     assert migration_state(added) != migration_state(migrations)
 
 
+@pytest.mark.usefixtures("as_owner")  # capturing migrates a scratch schema
 def test_a_new_key_captures_a_new_template(monkeypatch: pytest.MonkeyPatch) -> None:
     new_key = "test-" + "0" * 59
     monkeypatch.setattr(provisioning, "current_template_key", lambda: new_key)
@@ -167,8 +172,19 @@ def test_a_new_key_captures_a_new_template(monkeypatch: pytest.MonkeyPatch) -> N
     assert differences(after, before) == {}
 
 
+def test_the_app_role_cannot_capture_a_template_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(provisioning, "current_template_key", lambda: "test-" + "1" * 59)
+    with pytest.raises(SchemaTemplateMissing, match="migrate_organisations"):
+        provision_schema("org_no_template")
+    assert not schema_exists("org_no_template")
+
+
 @pytest.mark.django_db(transaction=True)
-def test_organisations_created_at_once_while_the_template_is_captured(catalogue: None) -> None:
+def test_organisations_created_at_once_while_the_template_is_captured(
+    catalogue: None, owner_connections: None
+) -> None:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM portal_schema_template")
     provisioning._templates.clear()
@@ -197,8 +213,7 @@ def test_organisations_created_at_once_while_the_template_is_captured(catalogue:
         assert states["org_race_a"] and states["org_race_b"]
         assert set(Organisation.objects.values_list("slug", flat=True)) >= {"race-a", "race-b"}
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA IF EXISTS org_race_a, org_race_b CASCADE")
+        drop_schemas("org_race_a", "org_race_b")
 
 
 def _backend_pid() -> int:
@@ -216,8 +231,7 @@ def test_the_connection_that_built_a_schema_is_not_used_again(catalogue: None) -
         assert after != before  # a new PostgreSQL session
         assert Organisation.objects.filter(slug="built").exists()  # and the work committed
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA IF EXISTS org_built CASCADE")
+        drop_schemas("org_built")
 
 
 def test_inside_a_transaction_the_connection_stays(

@@ -14,8 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.conf import settings
 from django.test import Client
+
+from tests.conftest import database_urls
+
+# The processes these tests start read this run's database (the deploy checks query it):
+# it must exist, migrated.
+pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read: a process gets none of this test run's, only the test's own.
@@ -33,11 +40,8 @@ SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    database = settings.DATABASES["default"]
     base = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_VARIABLES)}
-    base["DATABASE_URL"] = (
-        f"postgres://{database['USER']}@/{database['NAME']}?host={database['HOST']}&port={database['PORT']}"
-    )
+    base.update(database_urls())
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -261,6 +265,31 @@ def test_production_settings_pass_the_deploy_checks() -> None:
     result = _manage("check", "--deploy", "--fail-level", "WARNING", **_production())
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_refuses_an_app_that_connects_as_the_owner() -> None:
+    owner = database_urls()["DATABASE_OWNER_URL"]
+    refused = _manage("check", "--deploy", **_production(DATABASE_URL=owner))
+    assert refused.returncode != 0
+    assert "(portal.E004)" in refused.stderr
+    assert "(portal.E004)" not in _manage("check", "--deploy", **_production()).stderr
+
+
+def test_two_roles_from_two_urls() -> None:
+    shown = _settings(
+        "DATABASES",
+        "PORTAL_DATABASE_OWNER",
+        "PORTAL_DATABASE_APP_ROLE",
+        DJANGO_DEBUG="1",
+        DATABASE_URL="postgres://app:a@db.internal/portal",
+        DATABASE_OWNER_URL="postgres://boss:b@db.internal/portal",
+    )
+    assert (shown["DATABASES"]["default"]["USER"], shown["PORTAL_DATABASE_APP_ROLE"]) == (
+        "app",
+        "app",
+    )
+    owner = shown["PORTAL_DATABASE_OWNER"]
+    assert (owner["USER"], owner["PASSWORD"], owner["NAME"]) == ("boss", "b", "portal")
 
 
 def test_the_deploy_check_refuses_truncate_allowed_in_production() -> None:

@@ -24,6 +24,7 @@ from portal.tasks import retry_stalled_jobs, send_email
 from portal.tenancy import use_public_schema
 from subscriptions.models import PlanChange, Subscription
 from subscriptions.services import plan_changes
+from tests.conftest import drop_schemas
 from tests.portal.smtp import BACKEND, SMTPOutage
 from tests.subscriptions.conftest import make_organisation
 
@@ -37,8 +38,7 @@ def customer(catalogue: None, settings: Any) -> Iterator[tuple[Organisation, Use
     yield organisation, owner
     SMTPOutage.down = False
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_smtp_outage CASCADE")
+    drop_schemas("org_smtp_outage")
 
 
 def _run_worker(queues: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import AuditEvent, LedgerLine, PlanPrice, Subscription
 from subscriptions.services.subscription import run_billing
-from tests.conftest import Site
+from tests.conftest import Site, drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 
@@ -81,9 +81,7 @@ def due(catalogue: None) -> Iterator[list[Organisation]]:
     ]
     yield organisations
     use_public_schema()
-    with connection.cursor() as cursor:
-        for n in range(3):
-            cursor.execute(f"DROP SCHEMA IF EXISTS org_billing_race_{n} CASCADE")
+    drop_schemas(*(f"org_billing_race_{n}" for n in range(3)))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
@@ -24,7 +23,7 @@ from subscriptions.models import AuditEvent, LedgerLine, PlanChange, ScheduledCh
 from subscriptions.proration import add_months
 from subscriptions.services import scheduled_changes
 from subscriptions.tasks import run_billing
-from tests.conftest import empty_the_queue
+from tests.conftest import drop_schemas, empty_the_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,9 +48,7 @@ def due(catalogue: None) -> Iterator[list[Organisation]]:
     yield organisations
     empty_the_queue()
     use_public_schema()
-    with connection.cursor() as cursor:
-        for slug in SLUGS:
-            cursor.execute(f"DROP SCHEMA IF EXISTS org_{slug.replace('-', '_')} CASCADE")
+    drop_schemas(*(f"org_{slug.replace('-', '_')}" for slug in SLUGS))
 
 
 def _two_workers_at_once() -> None:

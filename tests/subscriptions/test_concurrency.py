@@ -16,6 +16,7 @@ from portal.tenancy import use_public_schema
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import AuditEvent, PlanChange, Subscription
 from subscriptions.services import plan_changes
+from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 # Committed data is needed for other connections to see it (the flush afterwards empties
@@ -28,8 +29,7 @@ def racing(catalogue: None) -> Iterator[tuple[Organisation, object]]:
     organisation, owner = make_organisation("enterprise", seats=5, slug="race-plan")
     yield organisation, owner
     use_public_schema()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS org_race_plan CASCADE")
+    drop_schemas("org_race_plan")
 
 
 def _race(organisation: Organisation, owner: User, plans: list[str]) -> list[tuple[str, str]]:

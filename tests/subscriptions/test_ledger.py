@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from contextlib import nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,11 +18,18 @@ from subscriptions.models import LedgerLine, Subscription
 from subscriptions.selectors import ledger
 from subscriptions.services import plan_changes, refunds
 from subscriptions.services.subscription import start_subscription
-from tests.conftest import Site, signed_in
+from tests.conftest import Site, owner_role, signed_in
 from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
+
+# The app role's privileges refuse it; the owner's statement reaches the triggers, which do.
+BY_ROLE = pytest.mark.parametrize(
+    ("owner", "refusal"),
+    [(False, "permission denied"), (True, "append-only")],
+    ids=["app", "owner"],
+)
 
 
 def _lines(organisation) -> list[tuple[str, Decimal]]:
@@ -153,11 +161,15 @@ def test_a_refund_is_money_only_when_marked_refunded(northwind: Site) -> None:
         "SET LOCAL portal.allow_truncate = 'off'; TRUNCATE subscriptions_invoice CASCADE",
     ],
 )
-def test_the_database_refuses_to_change_or_delete_a_line(northwind: Site, statement: str) -> None:
+@BY_ROLE
+def test_the_database_refuses_to_change_or_delete_a_line(
+    northwind: Site, statement: str, owner: bool, refusal: str
+) -> None:
     before = list(LedgerLine.objects.values())
     assert before
     with (
-        pytest.raises(DatabaseError, match="append-only"),
+        owner_role() if owner else nullcontext(),
+        pytest.raises(DatabaseError, match=refusal),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):

@@ -30,7 +30,7 @@ from subscriptions.exceptions import (
 )
 from subscriptions.models import AuditEvent, ChangeKind, PlanChange, RefundRequest, RefundStatus
 from subscriptions.services import plan_changes, refunds
-from tests.conftest import Site, sending_queued_emails
+from tests.conftest import Site, drop_schemas, sending_queued_emails
 from tests.factories import StaffFactory
 
 PENDING, APPROVED, REFUNDED, REJECTED, WITHDRAWN = (
@@ -443,5 +443,4 @@ def test_two_staff_decisions_at_once_only_one_is_made(catalogue: None) -> None:
     finally:
         # The flush after this test truncates the public tables but leaves schemas.
         use_public_schema()
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA IF EXISTS org_race_refund CASCADE")
+        drop_schemas("org_race_refund")

@@ -24,6 +24,9 @@ cache is cleared.
 Only with ``TENANT_LIMIT_SET_CALLS = True``: without it django-tenants sends the SET
 before every cursor anyway.
 
+Its operations flush (the test suite's, between tests that commit) as the session's own user:
+the tests run as the app role (``SET ROLE``, tests/conftest.py), which may not truncate.
+
 Used as ``DATABASES["default"]["ENGINE"] = "portal.db.postgresql_backend"``. Do not
 point django-tenants' ``ORIGINAL_BACKEND`` here: that setting names the backend
 *under* django-tenants' wrapper (Django's PostgreSQL one), and this module sits above.
@@ -31,14 +34,28 @@ point django-tenants' ``ORIGINAL_BACKEND`` here: that setting names the backend
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.utils.asyncio import async_unsafe
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsDatabaseWrapper
 
 
+class DatabaseOperations(PostgresOperations):
+    def execute_sql_flush(self, sql_list: Iterable[str]) -> None:
+        """Only where a session may truncate at all (PORTAL_ALLOW_TRUNCATE: the test suite;
+        the deploy check refuses it in production), as the session's own user for the
+        flush's transaction. A session that logged in as the app role stays the app role."""
+        if settings.PORTAL_ALLOW_TRUNCATE:
+            sql_list = ["SET LOCAL ROLE NONE", *sql_list]
+        super().execute_sql_flush(sql_list)
+
+
 class DatabaseWrapper(TenantsDatabaseWrapper):
+    ops_class = DatabaseOperations
     search_path_set_schemas: list[str] | None  # django-tenants': the path it need not send
     _setting_search_path: bool  # django-tenants': a SET is being sent
 

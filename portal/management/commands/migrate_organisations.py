@@ -1,7 +1,8 @@
 """manage.py migrate_organisations [--parallel N] [--all] [--organisations-only]
 
 The deploy's migrations: the public schema, then every organisation's schema that is not
-at the latest migration state (portal/schemas/deploy.py)."""
+at the latest migration state (portal/schemas/deploy.py). As the owner role
+(``DATABASE_OWNER_URL``; portal/db/roles.py), the only one that may change schemas."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.db.roles import connect_as_owner
 from portal.schemas import deploy
 from portal.schemas.provisioning import schema_template
 
@@ -49,6 +51,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options["verbosity"]
         started = time.perf_counter()
+        connect_as_owner()
         if not options["organisations_only"]:
             call_command(
                 "migrate_schemas",

@@ -1,0 +1,43 @@
+"""The app role (portal/db/roles.py) on every schema made before it had one: its rights on
+the schema, its tables and its sequences. Schemas made later get them from the owner's
+default privileges (``portal.0003``); replayed in a new schema, this repeats them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import migrations
+
+from portal.db import roles
+
+# The schema is named by current_schema(), not in the statement: the schema template
+# (portal/schemas/provisioning.py) replays statements in schemas other than the one
+# they were captured in.
+GRANT = """
+DO $$ BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %%I TO %%I', current_schema(), %s);
+    EXECUTE format(
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %%I TO %%I',
+        current_schema(), %s
+    );
+    EXECUTE format(
+        'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %%I TO %%I',
+        current_schema(), %s
+    );
+END $$
+"""
+
+
+def grant(apps: Any, schema_editor: Any) -> None:
+    if roles.owner_is_app(schema_editor):
+        return
+    role = roles.app_role()
+    schema_editor.execute(GRANT, [role, role, role])
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
