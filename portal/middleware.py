@@ -132,7 +132,7 @@ class RefuseNulMiddleware:
 
 class ContentSecurityPolicyMiddleware:
     """Every response, of every site (an organisation's, the public one, the admin, error
-    pages), carries PORTAL_CONTENT_SECURITY_POLICY: scripts, styles and the rest only from
+    pages), carries PORTAL_CSP (portal/settings.py): scripts, styles and the rest only from
     our own origin, nothing inline. First in MIDDLEWARE, so even the answers the others
     give early (an unknown host, a request refused with 400) carry it."""
 

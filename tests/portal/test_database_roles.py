@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from portal.db import roles
 from portal.schemas.provisioning import current_template_key
@@ -129,6 +131,18 @@ def test_the_templates_and_the_migration_record_are_read_only() -> None:
 
 def test_events_are_still_written_and_read(an_event: AuditEvent) -> None:
     assert AuditEvent.objects.filter(pk=an_event.pk).exists()
+
+
+def _event_dated(when: datetime) -> datetime:
+    event = AuditEvent.objects.create(actor_kind="command", action="test.dated", created_at=when)
+    return AuditEvent.objects.get(pk=event.pk).created_at
+
+
+def test_an_event_the_app_writes_carries_the_database_clock() -> None:
+    long_ago = timezone.make_aware(datetime(2020, 1, 1))
+    assert abs(_event_dated(long_ago) - timezone.now()) < timedelta(minutes=1)
+    with owner_role():  # a data migration may give another time
+        assert _event_dated(long_ago) == long_ago
 
 
 def test_the_provisioning_function_builds_only_organisation_schemas() -> None:

@@ -22,6 +22,7 @@ from portal.models import Organisation
 from portal.services import create_organisation
 from subscriptions.models import AuditEvent, PlanChange, RefundRequest, Subscription
 from subscriptions.services import plan_changes, refunds
+from tests.conftest import owner_role
 
 pytestmark = pytest.mark.django_db
 
@@ -571,15 +572,16 @@ def history(northwind, contoso) -> AuditEvent:
     """Fresh events in both organisations, and one old northwind event from 2020."""
     run("change_plan", "northwind", "professional")
     run("change_plan", "contoso", "professional")
-    return AuditEvent.objects.create(
-        organisation=northwind.organisation,
-        actor_kind="command",
-        action="test.old_event",
-        target="history",
-        before={"x": 1},
-        after={"x": 2},
-        created_at=timezone.make_aware(datetime.datetime(2020, 1, 1, 0, 0)),
-    )
+    with owner_role():  # only the owner may date an event in the past
+        return AuditEvent.objects.create(
+            organisation=northwind.organisation,
+            actor_kind="command",
+            action="test.old_event",
+            target="history",
+            before={"x": 1},
+            after={"x": 2},
+            created_at=timezone.make_aware(datetime.datetime(2020, 1, 1, 0, 0)),
+        )
 
 
 def _jsonl(output: str) -> list[dict[str, Any]]:
