@@ -271,6 +271,10 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 # A reset asked for an address nobody here has sends nothing: an organisation's site has no
 # sign-up, so allauth's "unknown account" email would send anyone a dead link.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Email confirmation keys are random and kept in the site's own schema: allauth's default
+# signs the address's id, which each organisation's schema numbers from 1, so a key from one
+# site would confirm another site's address with the same id.
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Vendor staff sign in to the admin through allauth's rate-limited sign-in, and must use a
 # second factor (TOTP) there. On unless debugging; the demo (`make run`) runs with it off.

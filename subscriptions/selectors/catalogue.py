@@ -70,7 +70,8 @@ def valid_choice(
 
 
 def get_plan(code: str) -> Plan:
-    plan = Plan.objects.filter(code=(code or "").strip().lower()).first()
+    wanted = (code or "").strip().lower()
+    plan = None if "\x00" in wanted else Plan.objects.filter(code=wanted).first()
     if plan is None:
         codes = ", ".join(Plan.objects.values_list("code", flat=True))
         raise UnknownPlan(code=code, codes=codes)

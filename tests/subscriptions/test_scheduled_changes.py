@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from calendar import isleap
 from datetime import date, timedelta
 
 import pytest
@@ -269,6 +270,10 @@ def test_the_commands_schedule_list_and_cancel(northwind: Site) -> None:
 
 
 def test_create_organisation_imports_a_customer_from_a_day_in_the_past() -> None:
+    # 31 January of the latest leap year (at most four years ago: within the bound).
+    leap = max(
+        y for y in range(timezone.localdate().year - 4, timezone.localdate().year) if isleap(y)
+    )
     out = io.StringIO()
     call_command(
         "create_organisation",
@@ -283,18 +288,18 @@ def test_create_organisation_imports_a_customer_from_a_day_in_the_past() -> None
         "--seats",
         "2",
         "--period-start",
-        "2024-01-31",
+        date(leap, 1, 31).isoformat(),
         stdout=out,
     )
     subscription = _subscription(Organisation.objects.get(slug="imported"))
     assert (subscription.period_start, subscription.period_end) == (
-        date(2024, 1, 31),
-        date(2024, 2, 28),
+        date(leap, 1, 31),
+        date(leap, 2, 28),
     )
-    assert subscription.billing_anchor == date(2024, 1, 31)
-    run_billing(date(2024, 4, 1))  # 29 Feb, 31 Mar: the anchor's day when the month has it
+    assert subscription.billing_anchor == date(leap, 1, 31)
+    run_billing(date(leap, 4, 1))  # 29 Feb, 31 Mar: the anchor's day when the month has it
     renewed = _subscription(subscription.organisation)
-    assert (renewed.period_start, renewed.period_end) == (date(2024, 3, 31), date(2024, 4, 29))
+    assert (renewed.period_start, renewed.period_end) == (date(leap, 3, 31), date(leap, 4, 29))
     later = timezone.localdate() + timedelta(days=40)  # a customer starting later
     call_command(
         "create_organisation", "--name", "Later KK", "--slug", "later", "--primary-contact",
@@ -310,6 +315,12 @@ def test_create_organisation_imports_a_customer_from_a_day_in_the_past() -> None
             "create_organisation", "--name", "X", "--slug", "x-bad", "--primary-contact",
             "a@x.test", "--period-start", "31/01/2024",
         )  # fmt: skip
+    for far in (date(2000, 1, 1), timezone.localdate() + timedelta(days=400)):
+        with pytest.raises(CommandError, match="too far from today"):
+            call_command(
+                "create_organisation", "--name", "X", "--slug", "x-bad", "--primary-contact",
+                "a@x.test", "--period-start", far.isoformat(),
+            )  # fmt: skip
     assert not Organisation.objects.filter(slug="x-bad").exists()
 
 

@@ -3,22 +3,18 @@
 
 from __future__ import annotations
 
-import argparse
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.exceptions import DomainError
+from portal.management.days import day_within
 from portal.selectors import organisation_url
 from portal.services import create_organisation
 
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"“{text}” is not a date (YYYY-MM-DD).") from None
+# A customer imported with its current period: the period may have begun a while ago (its
+# renewals since are booked by the next billing run) or begin later, within these bounds.
+PERIOD_START = day_within(days_before=5 * 366, days_after=366)
 
 
 class Command(BaseCommand):
@@ -44,10 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--currency", choices=["JPY", "USD"], default="JPY")
         parser.add_argument(
             "--period-start",
-            type=_day,
+            type=PERIOD_START,
             metavar="YYYY-MM-DD",
-            help="The first day of the current period, past or future (default: today): "
-            "imports an existing customer. Its day (and month, annual) is the billing anchor.",
+            help="The first day of the current period, past (up to five years) or future (up "
+            "to a year) (default: today): imports an existing customer. Its day (and month, "
+            "annual) is the billing anchor.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

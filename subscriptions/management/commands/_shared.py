@@ -16,7 +16,8 @@ from portal.models import Organisation
 
 
 def organisation_by_slug(slug: str) -> Organisation:
-    organisation = Organisation.objects.filter(slug=slug).first()
+    # Text PostgreSQL cannot hold (a NUL) names no organisation either.
+    organisation = None if "\x00" in slug else Organisation.objects.filter(slug=slug).first()
     if organisation is None:
         raise CommandError(f"There is no organisation “{slug}”.")
     return organisation

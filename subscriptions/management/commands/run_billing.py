@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.management.days import day_within
 from subscriptions.services.subscription import run_billing
 
 
@@ -18,7 +18,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--today", type=date.fromisoformat, help="The day (YYYY-MM-DD).")
+        parser.add_argument(
+            "--today",
+            type=day_within(days_before=None, days_after=366),
+            metavar="YYYY-MM-DD",
+            help="The day to bill as of (default: today; at most a year ahead).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = run_billing(options["today"])

@@ -1,4 +1,5 @@
-"""portal/db/roles.py: the app role owns nothing and cannot rewrite history.
+"""Database privileges (portal/db/roles.py): the app role owns nothing and cannot rewrite
+history.
 
 The tests run as the app role (tests/conftest.py), so every statement here is what the web
 server, a worker or ``manage.py shell`` could send. Each refusal is checked against the owner
