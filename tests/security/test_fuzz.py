@@ -63,7 +63,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command, get_commands
@@ -76,7 +75,7 @@ from accounts.models import Department, User
 from portal.idempotency import new_key
 from subscriptions.models import FeedbackReason, Invoice, Subscription
 from subscriptions.services import plan_changes, refunds, scheduled_changes
-from tests.conftest import PASSWORD, Site
+from tests.conftest import PASSWORD, Site, database_urls
 from tests.security.conftest import Foreign, Snapshot, client_for, exceptions_caught, rolled_back
 from tests.security.resolver import TENANT_URLCONF, tenant_patterns
 
@@ -787,15 +786,12 @@ def test_a_command_answers_an_argument_at_the_edge_cleanly(
 
 
 def _manage(*arguments: str | bytes, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    database = django_settings.DATABASES["default"]
     variables = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "DATABASE_", "PORTAL_", "REDIS_URL"))
     }
-    variables["DATABASE_URL"] = (
-        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
+    variables.update(database_urls())  # this run's database, as the app role (a socket too)
     variables["DJANGO_DEBUG"] = "1"
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],

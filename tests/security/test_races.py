@@ -1,8 +1,8 @@
 """Races: additions counted against the plan's limits (accounts.services), in real threads
-with their own database connections: they take the subscription's row lock, as plan changes do, so two at once
-cannot pass a limit and one made during a downgrade sees the downgrade. (The form keys'
-atomic claim: tests/portal/test_idempotency.py; plan changes at once:
-tests/subscriptions/test_concurrency.py.)"""
+with their own database connections: they take the subscription's row lock, as plan
+changes do, so two at once cannot pass a limit and one made during a downgrade sees the
+downgrade. (The form keys' atomic claim: tests/portal/test_idempotency.py; plan changes at
+once: tests/subscriptions/test_concurrency.py.)"""
 
 from __future__ import annotations
 
