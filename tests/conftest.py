@@ -112,7 +112,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     if settings.PORTAL_DATABASE_OWNER["USER"] == settings.PORTAL_DATABASE_APP_ROLE:
         settings.PORTAL_DATABASE_APP_ROLE = TEST_APP_ROLE
         _ensure_role(TEST_APP_ROLE)
+    else:  # kept for the processes tests start (database_urls)
+        _app_password["password"] = str(settings.DATABASES["default"].get("PASSWORD") or "")
     connect_as_owner()
+
+
+_app_password = {"password": ""}
 
 
 def _ensure_role(name: str) -> None:
@@ -200,7 +205,7 @@ def database_urls(**options: str) -> dict[str, str]:
         return f"postgres://{quote(user, safe='')}{secret}@/{database['NAME']}?{query}"
 
     return {
-        "DATABASE_URL": url(settings.PORTAL_DATABASE_APP_ROLE, ""),
+        "DATABASE_URL": url(settings.PORTAL_DATABASE_APP_ROLE, _app_password["password"]),
         "DATABASE_OWNER_URL": url(owner["USER"], owner["PASSWORD"] or ""),
     }
 
