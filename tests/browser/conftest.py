@@ -99,12 +99,13 @@ def walk(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Any]:
     def start(
         locale: str = "ja",
         width: int = 1280,
+        height: int = 900,
         allowed_console: tuple[str, ...] = (),
         touch: bool = False,
     ) -> Walk:
         context = browser.new_context(
             locale=locale,
-            viewport={"width": width, "height": 900},
+            viewport={"width": width, "height": height},
             has_touch=touch,
             is_mobile=touch,
             reduced_motion="reduce",  # no animation half-way when checked
