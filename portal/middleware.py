@@ -12,6 +12,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse, set_urlconf
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
@@ -61,8 +62,10 @@ class OrganisationMiddleware(TenantMainMiddleware):
 
     @staticmethod
     def _unknown(request: PortalRequest) -> HttpResponse:
+        """Answered before the locale middleware runs: in the browser's language itself."""
         use_public_schema()
-        return unknown_organisation(request)
+        with translation.override(translation.get_language_from_request(request)):
+            return unknown_organisation(request)
 
 
 class StaffSignInMiddleware:

@@ -105,9 +105,12 @@ def _move_refund(
         )
         who = REFUND_MOVES.get((refund.status, to_status))
         if who is None:
-            raise IllegalRefundMove(
-                status=RefundStatus(refund.status).label, move=RefundStatus(to_status).label
-            )
+            status = str(RefundStatus(refund.status).label).lower()
+            if refund.status == to_status:
+                raise IllegalRefundMove(
+                    _("This refund request is already %(status)s."), status=status
+                )
+            raise IllegalRefundMove(status=status, move=str(RefundStatus(to_status).label).lower())
         if who == "customer":
             require_customer_manager(refund.organisation, acting_user)
         else:

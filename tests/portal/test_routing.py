@@ -62,6 +62,13 @@ def test_unknown_host_gets_a_clean_404_page(northwind: Site, host: str) -> None:
     assert "No organisation here" in response.content.decode()
 
 
+def test_the_unknown_host_page_speaks_the_browsers_language() -> None:
+    response = Client(HTTP_HOST="nobody.localhost", HTTP_ACCEPT_LANGUAGE="ja").get("/")
+    assert response.status_code == 404
+    assert '<html lang="ja"' in response.content.decode()
+    assert "No organisation here" not in response.content.decode()
+
+
 def test_unknown_path_on_an_organisation_site_is_a_404_page(northwind: Site) -> None:
     response = signed_in(northwind, "agent").get("/no/such/page/")
     assert response.status_code == 404

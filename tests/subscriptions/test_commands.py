@@ -520,18 +520,22 @@ def test_refunds_reject_with_a_note(pending) -> None:
 @pytest.mark.parametrize(
     ("setup", "args", "message"),
     [
-        ([], ["mark-refunded", "--reference", "PAY-1"], "that is Pending cannot be Refunded"),
+        (
+            [],
+            ["mark-refunded", "--reference", "PAY-1"],
+            "A refund request that is pending cannot be refunded.",
+        ),
         (
             [["reject", "--note", "No."]],
             ["approve"],
-            "that is Rejected cannot be Approved",
+            "A refund request that is rejected cannot be approved.",
         ),
         (
             [["approve"], ["mark-refunded", "--reference", "PAY-1"]],
             ["reject", "--note", "Changed my mind."],
-            "that is Refunded cannot be Rejected",
+            "A refund request that is refunded cannot be rejected.",
         ),
-        ([["approve"]], ["approve"], "that is Approved cannot be Approved"),
+        ([["approve"]], ["approve"], "This refund request is already approved."),
         ([["approve"]], ["mark-refunded", "--reference", "  "], "Give the payment reference"),
     ],
     ids=[

@@ -380,7 +380,7 @@ def test_a_downgrade_confirmation_speaks_of_the_refund_what_is_hidden_and_the_ne
     assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
     assert TAX_NOTE in page
     # Free keeps one department of three: two are hidden, not deleted.
-    hidden = "2 of your Departments will be hidden (not deleted)"
+    hidden = "2 of your departments will be hidden (not deleted)"
     assert (hidden in page) == (plan == "free")
     assert f"{subscription.seats} → {seats_after}" in page
     if plan == "professional":  # bought seats: a downgrade keeps them or fewer
