@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import can_manage_subscription, list_active_users
 from accounts.views import organisation_page
@@ -26,6 +26,7 @@ from subscriptions.models import (
     ChangeKind,
     PlanChange,
     RefundRequest,
+    RefundStatus,
     ScheduledChange,
 )
 from subscriptions.selectors import (
@@ -303,11 +304,18 @@ def request_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("store_home") + "#refunds")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @store_page
 @idempotent
 def withdraw_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (a withdrawn request cannot be made again); POST withdraws."""
     refund = get_object_or_404(RefundRequest, pk=pk, organisation=request.organisation)
+    if request.method == "GET":
+        if refund.status != RefundStatus.PENDING:
+            messages.info(request, _("This refund request can no longer be withdrawn."))
+            return HttpResponseRedirect(reverse("store_home") + "#refunds")
+        context = {"refund": refund, "new_key": new_key()}
+        return render(request, "subscriptions/store/withdraw_refund.html", context)
     try:
         refunds.withdraw_refund(refund, acting_user=request.user)
     except DomainError as error:

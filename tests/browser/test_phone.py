@@ -53,7 +53,7 @@ def phone(catalogue: None, live_server) -> Iterator[Phone]:
         department = Department.objects.order_by("id").first()
         user = User.objects.exclude(pk=owner.pk).order_by("id").first()
     downgrade = plan_changes.change_plan(organisation, "standard", acting_user=owner, seats=5)
-    refunds.request_refund(downgrade, acting_user=owner)
+    refund = refunds.request_refund(downgrade, acting_user=owner)
     invoice = Invoice.objects.filter(organisation=organisation).order_by("id").first()
     assert upgrade and invoice and department and user
     assert PlanChange.objects.filter(organisation=organisation).count() == 2
@@ -76,6 +76,7 @@ def phone(catalogue: None, live_server) -> Iterator[Phone]:
             "billing": "/store/billing/",
             "change": f"/store/changes/{downgrade.pk}/",
             "invoice": f"/store/invoices/{invoice.number}/",
+            "withdraw": f"/store/refunds/{refund.pk}/withdraw/",
         },
     )
     use_public_schema()

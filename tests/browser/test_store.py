@@ -135,6 +135,7 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     store.fill("textarea[name=text]", "予算の見直しのため")
     store.click("[data-testid=share-feedback]")
     assert "フィードバックをありがとうございました" in store.inner_text("main")
+    assert store.locator("[data-testid=share-feedback]").count() == 0  # the form went
     change = PlanChange.objects.get(organisation=shop.organisation)
     assert (change.feedback_reason, change.feedback_text) == ("too_expensive", "予算の見直しのため")
     assert shop.plan() == "professional"
@@ -236,7 +237,12 @@ def test_a_refund_requested_and_withdrawn_on_a_phone(walk, shop: Shop) -> None:
     refund = RefundRequest.objects.get(organisation=shop.organisation)
     assert refund.status == "pending"
     steps.check("refund-pending")
-    page.click("text=Withdraw")
+    page.click("#refunds a:has-text('Withdraw')")
+    # A withdrawn request cannot be made again: the Store asks first.
+    assert "cannot be made again" in page.inner_text("main")
+    assert RefundRequest.objects.get(pk=refund.pk).status == "pending"
+    steps.check("refund-withdraw-confirm")
+    page.click("[data-testid=withdraw-refund]")
     assert "Your refund request was withdrawn" in page.inner_text("main")
     refund.refresh_from_db()
     assert refund.status == "withdrawn"

@@ -153,6 +153,9 @@ def test_feedback_refund_request_and_withdrawal(northwind: Site) -> None:
     assert (change.feedback_reason, change.feedback_text) == ("too_expensive", "Budget")
 
     result = client.get(result_url).content.decode()
+    # Once shared, the form gives way to what was said.
+    assert f"/store/changes/{change.pk}/feedback/" not in result
+    assert "you told us “Too expensive”" in result and "Budget" in result
     refund_key = re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', result)[0]
     assert (
         client.post(
@@ -170,14 +173,24 @@ def test_feedback_refund_request_and_withdrawal(northwind: Site) -> None:
     assert refund.status == "pending" and refund.amount == change.refund_quote
 
     home = client.get("/store/").content.decode()
-    assert "Pending" in home and "Withdraw" in home
-    response = client.post(f"/store/refunds/{refund.pk}/withdraw/", {"idempotency_key": _key(home)})
+    assert "Pending" in home and f'href="/store/refunds/{refund.pk}/withdraw/"' in home
+    # Withdrawing asks first: a withdrawn request cannot be made again.
+    confirm = client.get(f"/store/refunds/{refund.pk}/withdraw/").content.decode()
+    assert "Withdraw the refund request?" in confirm and "cannot be made again" in confirm
+    refund.refresh_from_db()
+    assert refund.status == "pending"
+    response = client.post(
+        f"/store/refunds/{refund.pk}/withdraw/", {"idempotency_key": _key(confirm)}
+    )
     assert response.status_code == 302
     refund.refresh_from_db()
     assert refund.status == "withdrawn"
     home = client.get("/store/").content.decode()
     assert "Withdrawn" in home and "Prorated refund requested" in home
     assert "Plan changed from Enterprise to Professional" in home
+    # Asked again, nothing to confirm.
+    again = client.get(f"/store/refunds/{refund.pk}/withdraw/", follow=True)
+    assert "can no longer be withdrawn" in again.content.decode()
 
 
 def test_another_organisations_change_or_refund_is_not_found(
@@ -187,6 +200,7 @@ def test_another_organisations_change_or_refund_is_not_found(
     refund = refunds.request_refund(change, acting_user=contoso.user("primary"))
     client = signed_in(northwind, "primary")
     assert client.get(f"/store/changes/{change.pk}/").status_code == 404
+    assert client.get(f"/store/refunds/{refund.pk}/withdraw/").status_code == 404
     response = client.post(f"/store/refunds/{refund.pk}/withdraw/", {"idempotency_key": "k" * 32})
     assert response.status_code == 404
     refund.refresh_from_db()
