@@ -560,3 +560,22 @@ def test_the_store_shows_the_latest_history_and_pages_through_the_rest(northwind
     agent = signed_in(northwind, "agent")
     assert agent.get("/store/history/").status_code == 403
     assert agent.get("/store/billing/").status_code == 403
+
+
+def _title(page: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert match, "the page has a title"
+    return " ".join(match.group(1).split())
+
+
+def test_page_titles_say_what_the_page_is(northwind: Site) -> None:
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/professional/").content.decode()
+    assert _title(page) == "Downgrade to Professional · Northwind Inc."
+    assert _title(client.get("/store/plans/enterprise/?seats=12").content.decode()) == (
+        "Change the seats of your Enterprise plan · Northwind Inc."
+    )
+    result = client.post("/store/plans/professional/", {"idempotency_key": _key(page)}, follow=True)
+    assert _title(result.content.decode()) == (
+        "Your organisation is on the Professional plan · Northwind Inc."
+    )
