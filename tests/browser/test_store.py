@@ -101,11 +101,15 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     assert store.url == shop.url("/store/")
     assert "ストア" in store.inner_text(".store-header")
 
-    # 3. Hovering the current plan reveals プランのアップグレード/ダウングレード.
+    # 3. Hovering the current plan reveals プランのアップグレード/ダウングレード; before that, a
+    # line on the card says it has actions.
     assert reveal_opacity(store) == "0"
+    hint = store.locator("[data-testid=plan-card-hint]")
+    assert hint.is_visible() and "プランを変更できます" in hint.inner_text()
     store.hover("[data-testid=current-plan]")
     store.wait_for_timeout(300)
     assert reveal_opacity(store) == "1"
+    assert not hint.is_visible()
     steps.check("store-hover", store)
     # ... and so does keyboard focus.
     store.mouse.move(0, 0)
