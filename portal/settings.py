@@ -22,6 +22,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -397,22 +399,5 @@ STORAGES = {
 PROCRASTINATE_ON_APP_READY = "portal.queue.on_app_ready"
 PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
 
-# One console handler, the root's: a refused request (4xx) is one line without a traceback
-# (portal/logs.py); Django's own console handler is dropped, or every line would show twice
-# when debugging.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"refusals": {"()": "portal.logs.RefusalsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
-    "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "WARNING")},
-    "loggers": {
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        # A worker's log says what its tasks did. Not procrastinate's INFO lines: they print
-        # each job's arguments, and an email's body may hold a set-password link.
-        **{
-            name: {"level": env.text("LOG_LEVEL", "INFO")}
-            for name in ("portal.tasks", "subscriptions.tasks")
-        },
-    },
-}
+# One console handler; a refused request (4xx) is one line without a traceback (portal/logs.py).
+LOGGING = logs.logging_config(env.text("LOG_LEVEL", ""))
