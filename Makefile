@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint bench check-python messages clean
+.PHONY: run demo-reset serve test lint bench check-python messages clean
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -27,10 +27,17 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 # The web server and one worker (emails, daily billing); one Ctrl-C stops both.
 run: $(VENV)/.installed
+	mkdir -p .data && echo $(PORT) > .data/port  # commands run beside it link to this port
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_organisations -v 0
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	exec env DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
 		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker"
+
+# The demo as `make run` first made it: every organisation (the demo's and any signed up)
+# forgotten, then seeded again. Works beside a running `make run` (its links on its port).
+demo-reset: $(VENV)/.installed
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_organisations -v 0
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo --reset
 
 # The production server: gunicorn on HOST:PORT with DJANGO_DEBUG=0, the other variables from
 # the environment (README.md, "Production"). Before serving, it refuses to start without what

@@ -56,7 +56,7 @@ def dashboard(request: OrganisationRequest) -> HttpResponse:
         "subscription": subscription_of(request.organisation),
         "active_users": selectors.count_active_users(),
         "departments": departments.visible,
-        "department_count": departments.total,
+        "department_hidden": departments.hidden_count,
         "department_limit": departments.limit,
     }
     return render(request, "accounts/dashboard.html", context)

@@ -53,3 +53,27 @@ class InvalidOrganisationName(InvalidOrganisation):
     message = _(
         "Give the organisation a name of 1 to 100 characters, at least one of them visible."
     )
+
+
+class SignUpLinkInvalid(DomainError):
+    code = "sign_up_link_invalid"
+    message = _(
+        "This link has expired or has already been used. Start again from the sign-up page."
+    )
+    status = 404
+
+
+class SignUpNotRetryable(DomainError):
+    code = "sign_up_not_retryable"
+    message = _("Only a sign-up whose site could not be created can be tried again.")
+    status = 409
+
+
+class OrganisationAddressRetired(InvalidOrganisation):
+    """The address's schema is still there: an organisation deleted without its data."""
+
+    code = "organisation_address_retired"
+    message = _(
+        "The address “%(slug)s” belonged to an earlier organisation whose data is kept. "
+        "Please choose another address."
+    )

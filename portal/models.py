@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -115,3 +116,86 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SignUp(models.Model):
+    """Someone starting an organisation alone on the public site (``portal.signups``):
+    kept from the form until the organisation exists. The address is held while the
+    sign-up is open (one open sign-up per address, a database constraint); an unverified
+    one lapses at ``expires_at``. The password is kept only as its hash, and only until
+    the primary contact has it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for email verification")
+        VERIFIED = "verified", _("queued")
+        PROVISIONING = "provisioning", _("creating the site")
+        FAILED = "failed", _("failed")
+        DONE = "done", _("done")
+
+    OPEN_STATES = (State.PENDING, State.VERIFIED, State.PROVISIONING, State.FAILED)
+
+    reference: models.UUIDField[uuid.UUID, uuid.UUID] = models.UUIDField(
+        _("reference"), default=uuid.uuid4, unique=True, editable=False
+    )
+    organisation_name: models.CharField[str, str] = models.CharField(
+        _("organisation name"), max_length=100
+    )
+    slug: models.CharField[str, str] = models.CharField(_("address"), max_length=40)
+    full_name: models.CharField[str, str] = models.CharField(_("name"), max_length=150, blank=True)
+    email: models.EmailField[str, str] = models.EmailField(_("email address"))
+    password: models.CharField[str, str] = models.CharField(
+        _("password"), max_length=128, blank=True
+    )
+    language: models.CharField[str, str] = models.CharField(_("language"), max_length=10)
+    ip_address: models.GenericIPAddressField[str | None, str | None] = models.GenericIPAddressField(
+        _("IP address"), null=True, blank=True
+    )
+    state: models.CharField[str, str] = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PENDING
+    )
+    verification_key: models.CharField[str, str] = models.CharField(
+        max_length=64, unique=True, editable=False
+    )
+    welcome_key: models.CharField[str, str] = models.CharField(
+        max_length=64, blank=True, editable=False
+    )
+    welcome_expires_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True, editable=False)
+    )
+    failure: models.TextField[str, str] = models.TextField(_("failure"), blank=True)
+    attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(
+        _("attempts"), default=0
+    )
+    organisation: models.ForeignKey[Organisation | None, Organisation | None] = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        _("created"), auto_now_add=True
+    )
+    verified_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("verified"), null=True, blank=True
+    )
+    expires_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("expires"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("sign-up")
+        verbose_name_plural = _("sign-ups")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=~models.Q(state="done"),
+                name="portal_signup_one_open_per_address",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "expires_at"], name="portal_signup_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_name} ({self.slug})"

@@ -6,17 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django_tenants.utils import tenant_context
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django_tenants.utils import quote_schema_name, schema_exists, tenant_context
 
 from accounts.models import Department, User
 from accounts.selectors import set_password_path
 from accounts.services import add_user, create_department, normalise_email
-from portal import names
-from portal.exceptions import InvalidOrganisation, InvalidOrganisationName, OrganisationAddressTaken
+from portal import hosts, names
+from portal.db.roles import connect_as_owner
+from portal.exceptions import (
+    InvalidOrganisation,
+    InvalidOrganisationName,
+    OrganisationAddressRetired,
+    OrganisationAddressTaken,
+)
 from portal.models import Domain, Organisation, schema_name_for
 from portal.selectors import organisation_host, organisation_url
+from subscriptions.models import AuditEvent
 from subscriptions.selectors.catalogue import get_plan
 from subscriptions.services.guards import require_staff
 from subscriptions.services.subscription import start_subscription
@@ -40,6 +48,8 @@ def validate_slug(slug: str) -> str:
         raise InvalidOrganisation(" ".join(error.messages)) from None
     if Organisation.objects.filter(slug=value).exists():
         raise OrganisationAddressTaken(slug=value)
+    if schema_exists(schema_name_for(value)):  # never hand over someone's kept data
+        raise OrganisationAddressRetired(slug=value)
     return value
 
 
@@ -108,3 +118,23 @@ def create_organisation(
             )
             link = organisation_url(organisation, set_password_path(contact))
     return NewOrganisation(organisation, contact, department, link)
+
+
+def forget_every_organisation() -> int:
+    """Development only (``seed_demo --reset``): drop every organisation's schema and
+    empty the tables that hold organisations and what happened to them (their domains,
+    sign-ups, subscriptions, plan changes, refunds, ledger, invoices, audit events), as the
+    owner role, which alone may empty the append-only tables, and only with DEBUG on. The
+    catalogue and vendor staff stay. Returns how many organisations were forgotten."""
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("Forgetting every organisation is for development (DEBUG).")
+    connect_as_owner()
+    schemas = list(Organisation.objects.values_list("schema_name", flat=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL portal.allow_truncate = on")
+        for schema in schemas:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {quote_schema_name(schema)} CASCADE")
+        tables = [Organisation._meta.db_table, AuditEvent._meta.db_table]
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    hosts.forget_all()
+    return len(schemas)

@@ -111,7 +111,18 @@ if not SECRET_KEY:
 # The public site lives on PORTAL_BASE_DOMAIN, each organisation on <slug>.<base>.
 PORTAL_BASE_DOMAIN = env.text("PORTAL_BASE_DOMAIN", "localhost")
 PORTAL_SCHEME = env.text("PORTAL_SCHEME", "http" if DEBUG else "https")
-PORTAL_PORT = env.text("PORTAL_PORT", "8000" if DEBUG else "")
+
+
+def development_port(data_dir: Path) -> str:
+    """The port `make run` serves on (it writes .data/port), else 8000: the links that
+    commands run beside it print then work too."""
+    try:
+        return (data_dir / "port").read_text().strip() or "8000"
+    except OSError:
+        return "8000"
+
+
+PORTAL_PORT = env.text("PORTAL_PORT", development_port(BASE_DIR / ".data") if DEBUG else "")
 ALLOWED_HOSTS = [
     PORTAL_BASE_DOMAIN,
     f".{PORTAL_BASE_DOMAIN}",
@@ -277,6 +288,11 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # signs the address's id, which each organisation's schema numbers from 1, so a key from one
 # site would confirm another site's address with the same id.
 ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
+# Sign-ups on the public site (portal.signups), per IP address and per email address, in
+# allauth's rate limits (its own "signup" is closed: organisation sites have none).
+ACCOUNT_RATE_LIMITS = {
+    "start_organisation": env.text("PORTAL_SIGN_UP_RATE_LIMITS", "10/h/ip,3/h/key")
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Vendor staff sign in to the admin through allauth's rate-limited sign-in, and must use a
 # second factor (TOTP) there. On unless debugging; the demo (`make run`) runs with it off.

@@ -6,6 +6,7 @@ from portal import views as portal_views
 
 urlpatterns = [
     path("favicon.ico", portal_views.favicon),
+    path("welcome/<str:key>/", portal_views.welcome, name="welcome"),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
     path("accounts/", include("allauth.urls")),

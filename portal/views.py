@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from allauth.account.adapter import get_adapter
+from allauth.core import ratelimit
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal import signups
+from portal.exceptions import DomainError, InvalidOrganisation, SignUpLinkInvalid
+from portal.forms import AddressForm, SignUpForm
+from portal.http import PortalRequest
+from portal.idempotency import idempotent, new_key
+from portal.models import SignUp
 from portal.selectors import find_organisation, organisation_url
+from subscriptions.selectors.catalogue import starter_plan
 
 
 class OrganisationAddressForm(forms.Form):
@@ -57,3 +72,152 @@ def unknown_organisation(request: HttpRequest) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico on every site, the admin's pages included."""
     return HttpResponseRedirect(static("portal/favicon.svg"))
+
+
+# --- Self-service sign-up (portal.signups) ---
+# The sign-ups this browser verified: only it is shown their progress and signed in.
+SESSION_SIGN_UPS = "portal_sign_ups"
+
+
+def _address_status(form: AddressForm) -> dict[str, object]:
+    """The availability check's answer, for the page and the JSON alike."""
+    address = form.data.get("address", "")
+    available = form.is_valid()
+    return {
+        "address": address.strip().lower(),
+        "available": available,
+        "message": (
+            str(_("“%(slug)s” is available.") % {"slug": form.cleaned_data["address"]})
+            if available
+            else " ".join(str(error) for error in form.errors.get("address", []))
+        ),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@idempotent
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Start free: the organisation's name and address, the person's name, email and
+    password. "Check availability" answers for the address alone (without JavaScript);
+    with it, the page asks ``sign_up_address`` as the address is typed."""
+    context: dict[str, object] = {
+        "new_key": new_key,
+        "domain": settings.PORTAL_BASE_DOMAIN,
+        "starter": starter_plan(),
+    }
+    if request.method == "POST" and "check" in request.POST:  # the address only, for now
+        given = {name: request.POST.get(name, "") for name in SignUpForm.base_fields}
+        form = SignUpForm(initial={**given, "password": ""})
+        context.update(form=form, availability=_address_status(AddressForm(request.POST)))
+        return render(request, "portal/signup.html", context)
+    form = SignUpForm(request.POST or None)
+    if form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        if not ratelimit.consume(request, action="start_organisation", key=email):
+            return render(request, "429.html", status=429)
+        try:
+            started = signups.start_sign_up(
+                organisation_name=form.cleaned_data["organisation_name"],
+                slug=form.cleaned_data["address"],
+                full_name=form.cleaned_data["full_name"],
+                email=email,
+                password=form.cleaned_data["password"],
+                ip_address=get_adapter(request).get_client_ip(request),
+            )
+        except InvalidOrganisation as error:
+            form.add_error("address", str(error))
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            request.session["portal_sign_up_sent_to"] = started.email
+            return redirect("sign_up_sent")
+    context["form"] = form
+    return render(request, "portal/signup.html", context, status=400 if form.is_bound else 200)
+
+
+@require_GET
+def sign_up_address(request: HttpRequest) -> JsonResponse:
+    """Whether an address can be had: {"address", "available", "message"}."""
+    return JsonResponse(_address_status(AddressForm(request.GET)))
+
+
+@require_GET
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    email = request.session.get("portal_sign_up_sent_to", "")
+    hours = int(signups.VERIFY_WITHIN.total_seconds() // 3600)
+    return render(request, "portal/signup_sent.html", {"email": email, "hours": hours})
+
+
+@require_http_methods(["GET", "POST"])
+@idempotent
+def sign_up_verify(request: HttpRequest, key: str) -> HttpResponse:
+    """The emailed link: a page with one button (a mail scanner's GET verifies nothing)."""
+    try:
+        pending = signups.pending_sign_up(key)
+        if request.method == "POST":
+            pending = signups.verify_sign_up(key)
+    except SignUpLinkInvalid as error:
+        return render(request, "portal/signup_link.html", {"error": error}, status=error.status)
+    if request.method == "POST" or pending.state != SignUp.State.PENDING:
+        owned = request.session.get(SESSION_SIGN_UPS, [])
+        request.session[SESSION_SIGN_UPS] = [*owned[-9:], str(pending.reference)]
+        return redirect("sign_up_progress", reference=pending.reference)
+    context = {"sign_up": pending, "domain": settings.PORTAL_BASE_DOMAIN, "new_key": new_key}
+    return render(request, "portal/signup_verify.html", context)
+
+
+def _owned_sign_up(request: HttpRequest, reference: UUID) -> SignUp:
+    if str(reference) not in request.session.get(SESSION_SIGN_UPS, []):
+        raise Http404
+    found = SignUp.objects.filter(reference=reference).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@require_GET
+def sign_up_progress(request: HttpRequest, reference: UUID) -> HttpResponse:
+    """Refreshes itself until the site exists, then signs the person in there."""
+    found = _owned_sign_up(request, reference)
+    if found.state == SignUp.State.DONE and found.organisation is not None:
+        key = signups.welcome_key(found)
+        return HttpResponseRedirect(
+            organisation_url(
+                found.organisation, reverse("welcome", args=[key], urlconf=settings.ROOT_URLCONF)
+            )
+        )
+    context = {"sign_up": found, "domain": settings.PORTAL_BASE_DOMAIN, "new_key": new_key}
+    return render(request, "portal/signup_progress.html", context)
+
+
+@require_GET
+def sign_up_status(request: HttpRequest, reference: UUID) -> JsonResponse:
+    """How far the site is, for the progress page's script: {"state", "label"}."""
+    found = _owned_sign_up(request, reference)
+    label = f"{capfirst(found.get_state_display())}…"
+    return JsonResponse({"state": found.state, "label": label})
+
+
+@require_POST
+@idempotent
+def sign_up_retry(request: HttpRequest, reference: UUID) -> HttpResponse:
+    found = _owned_sign_up(request, reference)
+    try:
+        signups.retry(found, acting_user=None)
+    except DomainError as error:
+        messages.error(request, str(error))
+    return redirect("sign_up_progress", reference=reference)
+
+
+@require_GET
+def welcome(request: PortalRequest, key: str) -> HttpResponse:
+    """On the new site: the one-time link from the progress page signs its primary
+    contact in."""
+    assert request.organisation is not None  # an organisation site's URL
+    try:
+        user = signups.redeem_welcome_key(request.organisation, key)
+    except SignUpLinkInvalid as error:
+        return render(request, "portal/signup_link.html", {"error": error}, status=error.status)
+    login(request, user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    messages.success(request, _("Welcome! Your helpdesk site is ready."))
+    return redirect("dashboard")

@@ -6,21 +6,30 @@ from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.selectors import role_labels
 from subscriptions.models import BillingCycle, FeedbackReason
 from subscriptions.selectors.catalogue import MAX_SEATS
 
 
+def keep_label(user: User) -> str:
+    """A user in the keep-list: name, address and roles."""
+    who = f"{user.full_name} ({user.email})" if user.full_name else user.email
+    return f"{who} · {gettext(', ').join(str(label) for label in role_labels(user))}"
+
+
 class KeepUsersField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.full_name or obj.email} ({obj.email})" if obj.full_name else obj.email
+        return keep_label(obj)
 
 
 class ConfirmChangeForm(forms.Form):
     """The confirmation of a plan change: now, or at the end of the period (when the
-    change may wait); lists who stays active when seats run short."""
+    change may wait); lists who stays active when seats run short. The primary contact
+    always stays: the page shows them as such, not as a choice, and sends them along."""
 
     NOW, PERIOD_END = "now", "period_end"
 
@@ -44,6 +53,10 @@ class ConfirmChangeForm(forms.Form):
             del self.fields["keep"]
         else:
             cast(KeepUsersField, self.fields["keep"]).queryset = active_users
+
+    def kept_user_ids(self) -> list[int]:
+        """Who stays active (the page sends the primary contact with the choices)."""
+        return [user.pk for user in self.cleaned_data.get("keep") or []]
 
     @property
     def at_period_end(self) -> bool:

@@ -143,19 +143,14 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     form = ConfirmChangeForm(
         request.POST or None,
         active_users=active_users,
-        # The primary contact and the person confirming stay by default.
-        initial={
-            "keep": [
-                user
-                for user in active_users or []
-                if user.is_primary_contact or user.pk == request.user.pk
-            ]
-        },
+        # The person confirming stays by default (the primary contact always does).
+        initial={"keep": [user for user in active_users or [] if user.pk == request.user.pk]},
     )
     context = {
         "preview": preview,
         "form": form,
         "scheduled": scheduled_change_of(organisation),
+        "hidden_departments": previews.hidden_departments(preview),
         "new_key": new_key,
     }
     return render(request, "subscriptions/store/confirm.html", context, status=status)
@@ -171,7 +166,7 @@ def _make_change(
 ) -> HttpResponse:
     """Make the confirmed change now, or schedule it for the end of the period; the
     page that says so. Raises the domain error that refuses it."""
-    keep = [user.pk for user in choice.cleaned_data.get("keep", [])]
+    keep = choice.kept_user_ids()
     if choice.at_period_end:
         scheduled = scheduled_changes.schedule_change(
             request.organisation,

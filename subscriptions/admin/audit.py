@@ -12,6 +12,10 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 
 from subscriptions.admin.base import ReadOnlyAdmin
 from subscriptions.models import AuditEvent
@@ -33,6 +37,26 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ["organisation"]
     change_list_template = "admin/subscriptions/auditevent/change_list.html"
     date_hierarchy = None
+    readonly_fields = [
+        "created_at",
+        "organisation",
+        "actor_kind",
+        "actor_id",
+        "actor_email",
+        "action",
+        "target",
+        "before_shown",
+        "after_shown",
+    ]
+    fields = tuple(readonly_fields)
+
+    @admin.display(description=gettext_lazy("before"))
+    def before_shown(self, event: AuditEvent) -> str:
+        return format_html("<pre>{}</pre>", _json(in_local_time(event.before), indent=2))
+
+    @admin.display(description=gettext_lazy("after"))
+    def after_shown(self, event: AuditEvent) -> str:
+        return format_html("<pre>{}</pre>", _json(in_local_time(event.after), indent=2))
 
     def get_urls(self) -> list[Any]:
         export = self.admin_site.admin_view(self.export_view)
@@ -70,5 +94,19 @@ class _Echo:
         return value
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+def _json(data: Any, indent: int | None = None) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=indent)
+
+
+def in_local_time(data: Any) -> Any:
+    """The event's data with its moments (stored in UTC, ``…Z``) in the portal's time
+    zone, as the list shows ``created_at``: one zone on the page."""
+    if isinstance(data, dict):
+        return {key: in_local_time(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [in_local_time(value) for value in data]
+    if isinstance(data, str) and "T" in data:
+        moment = parse_datetime(data)
+        if moment is not None and timezone.is_aware(moment):
+            return timezone.localtime(moment).isoformat(timespec="seconds")
+    return data

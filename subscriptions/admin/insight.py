@@ -6,13 +6,17 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal.models import Organisation
+from portal.selectors import find_organisation
 from subscriptions.admin.base import ReadOnlyAdmin
 from subscriptions.charts import Series, bar_chart, hbar_chart
 from subscriptions.models import PlanChange
@@ -39,11 +43,60 @@ class PlanChangeAdmin(ReadOnlyAdmin):
         return [path("insight/", insight, name="subscriptions_insight"), *super().get_urls()]
 
 
+class MonthField(forms.DateField):
+    """A month, as ``<input type="month">`` sends it (2026-11): its first day."""
+
+    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+    input_formats = ["%Y-%m"]
+
+
+class InsightFilterForm(forms.Form):
+    first_month = MonthField(label=gettext_lazy("From"), required=False)
+    last_month = MonthField(label=gettext_lazy("To"), required=False)
+    organisation = forms.CharField(
+        label=gettext_lazy("Organisation (address)"), required=False, max_length=40
+    )
+
+    def clean_organisation(self) -> Organisation | None:
+        slug = self.cleaned_data["organisation"].strip().lower()
+        if not slug:
+            return None
+        found = find_organisation(slug)
+        if found is None:
+            raise forms.ValidationError(
+                gettext_lazy("No organisation has the address “%(slug)s”."),
+                params={"slug": slug},
+            )
+        return found
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("first_month"), cleaned.get("last_month")
+        if first and last:
+            span = backoffice.month_index(last) - backoffice.month_index(first) + 1
+            if span < 1:
+                raise forms.ValidationError(gettext_lazy("The first month comes after the last."))
+            if span > backoffice.INSIGHT_MAX_MONTHS:
+                raise forms.ValidationError(
+                    gettext_lazy("Choose at most %(months)s months."),
+                    params={"months": backoffice.INSIGHT_MAX_MONTHS},
+                )
+        return cleaned
+
+
 def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
-    """Charts of plan changes, feedback reasons and refunds, with their figures."""
+    """Charts of plan changes, feedback reasons and refunds, with their figures, for a
+    range of months and one organisation or all (the last twelve months of all by
+    default; a filter that does not hold is shown with its reason, and the default)."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    data = backoffice.insight()
+    form = InsightFilterForm(request.GET or None)
+    choice = form.cleaned_data if form.is_valid() else {}
+    data = backoffice.insight(
+        first_month=choice.get("first_month"),
+        last_month=choice.get("last_month"),
+        organisation=choice.get("organisation"),
+    )
     refund_charts = [
         (
             currency,
@@ -69,5 +122,8 @@ def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         "reasons_chart": hbar_chart(_("Reasons given in feedback"), data.reasons),
         "reasons": data.reasons,
         "refund_charts": refund_charts,
+        "form": form,
+        "range": (data.months[0], data.months[-1]),
     }
-    return TemplateResponse(request, "admin/subscriptions/insight.html", context)
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return TemplateResponse(request, "admin/subscriptions/insight.html", context, status=status)

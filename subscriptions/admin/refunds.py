@@ -84,6 +84,19 @@ DECISIONS: dict[str, tuple[Callable[..., RefundRequest], str | None]] = {
     ),
 }
 
+# action name → the status it moves a request to
+DECISION_TARGETS = {
+    "approve": RefundStatus.APPROVED,
+    "reject": RefundStatus.REJECTED,
+    "mark_refunded": RefundStatus.REFUNDED,
+}
+
+
+def possible_decisions(refund: RefundRequest) -> list[str]:
+    """The decisions that can be taken on this request now, in the form's order."""
+    moves = refunds.staff_moves(refund)
+    return [decision for decision, target in DECISION_TARGETS.items() if target in moves]
+
 
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdmin):
@@ -280,6 +293,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 trail=audit.events_about(refund, change),
                 later_changes=backoffice.later_changes(change),
                 may_decide=self.has_decide_permission(request),
+                decisions=possible_decisions(refund),
                 decide_url=reverse("admin:subscriptions_refundrequest_decide", args=[refund.pk]),
             )
         return super().change_view(request, object_id, form_url, context)

@@ -19,7 +19,12 @@ class AuditEvent(models.Model):
         COMMAND = "command", _("Command")
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation"),
     )
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
     actor_id = models.BigIntegerField(null=True, blank=True)

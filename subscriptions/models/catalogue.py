@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from subscriptions.money import format_amount
+
 
 class BillingCycle(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
@@ -36,6 +38,9 @@ class Bilingual(models.Model):
         return self.name_ja if (get_language() or "").startswith("ja") else self.name_en
 
 
+FREE_PLAN = "free"
+
+
 class Plan(Bilingual):
     code = models.SlugField(_("code"), max_length=30, unique=True)
     rank = models.PositiveSmallIntegerField(
@@ -53,12 +58,20 @@ class Plan(Bilingual):
         verbose_name_plural = _("plans")
         ordering = ["rank"]
 
+    @property
+    def is_free(self) -> bool:
+        """The plan without charge (``free``: DOMAIN.md prices it 0 on both cycles, which
+        ``tests/subscriptions/test_entitlements.py`` checks): no bill, no period to watch."""
+        return self.code == FREE_PLAN
+
 
 class PlanPrice(models.Model):
     """What one agent seat costs per month on a plan, for a billing cycle and currency.
     Annual billing pays 12 months of its (cheaper) monthly rate at once."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="prices", verbose_name=_("plan")
+    )
     cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     per_seat_month = models.DecimalField(_("per seat per month"), max_digits=12, decimal_places=2)
@@ -76,7 +89,8 @@ class PlanPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan} {self.cycle} {self.currency} {self.per_seat_month}"
+        rate = format_amount(self.per_seat_month, self.currency)
+        return f"{self.plan} — {self.get_cycle_display()}, {rate}"
 
 
 class Feature(Bilingual):
@@ -98,8 +112,12 @@ class PlanFeature(models.Model):
     """A plan's value for a feature: a switch is on or off; a limit is off, a number,
     or unlimited (empty)."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="features")
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="plan_values")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="features", verbose_name=_("plan")
+    )
+    feature = models.ForeignKey(
+        Feature, on_delete=models.CASCADE, related_name="plan_values", verbose_name=_("feature")
+    )
     enabled = models.BooleanField(_("available"), default=True)
     limit = models.PositiveIntegerField(
         _("limit"), null=True, blank=True, help_text=_("For limits: empty means unlimited.")
@@ -124,8 +142,12 @@ class TransitionKind(models.TextChoices):
 class PlanTransition(models.Model):
     """An allowed move between two plans. Any move not in this table is refused."""
 
-    from_plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="transitions_out")
-    to_plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="transitions_in")
+    from_plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="transitions_out", verbose_name=_("from plan")
+    )
+    to_plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="transitions_in", verbose_name=_("to plan")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=TransitionKind.choices)
 
     class Meta:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 from subscriptions.models.catalogue import BillingCycle, Currency, Plan
+from subscriptions.money import format_amount
 
 
 class FeedbackReason(models.TextChoices):
@@ -79,10 +80,17 @@ class PlanChange(models.Model):
     """One applied change of plan (or cycle), with the money as it was at that moment."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="plan_changes"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="plan_changes",
+        verbose_name=_("organisation"),
     )
-    from_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
-    to_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    from_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("from plan")
+    )
+    to_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("to plan")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
     from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
     to_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
@@ -143,10 +151,16 @@ class RefundRequest(models.Model):
     """A customer's request for the prorated refund of one downgrade; never automatic."""
 
     plan_change = models.OneToOneField(
-        PlanChange, on_delete=models.PROTECT, related_name="refund_request"
+        PlanChange,
+        on_delete=models.PROTECT,
+        related_name="refund_request",
+        verbose_name=_("plan change"),
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="refund_requests"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="refund_requests",
+        verbose_name=_("organisation"),
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
@@ -173,7 +187,8 @@ class RefundRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation} {self.amount} {self.currency} ({self.status})"
+        amount = format_amount(self.amount, self.currency)
+        return f"{self.organisation} — {amount} ({self.get_status_display()})"
 
 
 class ScheduledChange(models.Model):
@@ -192,10 +207,17 @@ class ScheduledChange(models.Model):
         NOT_APPLIED = "not_applied", _("Not applied")
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="scheduled_changes"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="scheduled_changes",
+        verbose_name=_("organisation"),
     )
-    from_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
-    to_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    from_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("from plan")
+    )
+    to_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("to plan")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
     from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
     to_cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
@@ -222,6 +244,7 @@ class ScheduledChange(models.Model):
         null=True,
         blank=True,
         related_name="scheduled_changes",
+        verbose_name=_("plan change"),
     )
     reminded_on = models.DateField(_("reminder sent"), null=True, blank=True)
     # The language it was scheduled in: the emails sent about it later (the reminder, the

@@ -17,7 +17,10 @@ from subscriptions.models.catalogue import Currency
 class Invoice(models.Model):
     number = models.CharField(_("number"), max_length=30, unique=True)
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="invoices"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        verbose_name=_("organisation"),
     )
     issued_on = models.DateField(_("date"))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)

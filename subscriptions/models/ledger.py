@@ -13,6 +13,7 @@ from portal.models import Organisation
 from subscriptions.models.catalogue import BillingCycle, Currency, Plan
 from subscriptions.models.changes import PlanChange, RefundRequest
 from subscriptions.models.invoices import Invoice
+from subscriptions.money import format_amount
 
 
 class LedgerKind(models.TextChoices):
@@ -32,7 +33,10 @@ class LedgerLine(models.Model):
     carried into a new cycle is negative; every other amount is positive."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="ledger_lines"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="ledger_lines",
+        verbose_name=_("organisation"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=LedgerKind.choices)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -44,14 +48,24 @@ class LedgerLine(models.Model):
     description = models.CharField(_("description"), max_length=200)
     # What a charge is for: the plan, seats and cycle of its period (none for a refund).
     plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("plan"),
     )
     seats = models.PositiveIntegerField(_("seats"), null=True, blank=True)
     cycle = models.CharField(
         _("billing cycle"), max_length=10, choices=BillingCycle.choices, blank=True
     )
     invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        verbose_name=_("invoice"),
     )
     plan_change = models.ForeignKey(
         PlanChange,
@@ -59,6 +73,7 @@ class LedgerLine(models.Model):
         null=True,
         blank=True,
         related_name="ledger_lines",
+        verbose_name=_("plan change"),
     )
     refund_request = models.ForeignKey(
         RefundRequest,
@@ -66,6 +81,7 @@ class LedgerLine(models.Model):
         null=True,
         blank=True,
         related_name="ledger_lines",
+        verbose_name=_("refund request"),
     )
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
@@ -89,4 +105,5 @@ class LedgerLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.booked_on} {self.organisation} {self.kind} {self.amount} {self.currency}"
+        amount = format_amount(self.amount, self.currency)
+        return f"{self.booked_on} {self.organisation} — {self.get_kind_display()} {amount}"

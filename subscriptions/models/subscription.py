@@ -23,9 +23,14 @@ class Subscription(models.Model):
     days: kept whole so that proration is exact."""
 
     organisation = models.OneToOneField(
-        Organisation, on_delete=models.PROTECT, related_name="subscription"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="subscription",
+        verbose_name=_("organisation"),
     )
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan")
+    )
     cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
     seats = models.PositiveIntegerField(_("licensed seats"))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
@@ -115,9 +120,14 @@ class EntitlementOverride(models.Model):
     """Staff grant one organisation a feature or a higher limit, optionally until a date."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="entitlement_overrides"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="entitlement_overrides",
+        verbose_name=_("organisation"),
     )
-    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="overrides")
+    feature = models.ForeignKey(
+        Feature, on_delete=models.PROTECT, related_name="overrides", verbose_name=_("feature")
+    )
     limit = models.PositiveIntegerField(
         _("limit"), null=True, blank=True, help_text=_("For limits: empty means unlimited.")
     )

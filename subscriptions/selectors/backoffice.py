@@ -14,6 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from portal.models import Organisation
 from subscriptions.models import (
     AuditEvent,
     FeedbackReason,
@@ -82,32 +83,57 @@ class Insight:
     refunds: dict[str, tuple[list[Decimal], list[Decimal]]]  # currency -> (requested, refunded)
 
 
-def insight(months: int = 12, today: date | None = None) -> Insight:
+INSIGHT_MONTHS = 12  # shown when no range is chosen
+INSIGHT_MAX_MONTHS = 36
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def insight(
+    *,
+    first_month: date | None = None,
+    last_month: date | None = None,
+    organisation: Organisation | None = None,
+    today: date | None = None,
+) -> Insight:
     """Plan changes by month and direction, feedback reasons, refunds requested vs
-    refunded by month: three queries whatever the volume."""
-    day = today or timezone.localdate()
-    first = date(day.year, day.month, 1)
-    keys = []
-    for back in range(months - 1, -1, -1):
-        index = first.year * 12 + first.month - 1 - back
-        keys.append(date(index // 12, index % 12 + 1, 1))
+    refunded by month, from ``first_month`` to ``last_month`` (their months; by default
+    the last ``INSIGHT_MONTHS`` up to this one), of one organisation or all: three queries
+    whatever the volume."""
+    last = last_month or today or timezone.localdate()
+    if first_month is None:
+        index = month_index(last) - INSIGHT_MONTHS + 1
+        first_month = date(index // 12, index % 12 + 1, 1)
+    keys = [
+        date(index // 12, index % 12 + 1, 1)
+        for index in range(month_index(first_month), month_index(last) + 1)
+    ]
+    months = len(keys)
     since = keys[0]
+    end = date(last.year + (last.month == 12), last.month % 12 + 1, 1)  # first day after
     labels = [key.strftime("%Y-%m") for key in keys]
+    scope = Q(organisation=organisation) if organisation is not None else Q()
+    in_range = scope & Q(changed_on__gte=since, changed_on__lt=end)
     changes = (
-        PlanChange.objects.filter(changed_on__gte=since)
+        PlanChange.objects.filter(in_range)
         .annotate(month=TruncMonth("changed_on"))
         .values("month", "kind")
         .annotate(n=Count("id"))
     )
     counts = {(row["month"].strftime("%Y-%m"), row["kind"]): row["n"] for row in changes}
     reasons = dict(
-        PlanChange.objects.exclude(feedback_reason="")
+        PlanChange.objects.filter(in_range)
+        .exclude(feedback_reason="")
         .values_list("feedback_reason")
         .annotate(n=Count("id"))
         .values_list("feedback_reason", "n")
     )
     money_rows = (
-        RefundRequest.objects.filter(requested_at__date__gte=since)
+        RefundRequest.objects.filter(
+            scope, requested_at__date__gte=since, requested_at__date__lt=end
+        )
         .annotate(month=TruncMonth("requested_at"))
         .values("month", "currency")
         .annotate(

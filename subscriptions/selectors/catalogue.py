@@ -78,6 +78,24 @@ def get_plan(code: str) -> Plan:
     return plan
 
 
+@dataclass(frozen=True)
+class StarterPlan:
+    """What a new organisation starts on (sign-up, ``create_organisation``'s default)."""
+
+    name: str
+    seats: int | None  # the plan's seat cap
+    departments: int | None  # None: unlimited
+
+
+def starter_plan(code: str = "free") -> StarterPlan:
+    """The plan a sign-up starts on, in the active language, with its seats and
+    departments (two queries)."""
+    plan = get_plan(code)
+    value = PlanFeature.objects.filter(plan=plan, feature__code="departments").first()
+    departments = value.limit if value is not None and value.enabled else 0
+    return StarterPlan(plan.name, plan.seat_cap, departments)
+
+
 def get_feature(code: str) -> Feature:
     feature = Feature.objects.filter(code=code).first()
     if feature is None:

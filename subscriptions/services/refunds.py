@@ -36,6 +36,13 @@ REFUND_MOVES: dict[tuple[str, str], str] = {
 }
 
 
+def staff_moves(refund: RefundRequest) -> list[str]:
+    """The statuses staff may move this request to now (``REFUND_MOVES``)."""
+    return [
+        to for (start, to), who in REFUND_MOVES.items() if start == refund.status and who == "staff"
+    ]
+
+
 def request_refund(
     plan_change: PlanChange, *, acting_user: User | None, today: date | None = None
 ) -> RefundRequest:

@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 from accounts.models import Department, User
 from accounts.services import add_user
 from accounts.views import USERS_PER_PAGE
+from subscriptions.services import plan_changes
 from tests.conftest import Site, send_queued_emails, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,28 @@ def test_dashboard_shows_the_organisation_and_the_user(northwind: Site, role: st
     assert "Northwind Inc." in page
     assert northwind.user(role).full_name in page
     assert ('href="/users/"' in page) == (role in USER_MANAGERS)
+
+
+def test_on_free_the_dashboard_says_what_free_means(northwind: Site) -> None:
+    """Free has no charge and no period to watch, and departments past its one are hidden
+    (the tiles said "monthly · period ends …" and "4 / 1 departments")."""
+    with in_schema(northwind):
+        for name in ("Billing", "Returns", "Shipping"):
+            Department.objects.create(name=name)
+        total = Department.objects.count()
+        keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
+    plan_changes.change_plan(northwind.organisation, "free", acting_user=None, keep_user_ids=keep)
+    page = signed_in(northwind, "primary").get("/").content.decode()
+    assert "No charge and no end date: up to 3 agents." in page
+    assert "period ends" not in page
+    assert f"{total - 1} more are hidden by your plan" in page
+    assert f"{total} <span" not in page  # the figure counts what the plan shows
+
+
+def test_on_a_paid_plan_the_dashboard_shows_the_cycle_and_the_period(northwind: Site) -> None:
+    page = signed_in(northwind, "primary").get("/").content.decode()
+    assert "period ends" in page and 'data-testid="free-plan"' not in page
+    assert 'data-testid="departments-hidden"' not in page
 
 
 @pytest.mark.parametrize("role", ["primary", "super", "admin", "agent"])

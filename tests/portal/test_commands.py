@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import Department, User
 from portal.models import Domain, Organisation
 from subscriptions.models import ScheduledChange
+from tests.conftest import drop_schemas, owner_role
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +112,25 @@ def test_create_organisation_rolls_back_the_schema_when_a_late_step_fails(northw
     assert _schema_names() == schemas
 
 
+def test_create_organisation_never_hands_over_a_schema_left_behind(northwind) -> None:
+    """An organisation deleted without its data leaves its schema (``auto_drop_schema`` is
+    off): a new organisation at that address would otherwise adopt it, users and all."""
+    with owner_role(), connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA org_kept")
+        cursor.execute("CREATE TABLE org_kept.secrets (note text)")
+    with pytest.raises(CommandError, match="belonged to an earlier organisation"):
+        run(
+            "create_organisation",
+            "--name",
+            "Kept",
+            "--slug",
+            "kept",
+            "--primary-contact",
+            "a@b.test",
+        )
+    assert not Organisation.objects.filter(slug="kept").exists()
+
+
 def _schema_names() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nspname FROM pg_namespace")
@@ -148,3 +168,41 @@ def _demo_counts() -> dict[str, tuple[int, int]]:
             counts[organisation.slug] = (User.objects.count(), Department.objects.count())
     counts["public staff"] = (User.objects.count(), 0)
     return counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_reset_brings_the_demo_back(
+    catalogue: None, owner_connections: None, settings
+) -> None:
+    """``make demo-reset``: whatever was done on the demo (a plan changed, an organisation
+    signed up) is forgotten, and the demo is as ``make run`` first made it."""
+    settings.DEBUG = True
+    run("seed_demo")
+    run(
+        "create_organisation", "--name", "Extra", "--slug", "extra", "--primary-contact", "a@b.test"
+    )
+    acme = Organisation.objects.get(slug="acme")
+    call_command("change_plan", "acme", "professional", stdout=StringIO())
+    try:
+        out = run("seed_demo", "--reset")
+        assert "Forgot 4 organisation(s)" in out
+        assert set(Organisation.objects.values_list("slug", flat=True)) == {
+            "acme",
+            "globex",
+            "initech",
+        }
+        assert not schema_exists("org_extra")
+        again = Organisation.objects.get(slug="acme")
+        assert again.pk != acme.pk
+        assert again.subscription.plan.code == "enterprise"
+        with schema_context(again.schema_name):
+            assert User.objects.filter(is_active=True).count() == 6
+    finally:
+        drop_schemas("org_acme", "org_globex", "org_initech", "org_extra")
+
+
+def test_seed_demo_reset_is_for_development_only(northwind, settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="for development"):
+        run("seed_demo", "--reset")
+    assert Organisation.objects.filter(slug="northwind").exists()

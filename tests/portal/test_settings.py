@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from portal.settings import development_port
 from tests.conftest import database_urls
 
 # The processes these tests start read this run's database (the deploy checks query it):
@@ -378,3 +379,10 @@ def test_a_client_cannot_claim_https_with_the_header() -> None:
     response = Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https").get("/")
     assert response.status_code == 200
     assert not response.wsgi_request.is_secure()
+
+
+def test_links_follow_the_port_make_run_serves_on(tmp_path: Path) -> None:
+    """`make run PORT=8101` writes .data/port: commands run beside it link to 8101."""
+    assert development_port(tmp_path) == "8000"  # never run
+    (tmp_path / "port").write_text("8101\n")
+    assert development_port(tmp_path) == "8101"

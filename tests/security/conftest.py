@@ -31,8 +31,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
-from portal import hosts
-from portal.models import Domain, Organisation
+from portal import hosts, signups
+from portal.models import Domain, Organisation, SignUp
 from subscriptions.models import (
     AuditEvent,
     Invoice,
@@ -55,6 +55,7 @@ PUBLIC_MODELS: tuple[type[models.Model], ...] = (
     LedgerLine,
     Invoice,
     AuditEvent,
+    SignUp,  # a sign-up's welcome key, spent by signing in
 )
 
 # The organisations, their host names and schemas, and the queued jobs (emails).
@@ -181,6 +182,7 @@ class Foreign:
     email_key: str  # the confirmation key of contoso's unverified address
     reset_uidb36: str  # a password reset link of contoso's primary contact
     reset_key: str
+    welcome_key: str  # the one-time sign-in link of contoso's sign-up
     user_email: str
     host: str  # contoso's site
     markers: tuple[str, ...]  # text of contoso's that no northwind page may show
@@ -262,6 +264,15 @@ def foreign(northwind: Site, contoso: Site) -> Foreign:
     primary = contoso.user("primary")
     with schema_context(organisation.schema_name):  # the token reads the user's addresses
         reset_key = default_token_generator.make_token(primary)
+    signed_up = SignUp.objects.create(
+        organisation_name=organisation.name,
+        slug=organisation.slug,
+        email=primary.email,
+        language="en",
+        verification_key=signups.digest("contoso-verification"),
+        state=SignUp.State.DONE,
+        organisation=organisation,
+    )
     return Foreign(
         user_id=user.pk,
         department_id=department.pk,
@@ -271,6 +282,7 @@ def foreign(northwind: Site, contoso: Site) -> Foreign:
         email_key=email_key,
         reset_uidb36=int_to_base36(primary.pk),
         reset_key=reset_key,
+        welcome_key=signups.welcome_key(signed_up),
         user_email=user.email,
         host=contoso.host,
         markers=(organisation.name, user.email, SECRET_NAME, SECRET_DEPARTMENT, invoice.number),

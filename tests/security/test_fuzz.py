@@ -66,6 +66,7 @@ import pytest
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command, get_commands
+from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 from django_tenants.utils import schema_context
 from hypothesis import HealthCheck, event, given, settings
@@ -519,6 +520,57 @@ def test_every_form_of_the_site_is_fuzzed(northwind: Site, targets: Targets) -> 
         form: fields - known[form] for form, fields in seen.items() if fields - known[form]
     }
     assert not new_fields, f"add these fields to FORMS: {new_fields}"
+
+
+# --- The public site's sign-up -------------------------------------------------------------
+
+SIGN_UP_FIELDS = ("organisation_name", "address", "full_name", "email", "password", "check")
+
+
+def sign_up_values(field: str, northwind: Site) -> st.SearchStrategy[str]:
+    """What the sign-up form expects (an address free or northwind's), or hostile text."""
+    expected = {
+        "organisation_name": st.sampled_from(["Sakura Support", "さくら"]),
+        "address": st.sampled_from(["sakura", "sakura-2", northwind.organisation.slug, "-x-"]),
+        "full_name": st.sampled_from(["Hana Sato", "佐藤 花"]),
+        "email": st.sampled_from(["hana@sakura.test", northwind.user("primary").email]),
+        "password": st.sampled_from([PASSWORD, PASSWORD, "short"]),
+        "check": st.just("1"),
+    }
+    return st.one_of(*[expected[field]] * 4, hostile())
+
+
+@FUZZ
+@given(data=st.data())
+def test_the_sign_up_refuses_hostile_input_cleanly(
+    northwind: Site, contoso: Site, data: st.DataObject
+) -> None:
+    """The public site's sign-up form and its availability check: never a 500, a NUL is a
+    400, a refusal changes nothing, and no organisation is created or touched (that waits
+    for the emailed link)."""
+    fields = {
+        field: data.draw(sign_up_values(field, northwind), label=field)
+        for field in SIGN_UP_FIELDS
+        if data.draw(st.integers(0, 9), label=f"send {field}") > (8 if field == "check" else 0)
+    }
+    fields["idempotency_key"] = new_key()
+    with rolled_back():
+        client = Client(HTTP_HOST="localhost")
+        before = Snapshot.take(northwind, contoso)
+        with exceptions_caught() as caught:
+            response = client.post("/signup/", fields)
+            answer = client.get("/signup/address/", {"address": fields.get("address", "")})
+        after = Snapshot.take(northwind, contoso)
+        event(f"status {response.status_code}")
+        assert response.status_code < 500 and answer.status_code < 500, caught
+        assert not caught, caught
+        if carries_nul(fields):
+            assert response.status_code == 400
+        changed = after.changes_since(before)
+        if response.status_code == 302:  # started: the sign-up and its email, nothing else
+            assert all("portal_signup" in c or "procrastinate_jobs" in c for c in changed)
+        else:  # refused: nothing at all
+            assert changed == [], changed
 
 
 # --- Management commands -------------------------------------------------------------------

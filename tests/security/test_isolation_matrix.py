@@ -12,7 +12,8 @@ How it is built
     that URL's case, until someone teaches ``FILLERS`` what it is. A foreign parameter is
     one of contoso's objects (``tests/security/conftest.py``: a user and a department whose
     ids northwind lacks, a plan change with a refund quote, a pending refund request, an
-    invoice number, an email confirmation key and a password reset link); a shared one is
+    invoice number, an email confirmation key, a password reset link and a sign-up's
+    one-time sign-in key); a shared one is
     the plan catalogue, which every organisation reads.
 
 What each case asserts, for anonymous, primary, super, admin and agent, GET and POST
@@ -38,8 +39,8 @@ an organisation's session or credentials do not open the admin on the public hos
 when a staff user there has the same id), and a staff session means nothing on an
 organisation's host.
 
-Size: 47 URL patterns today (22 of the app, 23 of allauth, the favicon and i18n's), 12 of
-them with contoso's objects in their parameters, × 5 visitors × 2 methods = 470 requests,
+Size: 48 URL patterns today (23 of the app, 23 of allauth, the favicon and i18n's), 13 of
+them with contoso's objects in their parameters, × 5 visitors × 2 methods = 480 requests,
 one test per pattern (each request in a savepoint rolled back, two row snapshots around
 it); plus the control that contoso's own site serves each foreign value, and the public
 site's tests. About 20 seconds.
@@ -91,6 +92,7 @@ FILLERS: dict[tuple[str, str], tuple[str, Callable[[Foreign], str]]] = {
     ("accounts/confirm-email/", "key"): (FOREIGN, lambda f: f.email_key),
     ("accounts/password/reset/key/", "uidb36"): (FOREIGN, lambda f: f.reset_uidb36),
     ("accounts/password/reset/key/", "key"): (FOREIGN, lambda f: f.reset_key),
+    ("welcome/", "key"): (FOREIGN, lambda f: f.welcome_key),
 }
 
 # Where a refusal is not a 403/404 by the view's design: the path before the parameters →

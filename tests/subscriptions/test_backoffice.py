@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
@@ -98,7 +100,25 @@ def test_the_review_page_tells_the_whole_story(refunds) -> None:
     change = refund.plan_change
     assert f"× {change.remaining_days}" in page  # the quote's calculation
     assert "plan.changed" in page and "refund.requested" in page  # the audit trail
-    assert "Approve" in page and "Mark refunded" in page
+
+
+def _decision_buttons(page: str) -> list[str]:
+    return re.findall(r'name="decision" value="(\w+)"', page)
+
+
+def test_the_review_page_offers_only_the_decisions_that_are_possible(refunds) -> None:
+    rejected, pending, _ = refunds
+    client = staff_client()
+    page = client.get(f"{QUEUE}{pending.pk}/change/").content.decode()
+    assert _decision_buttons(page) == ["approve", "reject"]
+    assert 'name="note"' in page and 'name="reference"' not in page
+    approve_refund(pending, acting_user=None)
+    page = client.get(f"{QUEUE}{pending.pk}/change/").content.decode()
+    assert _decision_buttons(page) == ["mark_refunded"]
+    assert 'name="reference"' in page and 'name="note"' not in page
+    page = client.get(f"{QUEUE}{rejected.pk}/change/").content.decode()
+    assert _decision_buttons(page) == []
+    assert "No decision is left to take: this request is rejected." in page
 
 
 def test_approve_then_mark_refunded_from_the_review_page(refunds) -> None:
@@ -414,6 +434,44 @@ def test_insight_shows_the_figures_beside_the_charts(
     assert page.count("<svg") >= 3
 
 
+INSIGHT = "/admin/subscriptions/planchange/insight/"
+
+
+def test_insight_filters_by_organisation_and_months(northwind: Site, contoso: Site) -> None:
+    change = plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(contoso.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(contoso.organisation, "enterprise", acting_user=None)
+    month = change.changed_on.strftime("%Y-%m")
+    client = staff_client("Support", email="support@vendor.test")
+    every = client.get(INSIGHT).content.decode()
+    assert f"<tr><td>{month}</td><td>1</td><td>2</td></tr>" in every  # both organisations
+    one = client.get(INSIGHT, {"organisation": "northwind"}).content.decode()
+    assert f"<tr><td>{month}</td><td>0</td><td>1</td></tr>" in one
+    assert "Northwind Inc." in one
+    earlier = client.get(INSIGHT, {"first_month": "2020-01", "last_month": "2020-03"})
+    page = earlier.content.decode()
+    assert earlier.status_code == 200
+    assert "<tr><td>2020-01</td><td>0</td><td>0</td></tr>" in page
+    assert f"<td>{month}</td>" not in page and "Months 2020-01 to 2020-03" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ({"organisation": "nobody"}, "No organisation has the address “nobody”."),
+        ({"first_month": "2026-05", "last_month": "2026-01"}, "comes after the last"),
+        ({"first_month": "2020-01", "last_month": "2026-01"}, "Choose at most 36 months."),
+        ({"first_month": "May"}, "Enter a valid date."),
+    ],
+)
+def test_insight_says_why_a_filter_does_not_hold(
+    db: None, query: dict[str, str], reason: str
+) -> None:
+    response = staff_client("Support", email="support@vendor.test").get(INSIGHT, query)
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+
+
 def test_creating_an_organisation_in_the_admin_does_what_the_command_does(db) -> None:
     client = staff_client()
     form = {
@@ -541,3 +599,22 @@ def test_the_review_says_what_a_refund_is_set_against(northwind: Site) -> None:
     later = page[page.index('data-testid="later-changes"') :]
     later = later[: later.index("</ul>")]
     assert "Professional → Enterprise" in later and money(back.amount_due, "JPY") in later
+
+
+def test_the_audit_detail_shows_its_moments_in_the_zone_of_the_list(northwind: Site) -> None:
+    """The list shows ``created_at`` in the portal's time zone; the event's own data
+    (stored as UTC, ``…Z``) is shown in that zone too."""
+    moment = datetime(2026, 12, 6, 8, 46, tzinfo=UTC)
+    event = audit.record(
+        audit.Action.PLAN_CHANGED,
+        acting_user=None,
+        target=northwind.organisation,
+        organisation=northwind.organisation,
+        after={"at": moment, "day": date(2026, 12, 6), "seats": 3},
+    )
+    assert event.after["at"] == "2026-12-06T08:46:00Z"  # as stored
+    page = staff_client().get(f"/admin/subscriptions/auditevent/{event.pk}/change/")
+    text = page.content.decode()
+    assert "2026-12-06T17:46:00+09:00" in text  # Asia/Tokyo, as the list
+    assert "08:46:00Z" not in text
+    assert "&quot;day&quot;: &quot;2026-12-06&quot;" in text

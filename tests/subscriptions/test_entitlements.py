@@ -14,6 +14,7 @@ from accounts.models import Department
 from accounts.services import add_user, create_department, deactivate_user, reactivate_user
 from portal.models import Organisation
 from subscriptions.exceptions import InvalidOverride, LimitReached, SeatsExhausted
+from subscriptions.models import Plan
 from subscriptions.selectors.entitlements import entitlements_for
 from subscriptions.services import overrides, plan_changes
 from subscriptions.templatetags.subscriptions import money
@@ -203,3 +204,13 @@ def test_money_is_formatted_per_currency_and_locale() -> None:
     with translation.override("en"):
         assert money(Decimal("140"), "USD") == "$140.00"
         assert money(Decimal("1234567.5"), "USD") == "$1,234,567.50"
+
+
+def test_the_free_plan_is_the_one_priced_nothing() -> None:
+    """``Plan.is_free`` (the dashboard's "no charge") is the plan whose every price is 0."""
+    free = {
+        plan.code
+        for plan in Plan.objects.prefetch_related("prices")
+        if all(price.per_seat_month == 0 for price in plan.prices.all())
+    }
+    assert free == {plan.code for plan in Plan.objects.all() if plan.is_free} == {"free"}

@@ -102,7 +102,8 @@ def test_the_store_changes_seats(northwind: Site) -> None:
     assert (change.kind, change.seats_after) == ("seats", 12)
     result = client.get(response["Location"]).content.decode()
     assert "Your organisation now has 12 seats on the Enterprise plan." in result
-    assert "Seats changed from 10 to 12" in result
+    assert "seats changed from 10 to 12." in result
+    assert ".." not in re.sub(r"<[^>]+>", " ", result)  # "5:46 p.m.." ended a sentence once
 
 
 def test_the_store_switches_to_annual_billing_with_the_credit_of_the_month(

@@ -121,6 +121,11 @@ def test_choosing_who_stays_active(northwind: Site) -> None:
     page = client.get("/store/plans/free/").content.decode()
     assert 'name="keep"' in page and "3 seats and 4 users are active" in page
     ids = northwind.user_ids
+    # The primary contact always stays: said, not offered as a choice that could fail.
+    assert 'data-testid="keep-fixed"' in page and "always stays active" in page
+    assert f'type="checkbox" name="keep" value="{ids["primary"]}"' not in page
+    assert f'type="hidden" name="keep" value="{ids["primary"]}"' in page  # sent along
+    assert "Super admin" in page and "Agent" in page  # each choice says the user's roles
     too_many = [ids["primary"], ids["super"], ids["admin"], ids["agent"]]
     response = client.post("/store/plans/free/", {"idempotency_key": _key(page), "keep": too_many})
     assert response.status_code == 400

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
@@ -12,7 +13,7 @@ from accounts.models import Department, User
 from accounts.services import add_user, create_department, deactivate_user
 from portal.models import Organisation
 from portal.selectors import organisation_url, public_url
-from portal.services import create_organisation
+from portal.services import create_organisation, forget_every_organisation
 from subscriptions.services.plan_changes import change_plan
 from subscriptions.services.refunds import request_refund
 from subscriptions.services.scheduled_changes import schedule_change
@@ -70,9 +71,25 @@ DEMO_SCHEDULED = {"globex": ("professional", 3)}
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisations, users and a vendor staff user (idempotent)."
+    help = (
+        "Create the demo organisations, users and a vendor staff user (idempotent). "
+        "--reset first forgets every organisation and sign-up (development only)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Forget every organisation, its schema and its history first (DEBUG only).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["reset"]:
+            try:
+                forgotten = forget_every_organisation()
+            except ImproperlyConfigured as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(f"Forgot {forgotten} organisation(s); seeding the demo again.")
         for slug, name, (plan, seats, cycle), people, departments, downgrade in DEMO_ORGANISATIONS:
             organisation = Organisation.objects.filter(slug=slug).first()
             new = organisation is None

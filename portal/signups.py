@@ -1,0 +1,267 @@
+"""Self-service sign-up on the public site: the form's details are kept as a ``SignUp``
+until the email address is verified, then a job creates the organisation on Free and the
+person lands signed in on the new site as its primary contact.
+
+pending ──verify──▶ verified ──job──▶ provisioning ──▶ done
+   │                    ▲                  │
+   └─ lapses            └──── retry ─── failed (nothing of the organisation is left)
+
+The links carry random keys; only their SHA-256 digests are stored. A sign-up holds its
+address while open (a database constraint), an unverified one for ``VERIFY_WITHIN``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from accounts.services import normalise_email
+from portal import names
+from portal.emails import send_after_commit
+from portal.exceptions import (
+    DomainError,
+    InvalidOrganisation,
+    InvalidOrganisationName,
+    OrganisationAddressRetired,
+    OrganisationAddressTaken,
+    SignUpLinkInvalid,
+    SignUpNotRetryable,
+)
+from portal.models import Organisation, SignUp, schema_name_for
+from portal.queue import defer_with_transaction
+from portal.selectors import public_url
+from portal.services import create_organisation
+from portal.tasks import provision_sign_up
+from subscriptions.services.guards import require_staff
+
+logger = logging.getLogger(__name__)
+
+VERIFY_WITHIN = timedelta(hours=24)
+# A verified sign-up keeps its address this long while it waits, fails or is retried.
+KEEP_VERIFIED = timedelta(days=7)
+# The one-time sign-in link from the progress page to the new site.
+WELCOME_WITHIN = timedelta(minutes=5)
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def address_refusal(slug: str, *, now: datetime | None = None) -> str | None:
+    """Why this address cannot be had (malformed, reserved, an organisation's, held by an
+    open sign-up, its schema still there), in the active language; None when it is free.
+    One query."""
+    field = Organisation._meta.get_field("slug")
+    try:
+        field.run_validators(slug)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s)
+                    OR EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
+                               WHERE slug = %s AND state <> %s AND expires_at > %s),
+                       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)""",
+            [slug, slug, SignUp.State.DONE, now or timezone.now(), schema_name_for(slug)],
+        )
+        taken, retired = cursor.fetchone()
+    if taken:
+        return str(OrganisationAddressTaken(slug=slug))
+    if retired:
+        return str(OrganisationAddressRetired(slug=slug))
+    return None
+
+
+def start_sign_up(
+    *,
+    organisation_name: str,
+    slug: str,
+    full_name: str,
+    email: str,
+    password: str,
+    ip_address: str | None,
+) -> SignUp:
+    """Keep the details (the password hashed) and email a verification link, valid for
+    ``VERIFY_WITHIN``, in the active language. An earlier unverified sign-up with the same
+    email address is replaced (its link stops working); lapsed ones of this
+    organisation address give it up. Raises ``InvalidOrganisation`` (with the reason)
+    when the address cannot be had."""
+    clean_name = names.tidy(organisation_name)
+    if not names.is_acceptable(clean_name, max_length=100):
+        raise InvalidOrganisationName()
+    clean_slug = (slug or "").strip().lower()
+    address = normalise_email(email)
+    now = timezone.now()
+    key = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        SignUp.objects.filter(
+            Q(slug=clean_slug, state__in=SignUp.OPEN_STATES, expires_at__lte=now)
+            | Q(email=address, state=SignUp.State.PENDING)
+        ).delete()
+        refusal = address_refusal(clean_slug, now=now)
+        if refusal is not None:
+            raise InvalidOrganisation(refusal)
+        try:
+            with transaction.atomic():
+                sign_up = SignUp.objects.create(
+                    organisation_name=clean_name,
+                    slug=clean_slug,
+                    full_name=names.tidy(full_name)[:150],
+                    email=address,
+                    password=make_password(password),
+                    language=translation.get_language() or settings.LANGUAGE_CODE,
+                    ip_address=ip_address,
+                    verification_key=digest(key),
+                    expires_at=now + VERIFY_WITHIN,
+                )
+        except IntegrityError:  # another sign-up took the address meanwhile
+            raise OrganisationAddressTaken(slug=clean_slug) from None
+        send_after_commit(
+            "portal/email/verify_sign_up",
+            [address],
+            {
+                "sign_up": sign_up,
+                "link": public_url(f"/signup/verify/{key}/"),
+                "hours": int(VERIFY_WITHIN.total_seconds() // 3600),
+            },
+        )
+    return sign_up
+
+
+def pending_sign_up(key: str) -> SignUp:
+    """The sign-up a verification link names, unless it lapsed; a verified one too (a
+    second click goes on to its progress). Raises ``SignUpLinkInvalid``."""
+    sign_up = SignUp.objects.filter(verification_key=digest(key)).first()
+    if sign_up is None or sign_up.state == SignUp.State.DONE:
+        raise SignUpLinkInvalid()
+    lapsed = sign_up.expires_at is not None and sign_up.expires_at <= timezone.now()
+    if sign_up.state == SignUp.State.PENDING and lapsed:
+        raise SignUpLinkInvalid()
+    return sign_up
+
+
+def verify_sign_up(key: str) -> SignUp:
+    """The email address is the person's: queue the organisation's creation (at most
+    once: a second verification changes nothing)."""
+    with transaction.atomic():
+        sign_up = pending_sign_up(key)
+        sign_up = SignUp.objects.select_for_update().get(pk=sign_up.pk)
+        if sign_up.state != SignUp.State.PENDING:
+            return sign_up
+        now = timezone.now()
+        sign_up.state = SignUp.State.VERIFIED
+        sign_up.verified_at = now
+        sign_up.expires_at = now + KEEP_VERIFIED
+        sign_up.save(update_fields=["state", "verified_at", "expires_at"])
+        _queue_provisioning(sign_up)
+    return sign_up
+
+
+def _queue_provisioning(sign_up: SignUp) -> None:
+    defer_with_transaction(provision_sign_up, sign_up_id=sign_up.pk)
+
+
+def provision(sign_up_id: int) -> SignUp | None:
+    """Create the organisation of a verified sign-up on Free, its primary contact with
+    the chosen password, in one transaction with the sign-up's ``done``: a failure leaves
+    no schema, domain or row of it, and the sign-up ``failed`` with the reason, to be
+    retried. Idempotent: a sign-up that is not waiting for this is left alone."""
+    with transaction.atomic():
+        sign_up = SignUp.objects.select_for_update().filter(pk=sign_up_id).first()
+        if sign_up is None or sign_up.state not in (
+            SignUp.State.VERIFIED,
+            SignUp.State.PROVISIONING,  # a worker stopped half-way: its work rolled back
+        ):
+            return sign_up
+        sign_up.state = SignUp.State.PROVISIONING
+        sign_up.attempts += 1
+        sign_up.save(update_fields=["state", "attempts"])
+    try:
+        with transaction.atomic():
+            sign_up = SignUp.objects.select_for_update().get(pk=sign_up_id)
+            with translation.override(sign_up.language):
+                new = create_organisation(
+                    name=sign_up.organisation_name,
+                    slug=sign_up.slug,
+                    primary_contact_email=sign_up.email,
+                    primary_contact_name=sign_up.full_name,
+                    plan_code="free",
+                )
+            with tenant_context(new.organisation):
+                User.objects.filter(pk=new.primary_contact.pk).update(password=sign_up.password)
+            sign_up.state = SignUp.State.DONE
+            sign_up.organisation = new.organisation
+            sign_up.password = ""
+            sign_up.failure = ""
+            sign_up.expires_at = None
+            sign_up.save(
+                update_fields=["state", "organisation", "password", "failure", "expires_at"]
+            )
+        return sign_up
+    except Exception as error:  # recorded for the person (retry) and staff (admin)
+        logger.exception("Creating the organisation of sign-up %s failed", sign_up_id)
+        reason = str(error) if isinstance(error, DomainError) else type(error).__name__
+        SignUp.objects.filter(pk=sign_up_id).update(state=SignUp.State.FAILED, failure=reason)
+        return SignUp.objects.get(pk=sign_up_id)
+
+
+def retry(sign_up: SignUp, *, acting_user: User | None) -> SignUp:
+    """Queue a failed sign-up's provisioning again: by the person who verified it
+    (``acting_user`` None) or staff with ``portal.change_signup``."""
+    require_staff(acting_user, "portal.change_signup")
+    with transaction.atomic():
+        locked = SignUp.objects.select_for_update().get(pk=sign_up.pk)
+        if locked.state != SignUp.State.FAILED:
+            raise SignUpNotRetryable()
+        locked.state = SignUp.State.VERIFIED
+        locked.expires_at = timezone.now() + KEEP_VERIFIED
+        locked.save(update_fields=["state", "expires_at"])
+        _queue_provisioning(locked)
+    return locked
+
+
+def welcome_key(sign_up: SignUp) -> str:
+    """A one-time key that signs the person in on the new site, for ``WELCOME_WITHIN``
+    (each call replaces the previous one)."""
+    key = secrets.token_urlsafe(32)
+    updated = SignUp.objects.filter(pk=sign_up.pk, state=SignUp.State.DONE).update(
+        welcome_key=digest(key), welcome_expires_at=timezone.now() + WELCOME_WITHIN
+    )
+    if not updated:
+        raise SignUpLinkInvalid()
+    return key
+
+
+def redeem_welcome_key(organisation: Organisation, key: str) -> User:
+    """The primary contact of ``organisation`` (the connection on its schema), if ``key``
+    is its sign-up's live welcome key, which is spent. Raises ``SignUpLinkInvalid``."""
+    spent = SignUp.objects.filter(
+        organisation=organisation,
+        state=SignUp.State.DONE,
+        welcome_key=digest(key),
+        welcome_expires_at__gt=timezone.now(),
+    ).update(welcome_key="", welcome_expires_at=None)
+    user = User.objects.filter(is_primary_contact=True, is_active=True).first() if spent else None
+    if user is None:
+        raise SignUpLinkInvalid()
+    return user
+
+
+def expire_sign_ups(*, now: datetime | None = None) -> int:
+    """Forget open sign-ups past their time (unverified after ``VERIFY_WITHIN``, the
+    others after ``KEEP_VERIFIED``), which frees their addresses. Returns how many."""
+    deleted, _ = SignUp.objects.filter(
+        state__in=SignUp.OPEN_STATES, expires_at__lte=now or timezone.now()
+    ).delete()
+    return deleted
