@@ -371,8 +371,13 @@ if PORTAL_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
 # Entitlements are cached per organisation and version; another alias so that keys do not
 # depend on the connection's schema. Use Redis (REDIS_URL) with several processes.
 # How long the organisation a host name reaches stays cached (portal/hosts.py); every save
-# of an organisation or a domain forgets it sooner.
-PORTAL_HOST_CACHE_SECONDS = env.int("PORTAL_HOST_CACHE_SECONDS", default=3600)
+# of an organisation or a domain forgets it sooner. Without REDIS_URL the "shared" cache is
+# each process's own memory, where another process's change (an organisation deleted by a
+# command, renamed in another server process) could only arrive when the entry lapses: as
+# soon as each process's copy does.
+PORTAL_HOST_CACHE_SECONDS = env.int(
+    "PORTAL_HOST_CACHE_SECONDS", default=3600 if "REDIS_URL" in env else 5
+)
 # ... and how long each process keeps what it read there before asking again: another
 # process's change to an organisation or a domain reaches this one within that time.
 PORTAL_HOST_LOCAL_SECONDS = env.float("PORTAL_HOST_LOCAL_SECONDS", default=5.0)

@@ -116,7 +116,7 @@ def test_a_newcomer_signs_up_in_japanese_and_lands_on_the_new_dashboard(
     page.wait_for_url(public.site("sakura") + "/", timeout=20_000)  # it refreshes itself
     steps.check("dashboard")
     assert "さくらサポート" in page.inner_text("header")
-    assert "ようこそ" in page.inner_text("main")
+    assert "ようこそ！ヘルプデスクのサイトの準備ができました。" in page.inner_text("main")
     organisation = Organisation.objects.get(slug="sakura")
     assert Subscription.objects.get(organisation=organisation).plan.code == "free"
     with schema_context(organisation.schema_name):

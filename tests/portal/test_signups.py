@@ -409,3 +409,16 @@ def test_staff_see_sign_ups_and_billing_operations_retry_failed_ones() -> None:
     assert response.status_code == 302
     started.refresh_from_db()
     assert started.state == SignUp.State.VERIFIED
+
+
+def test_the_sign_up_pages_cost_a_few_queries_whatever_the_number_of_sites(
+    northwind: Site, contoso: Site, django_assert_max_num_queries: Any
+) -> None:
+    client = public_client()
+    with django_assert_max_num_queries(2):  # the starter plan and its departments
+        assert client.get("/signup/").status_code == 200
+    sign_up(client)
+    client.post(verification_link(), {"idempotency_key": "verify-9"})
+    reference = SignUp.objects.get().reference
+    with django_assert_max_num_queries(2):  # the session, the sign-up
+        assert client.get(f"/signup/{reference}/status/").status_code == 200

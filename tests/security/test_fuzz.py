@@ -1,5 +1,7 @@
 """Hostile input, generated with Hypothesis, for every form of an organisation's site
-(the Store's included), the query parameters its pages read, and every management command.
+(the Store's included), the query parameters its pages read, the public site's sign-up
+(its form and availability check: ``test_the_sign_up_refuses_hostile_input_cleanly``), and
+every management command.
 
 Values: numbers out of range (negative, huge, 2**63, non-numeric, floats, NaN, ``1e309``,
 full-width and Arabic-Indic digits), NUL characters, strings of 10,000 characters,
