@@ -71,17 +71,18 @@ class InsightFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        first, last = cleaned.get("first_month"), cleaned.get("last_month")
-        if first and last:
-            span = backoffice.month_index(last) - backoffice.month_index(first) + 1
-            if span < 1:
-                raise forms.ValidationError(gettext_lazy("The first month comes after the last."))
-            if span > backoffice.INSIGHT_MAX_MONTHS:
-                raise forms.ValidationError(
-                    gettext_lazy("Choose at most %(months)s months."),
-                    params={"months": backoffice.INSIGHT_MAX_MONTHS},
-                )
-        return cleaned
+        if self.errors:
+            return cleaned
+        first, last = backoffice.insight_range(cleaned["first_month"], cleaned["last_month"])
+        span = backoffice.month_index(last) - backoffice.month_index(first) + 1
+        if span < 1:
+            raise forms.ValidationError(gettext_lazy("The first month comes after the last."))
+        if span > backoffice.INSIGHT_MAX_MONTHS:
+            raise forms.ValidationError(
+                gettext_lazy("Choose at most %(months)s months."),
+                params={"months": backoffice.INSIGHT_MAX_MONTHS},
+            )
+        return {**cleaned, "first_month": first, "last_month": last}
 
 
 def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:

@@ -91,6 +91,20 @@ def month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
+def _month(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def insight_range(
+    first_month: date | None, last_month: date | None, today: date | None = None
+) -> tuple[date, date]:
+    """The first days of the range's first and last months: by default the last
+    ``INSIGHT_MONTHS`` up to this one (or up to ``last_month``)."""
+    last = _month(month_index(last_month or today or timezone.localdate()))
+    first = _month(month_index(first_month)) if first_month else None
+    return first or _month(month_index(last) - INSIGHT_MONTHS + 1), last
+
+
 def insight(
     *,
     first_month: date | None = None,
@@ -99,17 +113,11 @@ def insight(
     today: date | None = None,
 ) -> Insight:
     """Plan changes by month and direction, feedback reasons, refunds requested vs
-    refunded by month, from ``first_month`` to ``last_month`` (their months; by default
-    the last ``INSIGHT_MONTHS`` up to this one), of one organisation or all: three queries
-    whatever the volume."""
-    last = last_month or today or timezone.localdate()
-    if first_month is None:
-        index = month_index(last) - INSIGHT_MONTHS + 1
-        first_month = date(index // 12, index % 12 + 1, 1)
-    keys = [
-        date(index // 12, index % 12 + 1, 1)
-        for index in range(month_index(first_month), month_index(last) + 1)
-    ]
+    refunded by month, from ``first_month`` to ``last_month`` (``insight_range``), of one
+    organisation or all: three queries whatever the volume."""
+    first_month, last = insight_range(first_month, last_month, today)
+    first_month = min(first_month, last)  # at least the last month
+    keys = [_month(index) for index in range(month_index(first_month), month_index(last) + 1)]
     months = len(keys)
     since = keys[0]
     end = date(last.year + (last.month == 12), last.month % 12 + 1, 1)  # first day after

@@ -32,6 +32,7 @@ from subscriptions.models import (
     PlanTransition,
     TransitionKind,
 )
+from subscriptions.models.catalogue import FREE_PLAN
 from subscriptions.selectors.entitlements import ENTITLEMENTS_CACHE_SECONDS, Entitlements
 
 # The five downgrades of the seed article; the catalogue may never lose one.
@@ -87,7 +88,7 @@ class StarterPlan:
     departments: int | None  # None: unlimited
 
 
-def starter_plan(code: str = "free") -> StarterPlan:
+def starter_plan(code: str = FREE_PLAN) -> StarterPlan:
     """The plan a sign-up starts on, in the active language, with its seats and
     departments (two queries)."""
     plan = get_plan(code)

@@ -462,6 +462,8 @@ def test_insight_filters_by_organisation_and_months(northwind: Site, contoso: Si
         ({"first_month": "2026-05", "last_month": "2026-01"}, "comes after the last"),
         ({"first_month": "2020-01", "last_month": "2026-01"}, "Choose at most 36 months."),
         ({"first_month": "May"}, "Enter a valid date."),
+        ({"first_month": "2999-01"}, "comes after the last"),  # up to this month
+        ({"first_month": "1900-01"}, "Choose at most 36 months."),
     ],
 )
 def test_insight_says_why_a_filter_does_not_hold(
