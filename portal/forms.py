@@ -34,7 +34,6 @@ class AddressForm(forms.Form):
 
 class SignUpForm(AddressForm):
     organisation_name = NameField(label=_("Organisation name"), max_length=100)
-    address = AddressField(label=_("Address"), max_length=40)
     full_name = NameField(label=_("Your name"), max_length=150)
     email = forms.EmailField(label=_("Email address"), max_length=254)
     password = forms.CharField(

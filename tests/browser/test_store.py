@@ -153,6 +153,7 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     assert "部門のうち3件が非表示になります（削除はされません）" in store.inner_text("main")
     hidden = store.inner_text("[data-testid=hidden-departments]")
     assert hidden == "Billing、Technical support、Returns"  # named, in the order they go
+    assert "（削除はされません）：Billing" in store.inner_text("main")
     fixed = store.inner_text("[data-testid=keep-fixed]")  # the primary contact: no checkbox
     assert "Yuki Mori" in fixed and "メインの連絡先" in fixed and "常に有効のままです" in fixed
     assert store.get_by_label("Sato Kenji").is_checked()  # the one confirming
