@@ -122,8 +122,8 @@ class SignUp(models.Model):
     """Someone starting an organisation alone on the public site (``portal.signups``):
     kept from the form until the organisation exists. The address is held while the
     sign-up is open (one open sign-up per address, a database constraint); an unverified
-    one lapses at ``expires_at``. The password is kept only as its hash, and only until
-    the primary contact has it."""
+    one lapses at ``expires_at`` (a verified one has none). The password is kept only as
+    its hash, and only until the primary contact has it."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting for email verification")
@@ -131,8 +131,6 @@ class SignUp(models.Model):
         PROVISIONING = "provisioning", _("creating the site")
         FAILED = "failed", _("failed")
         DONE = "done", _("done")
-
-    OPEN_STATES = (State.PENDING, State.VERIFIED, State.PROVISIONING, State.FAILED)
 
     reference: models.UUIDField[uuid.UUID, uuid.UUID] = models.UUIDField(
         _("reference"), default=uuid.uuid4, unique=True, editable=False

@@ -7,7 +7,9 @@ pending ──verify──▶ verified ──job──▶ provisioning ──▶
    └─ lapses            └──── retry ─── failed (nothing of the organisation is left)
 
 The links carry random keys; only their SHA-256 digests are stored. A sign-up holds its
-address while open (a database constraint), an unverified one for ``VERIFY_WITHIN``.
+address while open (a database constraint): an unverified one for ``VERIFY_WITHIN``, after
+which it is forgotten; a verified one until its site exists (or staff delete it), whatever
+happens on the way: the person proved the address theirs.
 """
 
 from __future__ import annotations
@@ -43,13 +45,13 @@ from portal.queue import defer_with_transaction
 from portal.selectors import public_url
 from portal.services import create_organisation
 from portal.tasks import provision_sign_up
+from subscriptions.models.catalogue import FREE_PLAN
 from subscriptions.services.guards import require_staff
 
 logger = logging.getLogger(__name__)
 
 VERIFY_WITHIN = timedelta(hours=24)
-# A verified sign-up keeps its address this long while it waits, fails or is retried.
-KEEP_VERIFIED = timedelta(days=7)
+VERIFY_HOURS = int(VERIFY_WITHIN.total_seconds() // 3600)  # as the email and pages say it
 # The one-time sign-in link from the progress page to the new site.
 WELCOME_WITHIN = timedelta(minutes=5)
 
@@ -71,7 +73,8 @@ def address_refusal(slug: str, *, now: datetime | None = None) -> str | None:
         cursor.execute(
             f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s)
                     OR EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
-                               WHERE slug = %s AND state <> %s AND expires_at > %s),
+                               WHERE slug = %s AND state <> %s
+                                 AND (expires_at IS NULL OR expires_at > %s)),
                        EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)""",
             [slug, slug, SignUp.State.DONE, now or timezone.now(), schema_name_for(slug)],
         )
@@ -106,8 +109,8 @@ def start_sign_up(
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
         SignUp.objects.filter(
-            Q(slug=clean_slug, state__in=SignUp.OPEN_STATES, expires_at__lte=now)
-            | Q(email=address, state=SignUp.State.PENDING)
+            Q(slug=clean_slug, expires_at__lte=now) | Q(email=address),
+            state=SignUp.State.PENDING,
         ).delete()
         refusal = address_refusal(clean_slug, now=now)
         if refusal is not None:
@@ -133,7 +136,7 @@ def start_sign_up(
             {
                 "sign_up": sign_up,
                 "link": public_url(f"/signup/verify/{key}/"),
-                "hours": int(VERIFY_WITHIN.total_seconds() // 3600),
+                "hours": VERIFY_HOURS,
             },
         )
     return sign_up
@@ -162,7 +165,7 @@ def verify_sign_up(key: str) -> SignUp:
         now = timezone.now()
         sign_up.state = SignUp.State.VERIFIED
         sign_up.verified_at = now
-        sign_up.expires_at = now + KEEP_VERIFIED
+        sign_up.expires_at = None  # verified: kept until its site exists
         sign_up.save(update_fields=["state", "verified_at", "expires_at"])
         _queue_provisioning(sign_up)
     return sign_up
@@ -196,7 +199,7 @@ def provision(sign_up_id: int) -> SignUp | None:
                     slug=sign_up.slug,
                     primary_contact_email=sign_up.email,
                     primary_contact_name=sign_up.full_name,
-                    plan_code="free",
+                    plan_code=FREE_PLAN,
                 )
             with tenant_context(new.organisation):
                 User.objects.filter(pk=new.primary_contact.pk).update(password=sign_up.password)
@@ -204,10 +207,7 @@ def provision(sign_up_id: int) -> SignUp | None:
             sign_up.organisation = new.organisation
             sign_up.password = ""
             sign_up.failure = ""
-            sign_up.expires_at = None
-            sign_up.save(
-                update_fields=["state", "organisation", "password", "failure", "expires_at"]
-            )
+            sign_up.save(update_fields=["state", "organisation", "password", "failure"])
         return sign_up
     except Exception as error:  # recorded for the person (retry) and staff (admin)
         logger.exception("Creating the organisation of sign-up %s failed", sign_up_id)
@@ -225,8 +225,7 @@ def retry(sign_up: SignUp, *, acting_user: User | None) -> SignUp:
         if locked.state != SignUp.State.FAILED:
             raise SignUpNotRetryable()
         locked.state = SignUp.State.VERIFIED
-        locked.expires_at = timezone.now() + KEEP_VERIFIED
-        locked.save(update_fields=["state", "expires_at"])
+        locked.save(update_fields=["state"])
         _queue_provisioning(locked)
     return locked
 
@@ -259,9 +258,9 @@ def redeem_welcome_key(organisation: Organisation, key: str) -> User:
 
 
 def expire_sign_ups(*, now: datetime | None = None) -> int:
-    """Forget open sign-ups past their time (unverified after ``VERIFY_WITHIN``, the
-    others after ``KEEP_VERIFIED``), which frees their addresses. Returns how many."""
+    """Forget the sign-ups never verified within ``VERIFY_WITHIN``, which frees their
+    addresses (a verified one is never forgotten here). Returns how many."""
     deleted, _ = SignUp.objects.filter(
-        state__in=SignUp.OPEN_STATES, expires_at__lte=now or timezone.now()
+        state=SignUp.State.PENDING, expires_at__lte=now or timezone.now()
     ).delete()
     return deleted

@@ -106,7 +106,10 @@ def in_local_time(data: Any) -> Any:
     if isinstance(data, list):
         return [in_local_time(value) for value in data]
     if isinstance(data, str) and "T" in data:
-        moment = parse_datetime(data)
+        try:
+            moment = parse_datetime(data)
+        except ValueError:  # shaped like a moment, but none (month 13)
+            moment = None
         if moment is not None and timezone.is_aware(moment):
             return timezone.localtime(moment).isoformat(timespec="seconds")
     return data

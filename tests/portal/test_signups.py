@@ -357,6 +357,19 @@ def test_the_expiry_keeps_open_sign_ups_within_their_time() -> None:
     assert SignUp.objects.count() == 1
 
 
+def test_a_verified_sign_up_is_never_forgotten_by_the_expiry() -> None:
+    """The person proved the address theirs: waiting, failed or retried, the sign-up and
+    its address stay until the site exists (or staff delete it)."""
+    client = public_client()
+    sign_up(client)
+    client.post(verification_link(), {"idempotency_key": "verify-10"})
+    SignUp.objects.update(state=SignUp.State.FAILED, failure="Boom")
+    years_later = timezone.now() + timedelta(days=3650)
+    assert signups.expire_sign_ups(now=years_later) == 0
+    assert SignUp.objects.get().state == SignUp.State.FAILED
+    assert signups.address_refusal("sakura", now=years_later) is not None
+
+
 def test_sign_ups_are_rate_limited_per_ip_address(settings: Any) -> None:
     settings.ACCOUNT_RATE_LIMITS = {"start_organisation": "2/h/ip"}
     client = public_client()

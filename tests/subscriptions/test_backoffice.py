@@ -612,7 +612,7 @@ def test_the_audit_detail_shows_its_moments_in_the_zone_of_the_list(northwind: S
         acting_user=None,
         target=northwind.organisation,
         organisation=northwind.organisation,
-        after={"at": moment, "day": date(2026, 12, 6), "seats": 3},
+        after={"at": moment, "day": date(2026, 12, 6), "note": "2026-13-45T25:00Z"},
     )
     assert event.after["at"] == "2026-12-06T08:46:00Z"  # as stored
     page = staff_client().get(f"/admin/subscriptions/auditevent/{event.pk}/change/")
@@ -620,3 +620,4 @@ def test_the_audit_detail_shows_its_moments_in_the_zone_of_the_list(northwind: S
     assert "2026-12-06T17:46:00+09:00" in text  # Asia/Tokyo, as the list
     assert "08:46:00Z" not in text
     assert "&quot;day&quot;: &quot;2026-12-06&quot;" in text
+    assert "2026-13-45T25:00Z" in text  # text that only looks like a moment stays as it is
