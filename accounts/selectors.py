@@ -131,6 +131,12 @@ def list_departments(limit: int | None = None) -> QuerySet[Department]:
     return departments if limit is None else departments[:limit]
 
 
+def hidden_departments(limit: int | None) -> list[Department]:
+    """The departments a limit of ``limit`` hides: those past the oldest ``limit``, as
+    ``list_departments`` shows them; none without a limit (one query, only with one)."""
+    return [] if limit is None else list(list_departments()[limit:])
+
+
 def set_password_path(user: User) -> str:
     """The path of a one-time link with which ``user`` chooses a password (allauth's
     password-reset-from-key view; valid for PASSWORD_RESET_TIMEOUT, single use)."""

@@ -144,8 +144,8 @@ def sign_up_address(request: HttpRequest) -> JsonResponse:
 @require_GET
 def sign_up_sent(request: HttpRequest) -> HttpResponse:
     email = request.session.get("portal_sign_up_sent_to", "")
-    hours = int(signups.VERIFY_WITHIN.total_seconds() // 3600)
-    return render(request, "portal/signup_sent.html", {"email": email, "hours": hours})
+    context = {"email": email, "hours": signups.VERIFY_HOURS}
+    return render(request, "portal/signup_sent.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -186,16 +186,25 @@ def sign_up_progress(request: HttpRequest, reference: UUID) -> HttpResponse:
                 found.organisation, reverse("welcome", args=[key], urlconf=settings.ROOT_URLCONF)
             )
         )
-    context = {"sign_up": found, "domain": settings.PORTAL_BASE_DOMAIN, "new_key": new_key}
+    context = {
+        "sign_up": found,
+        "label": _progress_label(found),
+        "domain": settings.PORTAL_BASE_DOMAIN,
+        "new_key": new_key,
+    }
     return render(request, "portal/signup_progress.html", context)
+
+
+def _progress_label(found: SignUp) -> str:
+    """The line the progress page shows, and its script updates."""
+    return f"{capfirst(found.get_state_display())}…"
 
 
 @require_GET
 def sign_up_status(request: HttpRequest, reference: UUID) -> JsonResponse:
     """How far the site is, for the progress page's script: {"state", "label"}."""
     found = _owned_sign_up(request, reference)
-    label = f"{capfirst(found.get_state_display())}…"
-    return JsonResponse({"state": found.state, "label": label})
+    return JsonResponse({"state": found.state, "label": _progress_label(found)})
 
 
 @require_POST

@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.selectors import can_manage_subscription, list_active_users
+from accounts.selectors import can_manage_subscription, hidden_departments, list_active_users
 from accounts.views import organisation_page
 from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
@@ -146,11 +146,13 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         # The person confirming stays by default (the primary contact always does).
         initial={"keep": [user for user in active_users or [] if user.pk == request.user.pk]},
     )
+    # The new limits that hide some of what the organisation has, by feature.
+    hides = {impact.feature.code: impact.limit for impact in preview.limits_exceeded}
     context = {
         "preview": preview,
         "form": form,
         "scheduled": scheduled_change_of(organisation),
-        "hidden_departments": previews.hidden_departments(preview),
+        "hidden_departments": hidden_departments(hides.get("departments")),
         "new_key": new_key,
     }
     return render(request, "subscriptions/store/confirm.html", context, status=status)

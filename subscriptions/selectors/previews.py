@@ -13,7 +13,6 @@ from fractions import Fraction
 
 from django.utils import timezone
 
-from accounts.selectors import list_departments
 from portal.models import Organisation
 from subscriptions.exceptions import (
     NothingToBill,
@@ -393,13 +392,3 @@ def store_offers(organisation: Organisation) -> list[PlanOffer]:
             )
         )
     return offers
-
-
-def hidden_departments(preview: PlanChangePreview) -> list[str]:
-    """The names of the departments the change would hide (those past the new limit,
-    as ``accounts.selectors.list_departments`` shows them), on the organisation's schema;
-    empty when none would be. One query, only when some would be hidden."""
-    for impact in preview.limits_exceeded:
-        if impact.feature.code == "departments" and impact.hidden and impact.limit is not None:
-            return [department.name for department in list_departments()[impact.limit :]]
-    return []

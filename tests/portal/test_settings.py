@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from portal.settings import development_port
+from portal.env import development_port
 from tests.conftest import database_urls
 
 # The processes these tests start read this run's database (the deploy checks query it):
