@@ -3,12 +3,15 @@ people and departments) and in the public schema (vendor staff; no departments u
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,6 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("vendor staff"), default=False, help_text=_("May sign in to the vendor's admin site.")
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Raised when the user is deactivated: it is part of every session's hash, so the
+    # sessions they had end, and a reactivation does not bring them back.
+    session_epoch = models.IntegerField(_("sessions ended"), default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -89,6 +95,25 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, which a session must match (a new password ends
+        the others), with the ``session_epoch``: ending a user's sessions raises it."""
+        return self._session_hash(None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
+
+    def _session_hash(self, secret: str | bytes | None) -> str:
+        if not self.session_epoch:  # as Django makes it: sessions from before stay valid
+            return str(super()._get_session_auth_hash(secret=secret))  # type: ignore[misc]
+        return salted_hmac(
+            "accounts.models.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Department(models.Model):

@@ -236,9 +236,12 @@ def _switch_active(
     acting_user: User | None,
     organisation: Organisation | None = None,
 ) -> None:
-    """Turn sign-in on or off for a locked user row, audited; nothing else changes."""
+    """Turn sign-in on or off for a locked user row, audited; turning it off also ends
+    the user's sessions (a reactivation does not bring them back)."""
     user.is_active = active
-    user.save(update_fields=["is_active"])
+    if not active:
+        user.session_epoch += 1
+    user.save(update_fields=["is_active", "session_epoch"])
     audit.record(
         action,
         acting_user=acting_user,

@@ -39,24 +39,38 @@ def check_app_role(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """With DEBUG off, the app must not connect as a role that owns tables or is a
-    superuser (E004): such a role could rewrite the audit log (portal/db/roles.py)."""
+    superuser (E004): such a role could rewrite the audit log (portal/db/roles.py); nor as
+    one that may create temporary objects (E005), which a function running as the owner
+    could be led to use (``portal/migrations/0005``)."""
     if settings.DEBUG:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.rolsuper, pg_catalog.pg_get_userbyid(c.relowner) = current_user "
+            "SELECT r.rolsuper, pg_catalog.pg_get_userbyid(c.relowner) = current_user, "
+            "pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY') "
             "FROM pg_catalog.pg_roles AS r, pg_catalog.pg_class AS c "
             "WHERE r.rolname = current_user AND c.oid = 'subscriptions_auditevent'::regclass"
         )
-        superuser, owner = cursor.fetchone()
-    if not (superuser or owner):
-        return []
-    return [
-        CheckError(
-            "The app connects to the database as a role that "
-            + ("is a superuser." if superuser else "owns the tables."),
-            hint="Set DATABASE_URL to a role that owns nothing and DATABASE_OWNER_URL to the "
-            'owner, which only migrate_organisations uses (README.md, "Production").',
-            id="portal.E004",
+        superuser, owner, temporary = cursor.fetchone()
+    refusals: list[CheckMessage] = []
+    if superuser or owner:
+        refusals.append(
+            CheckError(
+                "The app connects to the database as a role that "
+                + ("is a superuser." if superuser else "owns the tables."),
+                hint="Set DATABASE_URL to a role that owns nothing and DATABASE_OWNER_URL to "
+                'the owner, which only migrate_organisations uses (README.md, "Production").',
+                id="portal.E004",
+            )
         )
-    ]
+    if temporary and not superuser:
+        refusals.append(
+            CheckError(
+                "The app's database role may create temporary tables.",
+                hint="As the database's owner: REVOKE TEMPORARY ON DATABASE <name> FROM "
+                'PUBLIC (README.md, "Production"; migrate_organisations does it when it '
+                "runs as that owner).",
+                id="portal.E005",
+            )
+        )
+    return refusals

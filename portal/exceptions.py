@@ -63,6 +63,25 @@ class SignUpLinkInvalid(DomainError):
     status = 404
 
 
+class SignUpAddressGone(InvalidOrganisation):
+    """Another sign-up was verified first for the address (an unverified one holds none)."""
+
+    code = "sign_up_address_gone"
+    message = _(
+        "The address “%(slug)s” was taken by someone who confirmed their email address "
+        "first. Nothing was created: start again with another address."
+    )
+    status = 409
+
+
+class SignUpWelcomeSpent(DomainError):
+    """The one-time sign-in to a new site was used or offered already, or came too late."""
+
+    code = "sign_up_welcome_spent"
+    message = _("Your site is ready. Sign in there with your email address and password.")
+    status = 410
+
+
 class SignUpNotRetryable(DomainError):
     code = "sign_up_not_retryable"
     message = _("Only a sign-up whose site could not be created can be tried again.")

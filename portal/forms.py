@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from portal.names import NameField
-from portal.signups import address_refusal
+from portal.services import address_refusal
 
 
 class AddressField(forms.CharField):
@@ -28,7 +28,7 @@ class AddressForm(forms.Form):
     def clean_address(self) -> str:
         address: str = self.cleaned_data["address"]
         if (refusal := address_refusal(address)) is not None:
-            raise forms.ValidationError(refusal, code="unavailable")
+            raise forms.ValidationError(str(refusal), code="unavailable")
         return address
 
 

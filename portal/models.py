@@ -118,12 +118,18 @@ class Domain(DomainMixin):
         return self.domain
 
 
+# The states in which a sign-up holds its address: verified, until its site exists.
+HOLDING_STATES = ("verified", "provisioning", "failed")
+
+
 class SignUp(models.Model):
     """Someone starting an organisation alone on the public site (``portal.signups``):
-    kept from the form until the organisation exists. The address is held while the
-    sign-up is open (one open sign-up per address, a database constraint); an unverified
-    one lapses at ``expires_at`` (a verified one has none). The password is kept only as
-    its hash, and only until the primary contact has it."""
+    kept from the form until the organisation exists. The address is held from the moment
+    the email address is verified until the site exists (one holder per address, a
+    database constraint); an unverified sign-up holds nothing and lapses at ``expires_at``.
+    The password is kept only as its hash, and only until the primary contact has it. The
+    one-time sign-in to the new site is issued once, shortly after ``done_at``, for the
+    user the sign-up created (``primary_contact_id``, in the organisation's schema)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting for email verification")
@@ -160,6 +166,12 @@ class SignUp(models.Model):
     welcome_expires_at: models.DateTimeField[datetime | None, datetime | None] = (
         models.DateTimeField(null=True, blank=True, editable=False)
     )
+    welcome_issued_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(_("sign-in link issued"), null=True, blank=True, editable=False)
+    )
+    primary_contact_id: models.BigIntegerField[int | None, int | None] = models.BigIntegerField(
+        _("primary contact's id"), null=True, blank=True, editable=False
+    )
     failure: models.TextField[str, str] = models.TextField(_("failure"), blank=True)
     attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(
         _("attempts"), default=0
@@ -181,6 +193,9 @@ class SignUp(models.Model):
     expires_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
         _("expires"), null=True, blank=True
     )
+    done_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("site created"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("sign-up")
@@ -189,8 +204,8 @@ class SignUp(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["slug"],
-                condition=~models.Q(state="done"),
-                name="portal_signup_one_open_per_address",
+                condition=models.Q(state__in=HOLDING_STATES),
+                name="portal_signup_one_holder_per_address",
             )
         ]
         indexes = [models.Index(fields=["state", "expires_at"], name="portal_signup_expiry")]

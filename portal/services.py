@@ -9,7 +9,7 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django_tenants.utils import quote_schema_name, schema_exists, tenant_context
+from django_tenants.utils import quote_schema_name, tenant_context
 
 from accounts.models import Department, User
 from accounts.selectors import set_password_path
@@ -22,7 +22,7 @@ from portal.exceptions import (
     OrganisationAddressRetired,
     OrganisationAddressTaken,
 )
-from portal.models import Domain, Organisation, schema_name_for
+from portal.models import HOLDING_STATES, Domain, Organisation, SignUp, schema_name_for
 from portal.selectors import organisation_host, organisation_url
 from subscriptions.models import AuditEvent
 from subscriptions.selectors.catalogue import get_plan
@@ -38,19 +38,36 @@ class NewOrganisation:
     set_password_url: str
 
 
-def validate_slug(slug: str) -> str:
-    """The slug, trimmed; raises ``InvalidOrganisation`` with the validator's message."""
-    value = (slug or "").strip()
+def address_refusal(slug: str, *, for_sign_up: SignUp | None = None) -> InvalidOrganisation | None:
+    """Why an organisation cannot have this address (malformed, reserved, an organisation's,
+    held by a verified sign-up other than ``for_sign_up``, its schema still there: someone's
+    kept data is never handed over), or None when it is free. An unverified sign-up holds
+    nothing. One query: the sign-up page asks it as the address is typed."""
     field = Organisation._meta.get_field("slug")
     try:
-        field.run_validators(value)
+        field.run_validators(slug)
     except ValidationError as error:
-        raise InvalidOrganisation(" ".join(error.messages)) from None
-    if Organisation.objects.filter(slug=value).exists():
-        raise OrganisationAddressTaken(slug=value)
-    if schema_exists(schema_name_for(value)):  # never hand over someone's kept data
-        raise OrganisationAddressRetired(slug=value)
-    return value
+        return InvalidOrganisation(" ".join(error.messages))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s)
+                    OR EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
+                               WHERE slug = %s AND state = ANY(%s) AND id <> %s),
+                       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)""",
+            [
+                slug,
+                slug,
+                list(HOLDING_STATES),
+                for_sign_up.pk if for_sign_up else 0,
+                schema_name_for(slug),
+            ],
+        )
+        taken, retired = cursor.fetchone()
+    if taken:
+        return OrganisationAddressTaken(slug=slug)
+    if retired:
+        return OrganisationAddressRetired(slug=slug)
+    return None
 
 
 def create_organisation(
@@ -65,12 +82,15 @@ def create_organisation(
     cycle: str = "monthly",
     currency: str = "JPY",
     period_start: date | None = None,
+    for_sign_up: SignUp | None = None,
     acting_user: User | None = None,
 ) -> NewOrganisation:
     """Create an organisation with its schema (migrated), its domain
     ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
     contact (also a super admin), on ``plan_code`` from today (or from ``period_start``:
-    an existing customer whose period began, or begins, then). Everything is validated
+    an existing customer whose period began, or begins, then), at an address that is free
+    (``address_refusal``; ``for_sign_up``: the verified sign-up holding it, which this
+    creation fulfils). Everything is validated
     first and created in one
     transaction: on any error nothing exists afterwards. Only operators (``acting_user``
     None) and vendor staff with ``portal.add_organisation`` create organisations."""
@@ -78,7 +98,10 @@ def create_organisation(
     clean_name = names.tidy(name)
     if not names.is_acceptable(clean_name, max_length=100):
         raise InvalidOrganisationName()
-    clean_slug = validate_slug(slug)
+    clean_slug = (slug or "").strip()
+    refusal = address_refusal(clean_slug, for_sign_up=for_sign_up)
+    if refusal is not None:
+        raise refusal
     email = normalise_email(primary_contact_email)
     get_plan(plan_code)  # refuse an unknown plan before anything is created
     with transaction.atomic():

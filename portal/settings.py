@@ -85,9 +85,12 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # Before the organisation is found, so that every response carries the security
+    # headers, the "no organisation here" page included.
     "portal.middleware.ContentSecurityPolicyMiddleware",
-    "portal.middleware.OrganisationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.OrganisationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -96,7 +99,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.RefuseNulMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.StaffSignInMiddleware",
 ]
@@ -204,8 +206,17 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
 # Sign-ups on the public site (portal.signups), per IP address and per email address, in
 # allauth's rate limits (its own "signup" is closed: organisation sites have none).
+# Every limit counts the real client behind the proxy (portal/clients.py).
 ACCOUNT_RATE_LIMITS = {
-    "start_organisation": env.text("PORTAL_SIGN_UP_RATE_LIMITS", "10/h/ip,3/h/key")
+    "start_organisation": env.text("PORTAL_SIGN_UP_RATE_LIMITS", "10/h/ip,3/h/key"),
+    # The sign-up's availability check (asked as the address is typed, debounced).
+    "check_address": env.text("PORTAL_ADDRESS_CHECK_RATE_LIMITS", "30/m/ip,300/h/ip"),
+    # Password-reset emails: a few to one address in a minute, and in an hour.
+    "reset_password": "20/m/ip,60/h/ip,3/m/key,10/h/key",
+    # Failed sign-ins per account and client (accounts/adapter.py: a known browser, else an
+    # IP address), and per account for every client it does not know.
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_strangers": "50/h/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Vendor staff sign in to the admin through allauth's rate-limited sign-in, and must use a
@@ -219,7 +230,9 @@ SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 # Cookies are marked secure where the portal is served over HTTPS (so, by default, unless
 # debugging): a plain-HTTP trial of the production server (PORTAL_SCHEME=http) can sign in.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_SCHEME == "https"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = PORTAL_SCHEME == "https"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # Content-Security-Policy of every response: our own origin only, no inline script or style
 # (templates link portal.css and the like); images may also be data: URIs (the QR code of a
@@ -243,6 +256,13 @@ PORTAL_CSP = "; ".join(
 # Without it, gunicorn still trusts the header from its FORWARDED_ALLOW_IPS (127.0.0.1).
 PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_BEHIND_PROXY else None
+# The client's address, for rate limits (portal/clients.py): what the nearest proxy appended
+# to X-Forwarded-For, believed from these peers (gunicorn's variable and default) or, with
+# PORTAL_BEHIND_PROXY, from anyone; PORTAL_PROXY_COUNT proxies in a row each append one.
+PORTAL_FORWARDED_ALLOW_IPS = env.list(
+    "FORWARDED_ALLOW_IPS", cast=str.strip, default=["127.0.0.1", "::1"]
+)
+PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=1)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

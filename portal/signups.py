@@ -6,10 +6,17 @@ pending ──verify──▶ verified ──job──▶ provisioning ──▶
    │                    ▲                  │
    └─ lapses            └──── retry ─── failed (nothing of the organisation is left)
 
-The links carry random keys; only their SHA-256 digests are stored. A sign-up holds its
-address while open (a database constraint): an unverified one for ``VERIFY_WITHIN``, after
-which it is forgotten; a verified one until its site exists (or staff delete it), whatever
-happens on the way: the person proved the address theirs.
+The links carry random keys; only their SHA-256 digests are stored. An unverified sign-up
+holds nothing (anyone may start one for the same address, without a mailbox behind it) and
+is forgotten after ``VERIFY_WITHIN``; the first to verify gets the address, and holds it
+until its site exists (or staff delete it), whatever happens on the way (a database
+constraint): the person proved the address theirs.
+
+The sign-in to the new site is a one-time key, issued once, within ``WELCOME_ISSUE_WITHIN``
+of the site's creation, to the browser that verified; it signs in only the user the sign-up
+created, and only while they are the organisation's active primary contact. A browser is
+tied to a sign-up only by a POST with the emailed key (a link opened, even by a mail
+scanner, ties nothing).
 """
 
 from __future__ import annotations
@@ -21,9 +28,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
@@ -33,17 +38,16 @@ from portal import names
 from portal.emails import send_after_commit
 from portal.exceptions import (
     DomainError,
-    InvalidOrganisation,
     InvalidOrganisationName,
-    OrganisationAddressRetired,
-    OrganisationAddressTaken,
+    SignUpAddressGone,
     SignUpLinkInvalid,
     SignUpNotRetryable,
+    SignUpWelcomeSpent,
 )
-from portal.models import Organisation, SignUp, schema_name_for
+from portal.models import Organisation, SignUp
 from portal.queue import defer_with_transaction
 from portal.selectors import public_url
-from portal.services import create_organisation
+from portal.services import address_refusal, create_organisation
 from portal.tasks import provision_sign_up
 from subscriptions.models.catalogue import FREE_PLAN
 from subscriptions.services.guards import require_staff
@@ -52,38 +56,15 @@ logger = logging.getLogger(__name__)
 
 VERIFY_WITHIN = timedelta(hours=24)
 VERIFY_HOURS = int(VERIFY_WITHIN.total_seconds() // 3600)  # as the email and pages say it
-# The one-time sign-in link from the progress page to the new site.
+# The one-time sign-in link from the progress page to the new site: issued at most once, and
+# only this soon after the site was created (the progress page moves on within seconds);
+# later, the person signs in with their password like everyone else.
 WELCOME_WITHIN = timedelta(minutes=5)
+WELCOME_ISSUE_WITHIN = timedelta(minutes=10)
 
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def address_refusal(slug: str, *, now: datetime | None = None) -> str | None:
-    """Why this address cannot be had (malformed, reserved, an organisation's, held by an
-    open sign-up, its schema still there), in the active language; None when it is free.
-    One query."""
-    field = Organisation._meta.get_field("slug")
-    try:
-        field.run_validators(slug)
-    except ValidationError as error:
-        return " ".join(error.messages)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s)
-                    OR EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
-                               WHERE slug = %s AND state <> %s
-                                 AND (expires_at IS NULL OR expires_at > %s)),
-                       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)""",
-            [slug, slug, SignUp.State.DONE, now or timezone.now(), schema_name_for(slug)],
-        )
-        taken, retired = cursor.fetchone()
-    if taken:
-        return str(OrganisationAddressTaken(slug=slug))
-    if retired:
-        return str(OrganisationAddressRetired(slug=slug))
-    return None
 
 
 def start_sign_up(
@@ -97,9 +78,8 @@ def start_sign_up(
 ) -> SignUp:
     """Keep the details (the password hashed) and email a verification link, valid for
     ``VERIFY_WITHIN``, in the active language. An earlier unverified sign-up with the same
-    email address is replaced (its link stops working); lapsed ones of this
-    organisation address give it up. Raises ``InvalidOrganisation`` (with the reason)
-    when the address cannot be had."""
+    email address is replaced (its link stops working). Raises ``InvalidOrganisation``
+    (with the reason) when the address cannot be had now; it is held only once verified."""
     clean_name = names.tidy(organisation_name)
     if not names.is_acceptable(clean_name, max_length=100):
         raise InvalidOrganisationName()
@@ -108,28 +88,21 @@ def start_sign_up(
     now = timezone.now()
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
-        SignUp.objects.filter(
-            Q(slug=clean_slug, expires_at__lte=now) | Q(email=address),
-            state=SignUp.State.PENDING,
-        ).delete()
-        refusal = address_refusal(clean_slug, now=now)
+        SignUp.objects.filter(email=address, state=SignUp.State.PENDING).delete()
+        refusal = address_refusal(clean_slug)
         if refusal is not None:
-            raise InvalidOrganisation(refusal)
-        try:
-            with transaction.atomic():
-                sign_up = SignUp.objects.create(
-                    organisation_name=clean_name,
-                    slug=clean_slug,
-                    full_name=names.tidy(full_name)[:150],
-                    email=address,
-                    password=make_password(password),
-                    language=translation.get_language() or settings.LANGUAGE_CODE,
-                    ip_address=ip_address,
-                    verification_key=digest(key),
-                    expires_at=now + VERIFY_WITHIN,
-                )
-        except IntegrityError:  # another sign-up took the address meanwhile
-            raise OrganisationAddressTaken(slug=clean_slug) from None
+            raise refusal
+        sign_up = SignUp.objects.create(
+            organisation_name=clean_name,
+            slug=clean_slug,
+            full_name=names.tidy(full_name)[:150],
+            email=address,
+            password=make_password(password),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+            ip_address=ip_address,
+            verification_key=digest(key),
+            expires_at=now + VERIFY_WITHIN,
+        )
         send_after_commit(
             "portal/email/verify_sign_up",
             [address],
@@ -142,11 +115,11 @@ def start_sign_up(
     return sign_up
 
 
-def pending_sign_up(key: str) -> SignUp:
-    """The sign-up a verification link names, unless it lapsed; a verified one too (a
-    second click goes on to its progress). Raises ``SignUpLinkInvalid``."""
+def sign_up_of_link(key: str) -> SignUp:
+    """The sign-up a verification link names, whatever its state, unless it lapsed
+    unverified. Raises ``SignUpLinkInvalid``."""
     sign_up = SignUp.objects.filter(verification_key=digest(key)).first()
-    if sign_up is None or sign_up.state == SignUp.State.DONE:
+    if sign_up is None:
         raise SignUpLinkInvalid()
     lapsed = sign_up.expires_at is not None and sign_up.expires_at <= timezone.now()
     if sign_up.state == SignUp.State.PENDING and lapsed:
@@ -155,18 +128,26 @@ def pending_sign_up(key: str) -> SignUp:
 
 
 def verify_sign_up(key: str) -> SignUp:
-    """The email address is the person's: queue the organisation's creation (at most
-    once: a second verification changes nothing)."""
+    """The email address is the person's: the sign-up takes its address and queues the
+    organisation's creation (at most once: a second verification changes nothing). Raises
+    ``SignUpAddressGone`` when someone else's verified sign-up or organisation took the
+    address meanwhile (the sign-up is left to lapse)."""
     with transaction.atomic():
-        sign_up = pending_sign_up(key)
+        sign_up = sign_up_of_link(key)
         sign_up = SignUp.objects.select_for_update().get(pk=sign_up.pk)
         if sign_up.state != SignUp.State.PENDING:
             return sign_up
+        if address_refusal(sign_up.slug, for_sign_up=sign_up) is not None:
+            raise SignUpAddressGone(slug=sign_up.slug)
         now = timezone.now()
         sign_up.state = SignUp.State.VERIFIED
         sign_up.verified_at = now
         sign_up.expires_at = None  # verified: kept until its site exists
-        sign_up.save(update_fields=["state", "verified_at", "expires_at"])
+        try:
+            with transaction.atomic():
+                sign_up.save(update_fields=["state", "verified_at", "expires_at"])
+        except IntegrityError:  # another sign-up verified the same address just now
+            raise SignUpAddressGone(slug=sign_up.slug) from None
         _queue_provisioning(sign_up)
     return sign_up
 
@@ -200,14 +181,26 @@ def provision(sign_up_id: int) -> SignUp | None:
                     primary_contact_email=sign_up.email,
                     primary_contact_name=sign_up.full_name,
                     plan_code=FREE_PLAN,
+                    for_sign_up=sign_up,
                 )
             with tenant_context(new.organisation):
                 User.objects.filter(pk=new.primary_contact.pk).update(password=sign_up.password)
             sign_up.state = SignUp.State.DONE
             sign_up.organisation = new.organisation
+            sign_up.primary_contact_id = new.primary_contact.pk
+            sign_up.done_at = timezone.now()
             sign_up.password = ""
             sign_up.failure = ""
-            sign_up.save(update_fields=["state", "organisation", "password", "failure"])
+            sign_up.save(
+                update_fields=[
+                    "state",
+                    "organisation",
+                    "primary_contact_id",
+                    "done_at",
+                    "password",
+                    "failure",
+                ]
+            )
         return sign_up
     except Exception as error:  # recorded for the person (retry) and staff (admin)
         logger.exception("Creating the organisation of sign-up %s failed", sign_up_id)
@@ -231,27 +224,49 @@ def retry(sign_up: SignUp, *, acting_user: User | None) -> SignUp:
 
 
 def welcome_key(sign_up: SignUp) -> str:
-    """A one-time key that signs the person in on the new site, for ``WELCOME_WITHIN``
-    (each call replaces the previous one)."""
+    """The one-time key that signs the person in on the new site for ``WELCOME_WITHIN``:
+    issued once, and only within ``WELCOME_ISSUE_WITHIN`` of the site's creation. Raises
+    ``SignUpWelcomeSpent`` otherwise (the person signs in with their password)."""
     key = secrets.token_urlsafe(32)
-    updated = SignUp.objects.filter(pk=sign_up.pk, state=SignUp.State.DONE).update(
-        welcome_key=digest(key), welcome_expires_at=timezone.now() + WELCOME_WITHIN
+    now = timezone.now()
+    issued = SignUp.objects.filter(
+        pk=sign_up.pk,
+        state=SignUp.State.DONE,
+        welcome_issued_at__isnull=True,
+        done_at__gt=now - WELCOME_ISSUE_WITHIN,
+    ).update(
+        welcome_key=digest(key), welcome_expires_at=now + WELCOME_WITHIN, welcome_issued_at=now
     )
-    if not updated:
-        raise SignUpLinkInvalid()
+    if not issued:
+        raise SignUpWelcomeSpent()
     return key
 
 
 def redeem_welcome_key(organisation: Organisation, key: str) -> User:
-    """The primary contact of ``organisation`` (the connection on its schema), if ``key``
-    is its sign-up's live welcome key, which is spent. Raises ``SignUpLinkInvalid``."""
-    spent = SignUp.objects.filter(
-        organisation=organisation,
-        state=SignUp.State.DONE,
-        welcome_key=digest(key),
-        welcome_expires_at__gt=timezone.now(),
-    ).update(welcome_key="", welcome_expires_at=None)
-    user = User.objects.filter(is_primary_contact=True, is_active=True).first() if spent else None
+    """The user whom ``organisation``'s sign-up created (the connection on its schema), if
+    ``key`` is that sign-up's live welcome key (now spent) and the user is still the
+    organisation's active primary contact. Raises ``SignUpLinkInvalid``."""
+    with transaction.atomic():
+        sign_up = (
+            SignUp.objects.select_for_update()
+            .filter(
+                organisation=organisation,
+                state=SignUp.State.DONE,
+                welcome_key=digest(key),
+                welcome_expires_at__gt=timezone.now(),
+            )
+            .first()
+        )
+        if sign_up is None:
+            raise SignUpLinkInvalid()
+        SignUp.objects.filter(pk=sign_up.pk).update(welcome_key="", welcome_expires_at=None)
+    user = (
+        User.objects.filter(
+            pk=sign_up.primary_contact_id, is_primary_contact=True, is_active=True
+        ).first()
+        if sign_up.primary_contact_id is not None
+        else None
+    )
     if user is None:
         raise SignUpLinkInvalid()
     return user

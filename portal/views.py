@@ -19,7 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import signups
-from portal.exceptions import DomainError, InvalidOrganisation, SignUpLinkInvalid
+from portal.exceptions import (
+    DomainError,
+    InvalidOrganisation,
+    SignUpAddressGone,
+    SignUpLinkInvalid,
+    SignUpWelcomeSpent,
+)
 from portal.forms import AddressForm, SignUpForm
 from portal.http import PortalRequest
 from portal.idempotency import idempotent, new_key
@@ -75,8 +81,10 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 # --- Self-service sign-up (portal.signups) ---
-# The sign-ups this browser verified: only it is shown their progress and signed in.
+# The sign-ups this browser verified (a POST with the emailed key): only it is shown their
+# progress and signed in.
 SESSION_SIGN_UPS = "portal_sign_ups"
+TOO_MANY_CHECKS = _("Too many checks in a short time. Wait a minute and try again.")
 
 
 def _address_status(form: AddressForm) -> dict[str, object]:
@@ -106,6 +114,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         "starter": starter_plan(),
     }
     if request.method == "POST" and "check" in request.POST:  # the address only, for now
+        if not ratelimit.consume(request, action="check_address"):
+            return render(request, "429.html", status=429)
         given = {name: request.POST.get(name, "") for name in SignUpForm.base_fields}
         form = SignUpForm(initial={**given, "password": ""})
         context.update(form=form, availability=_address_status(AddressForm(request.POST)))
@@ -137,7 +147,12 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def sign_up_address(request: HttpRequest) -> JsonResponse:
-    """Whether an address can be had: {"address", "available", "message"}."""
+    """Whether an address can be had: {"address", "available", "message"}; limited per
+    client (``ACCOUNT_RATE_LIMITS["check_address"]``), 429 beyond."""
+    if ratelimit.consume_or_429(request, action="check_address", limit_get=True) is not None:
+        return JsonResponse(
+            {"address": "", "available": False, "message": str(TOO_MANY_CHECKS)}, status=429
+        )
     return JsonResponse(_address_status(AddressForm(request.GET)))
 
 
@@ -151,19 +166,39 @@ def sign_up_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @idempotent
 def sign_up_verify(request: HttpRequest, key: str) -> HttpResponse:
-    """The emailed link: a page with one button (a mail scanner's GET verifies nothing)."""
+    """The emailed link: a page with one button. Only the button (a POST with the key)
+    verifies and ties this browser to the sign-up: a GET, a mail scanner's included,
+    changes nothing. Once the site exists, the link sends the person to its sign-in."""
     try:
-        pending = signups.pending_sign_up(key)
+        found = signups.sign_up_of_link(key)
+        if found.state == SignUp.State.DONE:
+            return _site_ready(request, found)
         if request.method == "POST":
-            pending = signups.verify_sign_up(key)
-    except SignUpLinkInvalid as error:
+            found = signups.verify_sign_up(key)
+    except (SignUpLinkInvalid, SignUpAddressGone) as error:
         return render(request, "portal/signup_link.html", {"error": error}, status=error.status)
-    if request.method == "POST" or pending.state != SignUp.State.PENDING:
+    if request.method == "POST":
         owned = request.session.get(SESSION_SIGN_UPS, [])
-        request.session[SESSION_SIGN_UPS] = [*owned[-9:], str(pending.reference)]
-        return redirect("sign_up_progress", reference=pending.reference)
-    context = {"sign_up": pending, "domain": settings.PORTAL_BASE_DOMAIN, "new_key": new_key}
+        request.session[SESSION_SIGN_UPS] = [*owned[-9:], str(found.reference)]
+        return redirect("sign_up_progress", reference=found.reference)
+    if str(found.reference) in request.session.get(SESSION_SIGN_UPS, []):
+        return redirect("sign_up_progress", reference=found.reference)
+    context = {"sign_up": found, "domain": settings.PORTAL_BASE_DOMAIN, "new_key": new_key}
     return render(request, "portal/signup_verify.html", context)
+
+
+def _site_ready(request: HttpRequest, found: SignUp) -> HttpResponse:
+    """The site exists: where to sign in (no key, no session)."""
+    if found.organisation is None:  # deleted since by staff
+        error = SignUpLinkInvalid()
+        return render(request, "portal/signup_link.html", {"error": error}, status=error.status)
+    sign_in = reverse("account_login", urlconf=settings.ROOT_URLCONF)
+    context = {
+        "sign_up": found,
+        "site_url": organisation_url(found.organisation, "/"),
+        "sign_in_url": organisation_url(found.organisation, sign_in),
+    }
+    return render(request, "portal/signup_done.html", context)
 
 
 def _owned_sign_up(request: HttpRequest, reference: UUID) -> SignUp:
@@ -177,10 +212,14 @@ def _owned_sign_up(request: HttpRequest, reference: UUID) -> SignUp:
 
 @require_GET
 def sign_up_progress(request: HttpRequest, reference: UUID) -> HttpResponse:
-    """Refreshes itself until the site exists, then signs the person in there."""
+    """Refreshes itself until the site exists, then signs the person in there (once, right
+    after; later it says where to sign in)."""
     found = _owned_sign_up(request, reference)
     if found.state == SignUp.State.DONE and found.organisation is not None:
-        key = signups.welcome_key(found)
+        try:
+            key = signups.welcome_key(found)
+        except SignUpWelcomeSpent:
+            return _site_ready(request, found)
         return HttpResponseRedirect(
             organisation_url(
                 found.organisation, reverse("welcome", args=[key], urlconf=settings.ROOT_URLCONF)

@@ -10,8 +10,11 @@ migrations (``manage.py migrate_organisations``, which calls ``connect_as_owner`
 
 A new organisation's schema is built by the app role through one function the owner
 defines, ``portal_provision_schema(schema, template key)`` (SECURITY DEFINER,
-``portal/migrations/0003_app_role.py``): it replays a stored schema template, so the app
-chooses which organisation to build but never what is run. The owner's default privileges
+``portal/migrations/0003_app_role.py``, made safe in ``0005``): it replays a stored schema
+template, so the app chooses which organisation to build but never what is run. The app role
+may create no temporary objects, and the function searches ``pg_temp`` last, so nothing of
+the caller's can stand in for a table the template names (a test scans every SECURITY
+DEFINER function of the database for that). The owner's default privileges
 give the app role its rights on every table the owner creates later; a migration that adds
 an append-only table revokes UPDATE and DELETE on it (``APPEND_ONLY_PRIVILEGES``).
 

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, StreamingHttpResponse
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, transaction
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -65,11 +68,22 @@ class AuditEventAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
-        """The changelist's filtered and searched events as CSV."""
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
+        """The changelist's filtered and searched events as CSV; filters the list does not
+        know, or values of the wrong kind, are a 400 page saying so (nothing exported)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        events = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            events = self.get_changelist_instance(request).get_queryset(request)
+            # A value the database refuses (a number out of range) fails here, not halfway
+            # through the download.
+            with transaction.atomic():
+                events.exists()
+        except (IncorrectLookupParameters, ValidationError, ValueError, DataError):
+            context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+            return TemplateResponse(
+                request, "admin/subscriptions/auditevent/export_refused.html", context, status=400
+            )
 
         def rows() -> Iterator[str]:
             buffer = _Echo()

@@ -129,11 +129,17 @@ def test_deactivation_keeps_the_user_and_reactivation_restores_them(in_northwind
     admin, agent = in_northwind.user("admin"), in_northwind.user("agent")
     before = User.objects.filter(pk=agent.pk).values().get()
     services.deactivate_user(agent, acting_user=admin)
-    assert User.objects.filter(pk=agent.pk).values().get() == {**before, "is_active": False}
+    # Nothing changes but the flag, and the count that ends the user's sessions.
+    ended = before["session_epoch"] + 1
+    assert User.objects.filter(pk=agent.pk).values().get() == {
+        **before,
+        "is_active": False,
+        "session_epoch": ended,
+    }
     with pytest.raises(AlreadyDeactivated):
         services.deactivate_user(agent, acting_user=admin)
     services.reactivate_user(agent, acting_user=admin)
-    assert User.objects.filter(pk=agent.pk).values().get() == before
+    assert User.objects.filter(pk=agent.pk).values().get() == {**before, "session_epoch": ended}
     with pytest.raises(AlreadyActive):
         services.reactivate_user(agent, acting_user=admin)
 

@@ -6,11 +6,13 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import mail
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from accounts.services import deactivate_user, reactivate_user
 from portal.services import create_organisation
 from tests.conftest import PASSWORD, Site, send_queued_emails, site_client
 from tests.factories import StaffFactory
@@ -58,6 +60,31 @@ def test_a_deactivated_user_cannot_sign_in(northwind: Site) -> None:
     assert response.status_code == 302
     assert response["Location"] == "/accounts/inactive/"
     assert client.get("/").status_code == 302
+
+
+def test_deactivation_ends_the_users_sessions_and_reactivation_does_not_revive_them(
+    northwind: Site,
+) -> None:
+    browser = site_client(northwind)
+    assert sign_in(browser, northwind.email("agent")).status_code == 302
+    assert browser.get("/").status_code == 200
+    with schema_context(northwind.organisation.schema_name):
+        deactivate_user(northwind.user("agent"), acting_user=None)
+        assert browser.get("/").status_code == 302
+        reactivate_user(northwind.user("agent"), acting_user=None)
+    assert browser.get("/").status_code == 302  # the old session stays ended
+    assert "_auth_user_id" not in browser.session
+    again = site_client(northwind)
+    assert sign_in(again, northwind.email("agent")).status_code == 302
+    assert again.get("/").status_code == 200
+
+
+def test_sessions_from_before_session_ends_existed_stay_valid(northwind: Site) -> None:
+    """A user never deactivated keeps Django's own session hash: signing in before the
+    upgrade that added ``session_epoch`` does not sign anyone out."""
+    user = northwind.user("agent")
+    assert user.session_epoch == 0
+    assert user.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(user)
 
 
 def test_a_user_cannot_sign_in_on_another_organisations_site(

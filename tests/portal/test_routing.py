@@ -60,6 +60,10 @@ def test_unknown_host_gets_a_clean_404_page(northwind: Site, host: str) -> None:
     response = Client(HTTP_HOST=host).get("/")
     assert response.status_code == 404
     assert "No organisation here" in response.content.decode()
+    # The security headers every other page has.
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
 def test_the_unknown_host_page_speaks_the_browsers_language() -> None:

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
 from portal.env import development_port
-from tests.conftest import database_urls
+from tests.conftest import database_urls, owner_role
 
 # The processes these tests start read this run's database (the deploy checks query it):
 # it must exist, migrated.
@@ -229,9 +230,16 @@ def test_a_boolean_that_is_not_one_of_the_documented_spellings_is_refused() -> N
 
 def test_debug_is_off_unless_asked_for() -> None:
     production = _settings(
-        "DEBUG", "SESSION_COOKIE_SECURE", DJANGO_SECRET_KEY=secrets.token_urlsafe(50)
+        "DEBUG",
+        "SESSION_COOKIE_SECURE",
+        "LANGUAGE_COOKIE_SECURE",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
     )
-    assert production == {"DEBUG": False, "SESSION_COOKIE_SECURE": True}
+    assert production == {
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "LANGUAGE_COOKIE_SECURE": True,  # the language switch's cookie too
+    }
     # Without DJANGO_DEBUG nor a secret key the settings refuse to load.
     refused = _manage("check")
     assert refused.returncode != 0
@@ -274,6 +282,24 @@ def test_the_deploy_check_refuses_an_app_that_connects_as_the_owner() -> None:
     assert refused.returncode != 0
     assert "(portal.E004)" in refused.stderr
     assert "(portal.E004)" not in _manage("check", "--deploy", **_production()).stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_deploy_check_refuses_an_app_role_that_may_create_temporary_tables() -> None:
+    """A database whose owner never took TEMPORARY back from PUBLIC (portal/migrations/0005
+    could not, run by another role): production's check says what to do."""
+    assert "(portal.E005)" not in _manage("check", "--deploy", **_production()).stderr
+    grant = f'ON DATABASE "{connection.settings_dict["NAME"]}" TO PUBLIC'
+    with owner_role(), connection.cursor() as cursor:
+        cursor.execute(f"GRANT TEMPORARY {grant}")
+    try:
+        refused = _manage("check", "--deploy", **_production())
+    finally:
+        with owner_role(), connection.cursor() as cursor:
+            cursor.execute(f"REVOKE TEMPORARY {grant.replace(' TO ', ' FROM ')}")
+    assert refused.returncode != 0
+    assert "(portal.E005)" in refused.stderr
+    assert "REVOKE TEMPORARY" in refused.stderr
 
 
 def test_two_roles_from_two_urls() -> None:

@@ -21,6 +21,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from accounts.models import User
 from portal import signups
 from portal.models import Domain, Organisation, SignUp
+from portal.services import address_refusal
 from portal.tasks import expire_sign_ups, provision_sign_up
 from subscriptions.models import Subscription
 from tests.conftest import Site, owner_role, queued_emails, send_queued_emails
@@ -108,8 +109,10 @@ def test_an_address_that_cannot_be_had_is_refused_with_the_reason(
     assert queued_emails() == []
 
 
-def test_an_address_held_by_an_open_sign_up_is_refused() -> None:
-    assert sign_up(public_client()).status_code == 302
+def test_an_address_held_by_a_verified_sign_up_is_refused() -> None:
+    client = public_client()
+    assert sign_up(client).status_code == 302
+    client.post(verification_link(), {"idempotency_key": "verify-held"})
     response = sign_up(public_client(), email="someone@else.test")
     assert response.status_code == 400
     assert "already exists" in response.content.decode()
@@ -276,7 +279,7 @@ def test_a_new_sign_up_with_the_same_email_replaces_the_unverified_one() -> None
     assert list(SignUp.objects.values_list("slug", flat=True)) == ["sakura-2"]
     assert client.get(first).status_code == 404
     assert client.get(second).status_code == 200
-    assert signups.address_refusal("sakura") is None  # the first address is free again
+    assert address_refusal("sakura") is None  # the first address is free again
 
 
 def test_the_welcome_link_works_only_on_its_own_site(northwind: Site) -> None:
@@ -316,7 +319,7 @@ def test_a_failed_provisioning_leaves_nothing_and_can_be_retried() -> None:
     assert schemas() == before
     page = client.get(f"/signup/{started.reference}/").content.decode()
     assert "could not create your site" in page and "signup_progress.js" not in page
-    assert signups.address_refusal("sakura") is not None  # still held for the retry
+    assert address_refusal("sakura") is not None  # still held for the retry
 
     with owner_role(), connection.cursor() as cursor:
         cursor.execute("DROP SCHEMA org_sakura")
@@ -344,7 +347,7 @@ def test_unverified_sign_ups_expire_and_free_their_address() -> None:
     sign_up(client)
     link = verification_link()
     SignUp.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
-    assert signups.address_refusal("sakura") is None
+    assert address_refusal("sakura") is None
     response = client.get(link)
     assert response.status_code == 404 and "expired" in response.content.decode()
     expire_sign_ups()
@@ -367,7 +370,7 @@ def test_a_verified_sign_up_is_never_forgotten_by_the_expiry() -> None:
     years_later = timezone.now() + timedelta(days=3650)
     assert signups.expire_sign_ups(now=years_later) == 0
     assert SignUp.objects.get().state == SignUp.State.FAILED
-    assert signups.address_refusal("sakura", now=years_later) is not None
+    assert address_refusal("sakura") is not None
 
 
 def test_sign_ups_are_rate_limited_per_ip_address(settings: Any) -> None:

@@ -108,14 +108,23 @@ def test_the_worker_command_queues_a_billing_run_then_runs_a_worker(
 ) -> None:
     runs: list[tuple[type, dict[str, Any]]] = []
 
-    def run_worker(**options: Any) -> None:
+    async def run_worker_async(**options: Any) -> None:
         runs.append((type(app.connector), options))
 
-    monkeypatch.setattr(app, "run_worker", run_worker)
-    call_command("worker", "--concurrency", "2", "--queues", "emails,billing")
+    monkeypatch.setattr(app, "run_worker_async", run_worker_async)
+    call_command("worker", "--concurrency", "2", "--queues", "emails,billing", "--one-shot")
     call_command("worker", "--one-shot")
+    # The command handles the signals itself (it starts the worker again if it stops).
     assert runs == [
-        (PsycopgConnector, {"concurrency": 2, "queues": ["emails", "billing"]}),
-        (PsycopgConnector, {"wait": False}),
+        (
+            PsycopgConnector,
+            {
+                "concurrency": 2,
+                "queues": ["emails", "billing"],
+                "wait": False,
+                "install_signal_handlers": False,
+            },
+        ),
+        (PsycopgConnector, {"wait": False, "install_signal_handlers": False}),
     ]
     assert len(_billing_jobs()) == 1

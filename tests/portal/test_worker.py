@@ -1,6 +1,7 @@
 """A real worker, on committed data, sending an email through an SMTP outage: the
-change is kept, the email waits and is retried, and it leaves once when SMTP is back; and
-an email a killed worker left running is queued again and sent.
+change is kept, the email waits and is retried, and it leaves once when SMTP is back; an
+email a killed worker left running is queued again and sent; and ``manage.py worker``
+outlives the database going away (a restart) and goes on with the jobs after.
 
 The SMTP server is the test double ``tests.portal.smtp`` (``EMAIL_BACKEND``); everything
 else is real: the plan change, the queue tables, procrastinate's worker with its own
@@ -8,10 +9,19 @@ connection pool, its retry strategy and task middleware."""
 
 from __future__ import annotations
 
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from procrastinate.contrib.django import app
@@ -24,7 +34,7 @@ from portal.tasks import retry_stalled_jobs, send_email
 from portal.tenancy import use_public_schema
 from subscriptions.models import PlanChange, Subscription
 from subscriptions.services import plan_changes
-from tests.conftest import drop_schemas
+from tests.conftest import database_urls, drop_schemas, owner_role
 from tests.portal.smtp import BACKEND, SMTPOutage
 from tests.subscriptions.conftest import make_organisation
 
@@ -122,3 +132,77 @@ def test_a_job_left_running_by_a_vanished_worker_is_queued_again(
     _run_worker(queues=["emails"])
     [message] = mail.outbox
     assert message.to == [owner.email]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _lines(stream: Any, into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)
+
+
+def _wait_for(found: queue.Queue[str], text: str, process: subprocess.Popen[str]) -> bool:
+    """Whether ``process`` writes a line with ``text`` within a minute (False once it
+    exits without)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if text in found.get(timeout=0.5):
+                return True
+        except queue.Empty:
+            if process.poll() is not None:
+                return False
+    return False
+
+
+def _database_takes_connections(allowed: bool) -> None:
+    """The app role may (again) connect, or may not and its connections are cut: what the
+    worker sees of a restart."""
+    name, app_role = connection.settings_dict["NAME"], settings.PORTAL_DATABASE_APP_ROLE
+    with owner_role(), connection.cursor() as cursor:
+        for grantee in ("PUBLIC", f'"{app_role}"'):
+            cursor.execute(
+                f'GRANT CONNECT ON DATABASE "{name}" TO {grantee}'
+                if allowed
+                else f'REVOKE CONNECT ON DATABASE "{name}" FROM {grantee}'
+            )
+        if not allowed:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND usename = %s",
+                [name, app_role],
+            )
+
+
+def test_the_worker_outlives_the_database_going_away(catalogue: None) -> None:
+    environment = {
+        **os.environ,
+        **database_urls(application_name="worker-under-test"),
+        "DJANGO_DEBUG": "1",
+        "EMAIL_URL": "console://",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--queues", "emails"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(worker.stdout, output), daemon=True).start()
+    try:
+        assert _wait_for(output, "Ctrl-C stops it", worker)
+        _database_takes_connections(False)
+        try:  # procrastinate's worker gives up (its pool waits 30 s); ours starts it again
+            assert _wait_for(output, "starting it again", worker), "the worker exited"
+        finally:
+            _database_takes_connections(True)
+
+        send_email.defer(subject="After the restart", body="Still here.", to=["x@example.test"])
+        assert _wait_for(output, "Subject: After the restart", worker)
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0

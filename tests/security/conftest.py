@@ -26,6 +26,7 @@ from django.core.management.color import no_style
 from django.core.signals import got_request_exception
 from django.db import connection, models, transaction
 from django.test import Client
+from django.utils import timezone
 from django.utils.http import int_to_base36
 from django_tenants.utils import schema_context
 
@@ -272,6 +273,8 @@ def foreign(northwind: Site, contoso: Site) -> Foreign:
         verification_key=signups.digest("contoso-verification"),
         state=SignUp.State.DONE,
         organisation=organisation,
+        primary_contact_id=primary.pk,
+        done_at=timezone.now(),
     )
     return Foreign(
         user_id=user.pk,

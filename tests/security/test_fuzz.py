@@ -31,7 +31,8 @@ Commands (``command_arguments``, one Hypothesis run each, ``EXAMPLES`` examples,
 (``test_every_command_is_fuzzed`` fails for a new one). A command either succeeds or
 raises ``CommandError`` with a one-line message and changes nothing; any other exception
 (a traceback) fails. The commands that would run for good or seed demo data (``worker``,
-``migrate_organisations``, ``seed_demo``) get at least one bad argument in every example.
+``runserver``, ``migrate_organisations``, ``seed_demo``) get at least one bad argument in
+every example.
 A few cases go through ``manage.py`` in a process (``MANAGE_PY_CASES``), where argument
 parsing and the exit code matter: no traceback, a non-zero exit code, a one-line message.
 
@@ -711,13 +712,18 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             option("queues", shell_text()),
             unknown_option(),
         ],
+        "runserver": [
+            st.one_of(st.just([]), positional(shell_text())),
+            flag("noreload"),
+            unknown_option(),
+        ],
     }
     if command not in parts:
         return st.nothing()
     return st.tuples(*parts[command]).map(lambda found: [a for part in found for a in part])
 
 
-ALWAYS_REFUSED = {"migrate_organisations", "seed_demo", "worker"}
+ALWAYS_REFUSED = {"migrate_organisations", "runserver", "seed_demo", "worker"}
 
 
 def _one_line(message: str, arguments: list[str]) -> bool:

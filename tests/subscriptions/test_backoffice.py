@@ -227,6 +227,23 @@ def test_the_audit_log_exports_the_filtered_list_as_csv(refunds) -> None:
     assert len(list(csv.DictReader(io.StringIO(everything.getvalue().decode())))) > 1
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "nonsense=1",  # a filter the list does not have
+        "organisation__id__exact=abc",  # a value of the wrong kind
+        "created_at__gte=2026-13-45",
+    ],
+)
+def test_the_audit_export_refuses_filters_it_does_not_know_with_a_400(refunds, query: str) -> None:
+    client = staff_client("Support", email="support@vendor.test")
+    response = client.get(f"/admin/subscriptions/auditevent/export/?{query}")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Nothing was exported" in page and "Back to the audit log" in page
+    assert not response.get("Content-Type", "").startswith("text/csv")
+
+
 @pytest.mark.parametrize("url", [QUEUE, "/admin/subscriptions/auditevent/"])
 def test_admin_query_budgets_do_not_grow_with_the_data(
     northwind: Site, contoso: Site, django_assert_num_queries, url: str

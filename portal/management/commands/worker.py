@@ -1,16 +1,29 @@
-"""manage.py worker [procrastinate's worker options: --concurrency, --queues, --name, …]"""
+"""manage.py worker [procrastinate's worker options: --concurrency, --queues, --name, …]
+
+A worker outlives the database going away: procrastinate's worker stops when it cannot
+reconnect (a PostgreSQL restart, a failover), and this command starts it again, after 1, 2,
+4 … up to 30 seconds, until it is asked to stop (Ctrl-C, SIGTERM: the running job ends
+first). Under ``make run`` the web server beside it then keeps running too."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 from typing import Any
 
+import psycopg
 from django.core.management.base import BaseCommand, CommandParser
-from procrastinate import cli
+from procrastinate import cli, exceptions
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from subscriptions.tasks import queue_billing_catch_up
+
+# Seconds before starting again a worker that stopped without being asked: doubled each
+# time in a row, up to the last.
+RESTART_DELAYS = (1, 2, 4, 8, 15, 30)
 
 
 def _procrastinate_worker_options() -> list[argparse.Action]:
@@ -46,5 +59,48 @@ class Command(BaseCommand):
         queues = worker_options.get("queues") or ["every queue"]
         self.stdout.write(f"Worker working on {', '.join(queues)}; Ctrl-C stops it.")
         with app.replace_connector(connector):
-            app.run_worker(**worker_options)
+            asyncio.run(self._supervise(worker_options))
         self.stdout.write("Worker stopped.")
+
+    async def _supervise(self, options: dict[str, Any]) -> None:
+        """Run the worker until a signal asks it to stop (or, with ``--one-shot``, until
+        it has caught up); a worker that stopped on its own is started again."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stopping.set)
+        restarts = 0
+        while True:
+            reason = await self._run_until_stopped(options, stopping)
+            if stopping.is_set() or (reason is None and options.get("wait") is False):
+                return
+            delay = RESTART_DELAYS[min(restarts, len(RESTART_DELAYS) - 1)]
+            self.stderr.write(
+                f"The worker stopped ({reason or 'it could not go on'}); "
+                f"starting it again in {delay} s."
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            restarts += 1
+
+    async def _run_until_stopped(
+        self, options: dict[str, Any], stopping: asyncio.Event
+    ) -> str | None:
+        """One run of procrastinate's worker: until it returns, fails, or ``stopping`` is
+        set (then it is cancelled, which lets the running job end). Why it stopped
+        without being asked, or None."""
+        try:
+            async with app.open_async():
+                worker = asyncio.create_task(
+                    app.run_worker_async(**options, install_signal_handlers=False)
+                )
+                asked = asyncio.create_task(stopping.wait())
+                await asyncio.wait({worker, asked}, return_when=asyncio.FIRST_COMPLETED)
+                asked.cancel()
+                if not worker.done():
+                    worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+        except (exceptions.ConnectorException, psycopg.OperationalError, OSError) as error:
+            return f"{type(error).__name__}: {str(error).strip() or 'database error'}"
+        return None
