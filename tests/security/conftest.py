@@ -34,6 +34,7 @@ from accounts.models import Department, User
 from accounts.services import add_user, create_department
 from portal import hosts, signups
 from portal.models import Domain, Organisation, SignUp
+from portal.tenancy import use_public_schema
 from subscriptions.models import (
     AuditEvent,
     Invoice,
@@ -107,6 +108,9 @@ class Snapshot:
     @classmethod
     def take(cls, *sites: Site) -> Snapshot:
         schemas = [site.organisation.schema_name for site in sites]
+        # On public: from an organisation's schema, row-level security shows only its rows
+        # (a request leaves the connection on its organisation's schema).
+        use_public_schema()
         with connection.cursor() as cursor:
             cursor.execute(_snapshot_sql(schemas))
             tables = {(table, owner): (rows, digest) for table, owner, rows, digest in cursor}
