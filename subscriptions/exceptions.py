@@ -163,6 +163,19 @@ class FeedbackReasonNotForChange(SubscriptionError):
     )
 
 
+class QuoteChanged(SubscriptionError):
+    """A confirmation whose figures are no longer the ones the change would have now
+    (DOMAIN.md, "Quotes are promises")."""
+
+    code = "quote_changed"
+    message = _(
+        "The figures changed since this page was shown (another change, a renewal, a price "
+        "change or the date). Nothing was changed or charged: check the new figures and "
+        "confirm again."
+    )
+    status = 409
+
+
 class NothingToBill(SubscriptionError):
     code = "nothing_to_bill"
     message = _("The %(plan)s plan costs nothing: it has no billing cycle to switch.")

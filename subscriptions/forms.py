@@ -38,6 +38,9 @@ class ConfirmChangeForm(forms.Form):
         choices=[(NOW, _("Now")), (PERIOD_END, _("At the end of the period"))],
         required=False,
     )
+    # The figures the page showed (``PlanChangePreview.promise``): the change is made only
+    # while they hold. Missing (a page from before), it holds for nothing.
+    promise = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     keep = KeepUsersField(
         label=_("Users who stay active"),
         queryset=User.objects.none(),
@@ -61,6 +64,11 @@ class ConfirmChangeForm(forms.Form):
     @property
     def at_period_end(self) -> bool:
         return self.cleaned_data.get("when") == self.PERIOD_END
+
+    @property
+    def promise_shown(self) -> str:
+        """The figures the page showed ("" from a page without them: they hold for none)."""
+        return str(self.cleaned_data.get("promise") or "")
 
 
 class FeedbackForm(forms.Form):

@@ -103,9 +103,11 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     """The impact of the change, then Confirm (now) or, for a change that may wait, at the
     end of the period. The change may name other seats (``?seats=N``) or billing cycle
     (``?cycle=annual``): on the current plan that is a seat change or a switch of cycle. A
-    confirmation is made by the service, which previews the change under its lock; the
-    page's own preview is computed only to show it (a GET, or a refused confirmation,
-    answered with the page and its error, 400, having changed nothing)."""
+    confirmation is made by the service, which previews the change under its lock and
+    makes it only if its figures are still the ones the page showed (the form's
+    ``promise``); the page's own preview is computed only to show it (a GET, or a refused
+    confirmation, answered with the page, its new figures and the reason: 409 when the
+    figures moved, 400 otherwise, having changed nothing)."""
     organisation = request.organisation
     options = ChangeOptionsForm(request.POST if request.method == "POST" else request.GET)
     options.is_valid()  # what is not valid is left out, and said
@@ -177,6 +179,7 @@ def _make_change(
             seats=seats,
             cycle=cycle,
             keep_user_ids=keep,
+            promise=choice.promise_shown,
         )
         messages.success(request, _scheduled(scheduled))
         return HttpResponseRedirect(reverse("store_home") + "#scheduled")
@@ -188,6 +191,7 @@ def _make_change(
         cycle=cycle,
         keep_user_ids=keep,
         idempotency_key=request.idempotency_key,
+        promise=choice.promise_shown,
     )
     messages.success(request, _done(change))
     return HttpResponseRedirect(reverse("store_result", args=[change.pk]))

@@ -17,6 +17,7 @@ and ``send_queued_emails()`` sends them as a worker would, inside the test's tra
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -260,6 +261,17 @@ def signed_in(site: Site, role: str) -> Client:
     with schema_context(site.organisation.schema_name):
         client.force_login(site.user(role))
     return client
+
+
+def confirmation_of(page: str, **fields: Any) -> dict[str, Any]:
+    """What a Store (or admin) confirmation page's form sends: its idempotency key, its
+    promise (the figures it shows, which the change must still have) and the seats and
+    cycle it carries, with ``fields``."""
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page)
+    promise = re.search(r'name="promise" value="([0-9a-f]{32})"', page)
+    assert key and promise, "the page carries a confirmation form"
+    hidden = dict(re.findall(r'<input type="hidden" name="(seats|cycle)" value="([^"]*)"', page))
+    return {"idempotency_key": key.group(1), "promise": promise.group(1), **hidden, **fields}
 
 
 @pytest.fixture

@@ -212,6 +212,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         form = ChangePlanForm(request.POST or request.GET or None)
         preview = None
         active_users: list[Any] = []
+        status = 200
         if form.is_valid():
             plan, cycle, seats = (
                 form.cleaned_data["plan"],
@@ -239,9 +240,11 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                         seats=seats,
                         keep=keep,
                         at_period_end="schedule" in wanted,
+                        promise=request.POST.get("promise", ""),
                     )
                 except DomainError as error:
                     self.message_user(request, str(error), messages.ERROR)
+                    status = error.status
                 else:
                     self.message_user(request, done, messages.SUCCESS)
                     return self._back(organisation)
@@ -255,8 +258,10 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             "idempotency_key": uuid.uuid4().hex,
             "opts": Organisation._meta,
         }
-        # A POST that reaches here changed nothing: it is answered with its errors.
-        status = 400 if request.method == "POST" else 200
+        # A POST that reaches here changed nothing: it is answered with its errors (and
+        # the figures as they are now, when they moved since the page was shown: 409).
+        if request.method == "POST" and status == 200:
+            status = 400
         return TemplateResponse(
             request, "admin/portal/organisation/change_plan.html", context, status=status
         )
@@ -271,8 +276,10 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         seats: int | None,
         keep: list[int],
         at_period_end: bool,
+        promise: str,
     ) -> str:
-        """Make the change now or schedule it for the period's end; says what was done."""
+        """Make the change now or schedule it for the period's end, as the page showed it
+        (``promise``); says what was done."""
         if at_period_end:
             scheduled = scheduled_changes.schedule_change(
                 organisation,
@@ -281,6 +288,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 cycle=cycle,
                 seats=seats,
                 keep_user_ids=keep,
+                promise=promise,
             )
             return _("%(organisation)s moves to the %(plan)s plan on %(date)s.") % {
                 "organisation": organisation,
@@ -295,6 +303,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             seats=seats,
             keep_user_ids=keep,
             idempotency_key=request.POST.get("idempotency_key") or None,
+            promise=promise,
         )
         return _("%(organisation)s is now on the %(plan)s plan.") % {
             "organisation": organisation,

@@ -6,6 +6,8 @@ speak of are ``selectors.periods``."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -140,6 +142,28 @@ class PlanChangePreview:
         return bill_after(
             self.period_end, self.new_price, currency=self.currency, cycle=self.to_cycle
         )
+
+    @property
+    def promise(self) -> str:
+        """What a confirmation of this preview binds its confirmer to: a digest of every
+        figure the preview shows (the move, the money now and its tax, the refund quote,
+        the period, the next bill, the day a scheduled change takes effect). The services
+        apply a change only while its preview still has this digest (``QuoteChanged``)."""
+        bill, charge = self.next_bill, self.charge_now
+        figures = [
+            self.organisation.pk,
+            self.kind,
+            [self.from_plan.code, self.from_cycle, self.seats_before],
+            [self.to_plan.code, self.to_cycle, self.seats_after],
+            self.currency,
+            [self.period_start.isoformat(), self.period_end.isoformat()],
+            [self.quote.remaining_days, str(self.quote.due), str(self.quote.refund)],
+            [str(charge.subtotal), str(charge.tax), str(charge.total)],
+            str(self.new_price),
+            [bill.due_on.isoformat(), str(bill.amount)],
+            self.effective.isoformat(),
+        ]
+        return hashlib.sha256(json.dumps(figures).encode()).hexdigest()[:32]
 
     @property
     def charge_now(self) -> Totals:

@@ -9,6 +9,7 @@ from datetime import date
 
 from accounts.models import User
 from portal.models import Organisation
+from subscriptions.exceptions import NotSchedulable, QuoteChanged
 from subscriptions.models import Plan, Subscription
 from subscriptions.selectors.previews import PlanChangePreview, build_preview
 from subscriptions.services.guards import require_subscription_manager
@@ -35,11 +36,17 @@ def check_change(
     seats: int | None,
     keep_user_ids: Iterable[int] | None,
     today: date,
+    promise: str | None = None,
+    at_period_end: bool = False,
 ) -> CheckedChange:
     """With ``subscription`` locked (``seats.locked_subscription``): the actor may manage
     the subscription, the periods that ended are renewed (the only write), the change is
-    previewed as of ``today`` and allowed, and who keeps a seat follows the rules
-    (``seats.leaving_users``). Raises the domain error that refuses it."""
+    previewed as of ``today`` and allowed (``at_period_end``: and may wait for the end of
+    the period, ``PlanChangePreview.schedulable``), its figures are still the ones
+    confirmed (``promise``: the ``PlanChangePreview.promise`` the confirmer saw;
+    ``QuoteChanged`` otherwise, and the caller's transaction rolls the renewal back), and
+    who keeps a seat follows the rules (``seats.leaving_users``). Raises the domain error
+    that refuses it, in that order."""
     require_subscription_manager(organisation, acting_user)
     subscription = renew_if_due(organisation, subscription, today)
     preview = build_preview(
@@ -52,6 +59,10 @@ def check_change(
     )
     if preview.refusal is not None:
         raise preview.refusal
+    if at_period_end and not preview.schedulable:
+        raise NotSchedulable()
+    if promise is not None and promise != preview.promise:
+        raise QuoteChanged()
     if not preview.seats_over:
         return CheckedChange(preview, [])
     leaving = leaving_users(

@@ -39,13 +39,16 @@ def change_plan(
     feedback_text: str = "",
     idempotency_key: str | None = None,
     today: date | None = None,
+    promise: str | None = None,
 ) -> PlanChange:
     """Apply a plan change immediately. Serialised per organisation by a row lock on
     the subscription; a repeated ``idempotency_key`` returns the change it already made.
     When active users exceed the new plan's seats, ``keep_user_ids`` chooses who stays
     active; the others are deactivated, never deleted. Creates no refund. An amount due
     is charged through ``subscriptions.payments`` as the last step, under the caller's key
-    (or one derived from the change); when it fails nothing is changed."""
+    (or one derived from the change); when it fails nothing is changed. With ``promise``
+    (the ``PlanChangePreview.promise`` of the page or dry run the confirmer saw), the change
+    is made only if its figures are still those: else ``QuoteChanged``, nothing changed."""
     day = today or timezone.localdate()
     to_plan = get_plan(plan_code)
     if feedback_reason:
@@ -70,6 +73,7 @@ def change_plan(
             seats=seats,
             keep_user_ids=keep_user_ids,
             today=day,
+            promise=promise,
         )
         preview, deactivated = checked.preview, checked.leaving
         subscription = preview.subscription

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from accounts.models import User
 from portal.models import Organisation
 from subscriptions import audit
-from subscriptions.exceptions import NothingScheduled, NotSchedulable
+from subscriptions.exceptions import NothingScheduled
 from subscriptions.models import PlanChange, ScheduledChange
 from subscriptions.selectors.catalogue import get_plan
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
@@ -33,13 +33,15 @@ def schedule_change(
     seats: int | None = None,
     keep_user_ids: Iterable[int] | None = None,
     today: date | None = None,
+    promise: str | None = None,
 ) -> ScheduledChange:
     """Schedule a downgrade, fewer seats or the other billing cycle for the first day
     of the next period; nothing else changes now and no refund is quoted. The change must
     be one that could be made now (same rules, same refusals) and may wait
     (``PlanChangePreview.schedulable``); who keeps a seat is chosen now, as for a change
     now, and checked again when it applies. A change already scheduled is replaced (at
-    most one per organisation). The primary contact is told."""
+    most one per organisation). The primary contact is told. ``promise``: as for
+    ``change_plan``, the figures the confirmer saw (``QuoteChanged`` when they moved)."""
     day = today or timezone.localdate()
     to_plan = get_plan(plan_code)
     with transaction.atomic():
@@ -53,10 +55,10 @@ def schedule_change(
             seats=seats,
             keep_user_ids=keep_user_ids,
             today=day,
+            promise=promise,
+            at_period_end=True,
         )
         preview, leaving = checked.preview, checked.leaving
-        if not preview.schedulable:
-            raise NotSchedulable()
         replaced = scheduled_change_of(organisation)
         if replaced is not None:
             _cancel(organisation, replaced, acting_user=acting_user, note="replaced")

@@ -22,7 +22,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from portal.db.postgresql_backend.base import DatabaseWrapper
 from portal.models import Organisation
-from tests.conftest import Site, signed_in
+from tests.conftest import Site, confirmation_of, signed_in
 
 # The connection as django-tenants' backend (ours) types it.
 tenants = cast(DatabaseWrapper, connection)
@@ -80,12 +80,12 @@ PLAN_CHANGE_POST = 22
 
 def test_a_plan_change_sets_no_path_on_a_connection_on_its_organisation(northwind: Site) -> None:
     client = signed_in(northwind, "primary")
-    key = _key(client.get("/store/plans/professional/").content.decode())
+    form = confirmation_of(client.get("/store/plans/professional/").content.decode())
     schema = northwind.organisation.schema_name
     # The GET left the connection on northwind.
     assert tenants.schema_name == schema
     with CaptureQueriesContext(connection) as captured:
-        response = client.post("/store/plans/professional/", {"idempotency_key": key})
+        response = client.post("/store/plans/professional/", form)
     _report("plan-change POST (connection left on the organisation)", captured)
     assert response.status_code == 302
     # Before: 38 queries, 10 SETs (8 of them repeating "org_northwind","public"). Then 30;
@@ -100,11 +100,11 @@ def test_a_plan_change_sets_no_path_on_a_connection_on_its_organisation(northwin
 
 def test_a_plan_change_from_a_connection_on_public_sets_the_path_once(northwind: Site) -> None:
     client = signed_in(northwind, "primary")
-    key = _key(client.get("/store/plans/professional/").content.decode())
+    form = confirmation_of(client.get("/store/plans/professional/").content.decode())
     tenants.set_schema_to_public()
     assert _session_path() == "public"
     with CaptureQueriesContext(connection) as captured:
-        response = client.post("/store/plans/professional/", {"idempotency_key": key})
+        response = client.post("/store/plans/professional/", form)
     _report("plan-change POST (connection on public)", captured)
     assert response.status_code == 302
     assert _sets(captured) == [_set_for(northwind.organisation.schema_name)]

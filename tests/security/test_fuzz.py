@@ -270,7 +270,7 @@ FORMS = [
         "store_confirm",
         "post",
         "/store/plans/{plan_code}/",
-        ("seats", "cycle", "when", "keep", *IDEMPOTENT),
+        ("seats", "cycle", "when", "keep", "promise", *IDEMPOTENT),
     ),
     FormCase("store_cancel_scheduled", "post", "/store/scheduled/cancel/", IDEMPOTENT),
     FormCase(

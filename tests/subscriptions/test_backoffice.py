@@ -35,7 +35,7 @@ from subscriptions.services.refunds import (
     request_refund,
 )
 from subscriptions.templatetags.subscriptions import money
-from tests.conftest import Site, site_client
+from tests.conftest import Site, confirmation_of, site_client
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -370,9 +370,8 @@ def test_staff_change_the_plan_with_the_same_preview_and_rules(northwind: Site) 
     assert "will be hidden" in preview or "Seats" in preview
     assert 'name="keep"' in preview  # 4 active users, 3 seats
     ids = northwind.user_ids
-    response = client.post(
-        url, {"plan": "free", "confirm": "1", "keep": [ids["primary"], ids["agent"]]}
-    )
+    keep = [ids["primary"], ids["agent"]]
+    response = client.post(url, confirmation_of(preview, plan="free", confirm="1", keep=keep))
     assert response.status_code == 302, [str(m) for m in response.context["messages"]]
     change = PlanChange.objects.get(organisation=northwind.organisation)
     assert (change.to_plan.code, change.actor_kind, change.actor_email) == (
@@ -381,7 +380,8 @@ def test_staff_change_the_plan_with_the_same_preview_and_rules(northwind: Site) 
         "ops@vendor.test",
     )
     support = staff_client("Support", email="support@vendor.test")
-    support.post(url, {"plan": "enterprise", "confirm": "1", "seats": 5})
+    page = client.get(url, {"plan": "enterprise", "seats": "5"}).content.decode()
+    support.post(url, confirmation_of(page, plan="enterprise", confirm="1", seats=5))
     assert PlanChange.objects.filter(organisation=northwind.organisation).count() == 1
 
 

@@ -30,7 +30,7 @@ from subscriptions.models import LedgerLine, PlanChange, Subscription
 from subscriptions.money import format_amount
 from subscriptions.payments import Charge, RecordOnlyGateway
 from subscriptions.services import plan_changes
-from tests.conftest import Site, sending_queued_emails, signed_in
+from tests.conftest import Site, confirmation_of, sending_queued_emails, signed_in
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,10 +137,11 @@ def test_a_declined_upgrade_in_the_store_changes_nothing(northwind: Site, settin
     _on_professional(northwind)
     _use(settings, FailingGateway)
     client = signed_in(northwind, "primary")
-    key = _form_key(client.get("/store/plans/enterprise/").content.decode())
+    form = confirmation_of(client.get("/store/plans/enterprise/").content.decode())
+    key = form["idempotency_key"]
     before = _database(northwind.organisation)
     with sending_queued_emails():
-        response = client.post("/store/plans/enterprise/", {"idempotency_key": key})
+        response = client.post("/store/plans/enterprise/", form)
     assert response.status_code == 402
     page = response.content.decode()
     assert DECLINED in page and 'data-testid="confirm"' in page  # the page, to try again
@@ -155,12 +156,13 @@ def test_a_declined_upgrade_in_the_admin_changes_nothing(northwind: Site, settin
     _use(settings, FailingGateway)
     client = _staff_client()
     url = _admin_url(northwind)
-    key = _form_key(client.get(url, {"plan": "enterprise"}).content.decode())
+    form = confirmation_of(client.get(url, {"plan": "enterprise"}).content.decode())
+    key = form["idempotency_key"]
     before = _database(northwind.organisation)
     with sending_queued_emails():
-        response = client.post(url, {"plan": "enterprise", "confirm": "1", "idempotency_key": key})
-    # The admin answers every POST that changed nothing with its page and 400.
-    assert response.status_code == 400
+        response = client.post(url, {**form, "plan": "enterprise", "confirm": "1"})
+    # The admin answers a POST that changed nothing with its page and the refusal's status.
+    assert response.status_code == 402
     assert DECLINED in response.content.decode()
     assert _keys() == [f"plan-change:{northwind.organisation.pk}:{key}"]
     assert _database(northwind.organisation) == before
@@ -172,18 +174,14 @@ def test_a_declined_change_deactivates_nobody(northwind: Site, settings: Any) ->
     before it is charged, and the declined charge brings them back."""
     _use(settings, FailingGateway)
     ids = northwind.user_ids
+    staff = _staff_client()
+    change = {"plan": "enterprise", "cycle": "annual", "seats": "2"}
+    page = staff.get(_admin_url(northwind), change).content.decode()
     before = _database(northwind.organisation)
     with sending_queued_emails():
-        response = _staff_client().post(
+        response = staff.post(
             _admin_url(northwind),
-            {
-                "plan": "enterprise",
-                "cycle": "annual",
-                "seats": "2",
-                "confirm": "1",
-                "keep": [ids["primary"], ids["super"]],
-                "idempotency_key": "k" * 32,
-            },
+            confirmation_of(page, **change, confirm="1", keep=[ids["primary"], ids["super"]]),
         )
     assert DECLINED in response.content.decode()
     assert len(RecordingGateway.calls) == 1
@@ -214,10 +212,10 @@ def test_the_same_upgrade_charged_changes_the_database_and_sends_the_email(
     _on_professional(northwind)
     _use(settings, RecordingGateway)
     client = signed_in(northwind, "primary")
-    key = _form_key(client.get("/store/plans/enterprise/").content.decode())
+    form = confirmation_of(client.get("/store/plans/enterprise/").content.decode())
     before = _database(northwind.organisation)
     with sending_queued_emails():
-        response = client.post("/store/plans/enterprise/", {"idempotency_key": key})
+        response = client.post("/store/plans/enterprise/", form)
     assert response.status_code == 302
     after = _database(northwind.organisation)
     for table in ("Subscription", "PlanChange", "LedgerLine", "AuditEvent"):
@@ -235,12 +233,13 @@ def test_the_gateway_gets_the_store_s_key_and_a_repeat_is_not_charged_again(
     _use(settings, RecordingGateway)
     organisation = northwind.organisation
     client = signed_in(northwind, "primary")
-    key = _form_key(client.get("/store/plans/enterprise/").content.decode())
-    first = client.post("/store/plans/enterprise/", {"idempotency_key": key})
-    again = client.post("/store/plans/enterprise/", {"idempotency_key": key})
+    form = confirmation_of(client.get("/store/plans/enterprise/").content.decode())
+    key = form["idempotency_key"]
+    first = client.post("/store/plans/enterprise/", form)
+    again = client.post("/store/plans/enterprise/", form)
     # Two copies arriving at once both pass the view's memory: the service's guard holds.
     caches["default"].clear()
-    third = client.post("/store/plans/enterprise/", {"idempotency_key": key})
+    third = client.post("/store/plans/enterprise/", form)
     assert first.status_code == again.status_code == third.status_code == 302
     assert first["Location"] == again["Location"] == third["Location"]
     [call] = RecordingGateway.calls

@@ -40,7 +40,7 @@ from subscriptions.models import (
 from subscriptions.selectors.periods import list_price
 from subscriptions.services import plan_changes, scheduled_changes
 from subscriptions.services.subscription import run_billing
-from tests.conftest import Site, queued_emails, signed_in
+from tests.conftest import Site, confirmation_of, queued_emails, signed_in
 from tests.subscriptions.conftest import make_organisation
 from tests.subscriptions.test_backoffice import staff_client
 
@@ -347,7 +347,7 @@ def test_the_store_schedules_shows_and_cancels(northwind: Site) -> None:
     assert 'data-testid="schedule"' in page
     response = client.post(
         "/store/plans/professional/",
-        {"when": "period_end", "idempotency_key": "k-1", "seats": "10", "cycle": "monthly"},
+        confirmation_of(page, when="period_end", seats="10", cycle="monthly"),
     )
     assert response.status_code == 302 and response["Location"].endswith("/store/#scheduled")
     home = client.get("/store/").content.decode()
@@ -413,7 +413,8 @@ def test_staff_schedule_see_and_cancel_it_in_the_admin(northwind: Site) -> None:
         'name="schedule"'
         not in client.get(url, {"plan": "enterprise", "seats": "12"}).content.decode()
     )
-    response = client.post(url, {"plan": "professional", "schedule": "1"})
+    page = client.get(url, {"plan": "professional"}).content.decode()
+    response = client.post(url, confirmation_of(page, plan="professional", schedule="1"))
     assert response.status_code == 302
     scheduled = ScheduledChange.objects.get(organisation=organisation, status="scheduled")
     assert (scheduled.actor_kind, scheduled.actor_email) == ("staff", "ops@vendor.test")

@@ -15,7 +15,7 @@ from subscriptions.models import Invoice, LedgerLine, PlanChange, Subscription
 from subscriptions.money import round_down, round_up
 from subscriptions.proration import remaining_days
 from subscriptions.services import plan_changes
-from tests.conftest import Site, signed_in
+from tests.conftest import Site, confirmation_of, signed_in
 from tests.subscriptions.conftest import make_organisation
 from tests.subscriptions.test_backoffice import ORGS, staff_client
 
@@ -95,7 +95,7 @@ def test_the_store_changes_seats(northwind: Site) -> None:
     assert 'data-testid="charge-notice"' in page and "10 → 12" in page
     response = client.post(
         "/store/plans/enterprise/",
-        {"idempotency_key": _key(page), "seats": "12", "cycle": "monthly"},
+        confirmation_of(page, seats="12", cycle="monthly"),
     )
     assert response.status_code == 302
     change = PlanChange.objects.get(organisation=northwind.organisation)
@@ -118,7 +118,7 @@ def test_the_store_switches_to_annual_billing_with_the_credit_of_the_month(
     assert 'name="cycle" value="annual"' in page
     response = client.post(
         "/store/plans/enterprise/",
-        {"idempotency_key": _key(page), "seats": "10", "cycle": "annual"},
+        confirmation_of(page, seats="10", cycle="annual"),
     )
     assert response.status_code == 302
     subscription = Subscription.objects.get(organisation=organisation)
@@ -146,7 +146,7 @@ def test_a_confirmation_with_options_that_do_not_fit_changes_nothing(
     page = client.get("/store/plans/enterprise/", {"seats": "12"}).content.decode()
     before = Subscription.objects.values().get(organisation=northwind.organisation)
     response = client.post(
-        "/store/plans/enterprise/", {"idempotency_key": _key(page), "seats": "12", **options}
+        "/store/plans/enterprise/", {**confirmation_of(page, seats="12"), **options}
     )
     assert response.status_code == 400
     assert "message--error" in response.content.decode()
@@ -178,7 +178,8 @@ def test_the_command_changes_seats_on_the_current_plan(northwind: Site, capsys) 
 def test_staff_change_the_seats_on_the_customers_behalf(northwind: Site) -> None:
     client = staff_client()
     url = f"{ORGS}{northwind.organisation.pk}/change-plan/"
-    response = client.post(url, {"plan": "enterprise", "confirm": "1", "seats": "11"})
+    page = client.get(url, {"plan": "enterprise", "seats": "11"}).content.decode()
+    response = client.post(url, confirmation_of(page, plan="enterprise", confirm="1", seats="11"))
     assert response.status_code == 302
     change = PlanChange.objects.get(organisation=northwind.organisation)
     assert (change.kind, change.seats_after, change.actor_kind) == ("seats", 11, "staff")

@@ -33,7 +33,7 @@ from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
 from subscriptions.services import overrides, plan_changes, refunds
 from subscriptions.services.catalogue import record_catalogue_change
-from tests.conftest import Site, signed_in
+from tests.conftest import Site, confirmation_of, signed_in
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -95,9 +95,9 @@ def test_a_refused_transition_is_shown_disabled_with_its_reason(northwind: Site)
 
 def test_confirming_applies_once_however_often_it_is_sent(northwind: Site) -> None:
     client = signed_in(northwind, "primary")
-    key = _key(client.get("/store/plans/professional/").content.decode())
-    first = client.post("/store/plans/professional/", {"idempotency_key": key})
-    again = client.post("/store/plans/professional/", {"idempotency_key": key})
+    form = confirmation_of(client.get("/store/plans/professional/").content.decode())
+    first = client.post("/store/plans/professional/", form)
+    again = client.post("/store/plans/professional/", form)
     assert first.status_code == again.status_code == 302
     assert first["Location"] == again["Location"]
     assert PlanChange.objects.filter(organisation=northwind.organisation).count() == 1
@@ -128,11 +128,11 @@ def test_choosing_who_stays_active(northwind: Site) -> None:
     assert f'type="hidden" name="keep" value="{ids["primary"]}"' in page  # sent along
     assert "Super admin" in page and "Agent" in page  # each choice says the user's roles
     too_many = [ids["primary"], ids["super"], ids["admin"], ids["agent"]]
-    response = client.post("/store/plans/free/", {"idempotency_key": _key(page), "keep": too_many})
+    response = client.post("/store/plans/free/", confirmation_of(page, keep=too_many))
     assert response.status_code == 400
     assert "choose at most 3 users" in response.content.decode()
     keep = [ids["primary"], ids["super"], ids["admin"]]
-    response = client.post("/store/plans/free/", {"idempotency_key": _key(page), "keep": keep})
+    response = client.post("/store/plans/free/", confirmation_of(page, keep=keep))
     assert response.status_code == 302
     with schema_context(northwind.organisation.schema_name):
         assert not User.objects.get(pk=ids["agent"]).is_active
@@ -144,9 +144,7 @@ def test_choosing_who_stays_active(northwind: Site) -> None:
 def test_feedback_refund_request_and_withdrawal(northwind: Site) -> None:
     client = signed_in(northwind, "super")
     page = client.get("/store/plans/professional/").content.decode()
-    result_url = client.post("/store/plans/professional/", {"idempotency_key": _key(page)})[
-        "Location"
-    ]
+    result_url = client.post("/store/plans/professional/", confirmation_of(page))["Location"]
     change = PlanChange.objects.get(organisation=northwind.organisation)
     result = client.get(result_url).content.decode()
 
@@ -290,9 +288,7 @@ def test_a_confirmation_with_seats_that_do_not_fit_changes_nothing(
     client = signed_in(northwind, "primary")
     page = client.get("/store/plans/professional/").content.decode()
     before = Subscription.objects.values().get(organisation=northwind.organisation)
-    response = client.post(
-        "/store/plans/professional/", {"idempotency_key": _key(page), "seats": seats}
-    )
+    response = client.post("/store/plans/professional/", confirmation_of(page, seats=seats))
     assert response.status_code == 400
     assert "message--error" in response.content.decode()
     assert not PlanChange.objects.filter(organisation=northwind.organisation).exists()
@@ -421,9 +417,7 @@ def test_seats_a_downgrade_cannot_have_are_refused_and_the_field_starts_over(
     assert 'name="seats" min="1" max="10" value="10"' in page
     assert 'data-testid="confirm"' in page
     before = Subscription.objects.values().get(organisation=northwind.organisation)
-    response = client.post(
-        "/store/plans/professional/", {"idempotency_key": _key(page), "seats": "12"}
-    )
+    response = client.post("/store/plans/professional/", confirmation_of(page, seats="12"))
     assert response.status_code == 400
     assert not PlanChange.objects.filter(organisation=northwind.organisation).exists()
     assert Subscription.objects.values().get(organisation=northwind.organisation) == before
@@ -463,7 +457,7 @@ def test_the_upgrade_result_shows_the_charge_and_the_next_bill_and_no_refund(
     subscription = _on_professional(northwind)
     client = signed_in(northwind, "primary")
     page = client.get("/store/plans/enterprise/").content.decode()
-    response = client.post("/store/plans/enterprise/", {"idempotency_key": _key(page)})
+    response = client.post("/store/plans/enterprise/", confirmation_of(page))
     assert response.status_code == 302
     change = PlanChange.objects.get(organisation=northwind.organisation, kind="upgrade")
     assert change.amount_due > 0
@@ -488,7 +482,7 @@ def test_the_downgrade_result_offers_the_refund_and_the_next_bill(northwind: Sit
     subscription = _period(northwind)
     client = signed_in(northwind, "primary")
     page = client.get("/store/plans/professional/").content.decode()
-    response = client.post("/store/plans/professional/", {"idempotency_key": _key(page)})
+    response = client.post("/store/plans/professional/", confirmation_of(page))
     change = PlanChange.objects.get(organisation=northwind.organisation)
 
     result = client.get(response["Location"]).content.decode()
@@ -516,7 +510,7 @@ def test_a_feedback_reason_that_does_not_fit_the_change_is_refused(
         _on_professional(northwind)
     client = signed_in(northwind, "primary")
     page = client.get(f"/store/plans/{plan}/").content.decode()
-    result_url = client.post(f"/store/plans/{plan}/", {"idempotency_key": _key(page)})["Location"]
+    result_url = client.post(f"/store/plans/{plan}/", confirmation_of(page))["Location"]
     change = PlanChange.objects.filter(organisation=northwind.organisation).first()
     assert change is not None and change.to_plan.code == plan
     events = AuditEvent.objects.count()
@@ -582,7 +576,7 @@ def test_page_titles_say_what_the_page_is(northwind: Site) -> None:
     assert _title(client.get("/store/plans/enterprise/?seats=12").content.decode()) == (
         "Change the seats of your Enterprise plan · Northwind Inc."
     )
-    result = client.post("/store/plans/professional/", {"idempotency_key": _key(page)}, follow=True)
+    result = client.post("/store/plans/professional/", confirmation_of(page), follow=True)
     assert _title(result.content.decode()) == (
         "Your organisation is on the Professional plan · Northwind Inc."
     )

@@ -1,5 +1,9 @@
 """manage.py change_plan ORG PLAN [--cycle C] [--seats N] [--keep-agent EMAIL ...]
-[--at-period-end] [--dry-run], and manage.py change_plan ORG --cancel-scheduled"""
+[--at-period-end] [--dry-run] [--promise P], and manage.py change_plan ORG --cancel-scheduled
+
+The change made is the one printed: its figures are bound to it (the preview's promise),
+and a change whose figures moved meanwhile is refused. ``--dry-run`` prints the promise;
+``--promise`` binds the change to the figures of that earlier dry run."""
 
 from __future__ import annotations
 
@@ -58,6 +62,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Print the impact, change nothing."
         )
+        parser.add_argument(
+            "--promise",
+            help="The promise a --dry-run printed: make the change only if its figures are "
+            "still those.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organisation = organisation_by_slug(options["organisation"])
@@ -86,6 +95,7 @@ class Command(BaseCommand):
                     cycle=options["cycle"],
                     seats=options["seats"],
                     keep_user_ids=keep,
+                    promise=options["promise"] or preview.promise,
                 )
                 self.stdout.write(
                     self.style.SUCCESS(
@@ -102,6 +112,7 @@ class Command(BaseCommand):
                 cycle=options["cycle"],
                 seats=options["seats"],
                 keep_user_ids=keep,
+                promise=options["promise"] or preview.promise,
             )
         except DomainError as error:
             raise CommandError(str(error)) from None
@@ -172,6 +183,7 @@ def describe(preview: PlanChangePreview, *, at_period_end: bool = False) -> str:
         schedulable = "" if preview.schedulable else " (only downgrades, fewer seats or a cycle)"
         lines.append(f"at the end of the period: from {preview.effective.isoformat()}{schedulable}")
         lines.append(f"next bill: {format_amount(preview.new_price, preview.currency)} + tax")
+        lines.append(f"promise: {preview.promise}")
         return "\n".join(lines)
     quote = preview.quote
     lines.append(
@@ -179,4 +191,5 @@ def describe(preview: PlanChangePreview, *, at_period_end: bool = False) -> str:
         f"refund quote: {format_amount(quote.refund, preview.currency)}; "
         f"amount due: {format_amount(quote.due, preview.currency)}"
     )
+    lines.append(f"promise: {preview.promise}")
     return "\n".join(lines)
