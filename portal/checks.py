@@ -23,7 +23,8 @@ def check_production_needs(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """With DEBUG off: a shared cache (E001), a mail server that sends (E002) and a gateway
-    that takes money (E003), the needs the production server refuses to start without."""
+    that takes money (E003) and the real date (E006: no test clocks), the needs the production
+    server refuses to start without."""
     return [
         CheckError(
             f"Set {need}.",

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.selectors import can_manage_subscription, can_manage_users, initials
+from portal import clock
 from portal.selectors import public_url
 
 
@@ -22,4 +23,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "can_manage_subscription": (
             signed_in and organisation is not None and can_manage_subscription(user)
         ),
+        # Every page of an organisation on a test clock says so (portal/clock.py).
+        "test_clock_today": clock.today(organisation)
+        if clock.on_test_clock(organisation)
+        else None,
     }

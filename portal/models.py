@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -82,6 +82,10 @@ class Organisation(TenantMixin):
     )
     updated_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
         _("updated"), auto_now=True
+    )
+    # A test clock (portal/clock.py): the organisation's today, for demos and staging only.
+    clock_date: models.DateField[date | None, date | None] = models.DateField(
+        _("test clock"), null=True, blank=True, editable=False
     )
 
     auto_create_schema = True

@@ -3,10 +3,11 @@ without it.
 
 With DEBUG off, the web server needs a secret key (DJANGO_SECRET_KEY), a cache every process
 shares (REDIS_URL: sign-in rate limits, the host and entitlement caches), a mail server that
-really sends (EMAIL_URL, not ``console://`` or ``locmem://``) and a payment gateway that takes
-money (SUBSCRIPTIONS_PAYMENT_GATEWAY, not the record-only one, unless SUBSCRIPTIONS_DEMO says
-the deployment is a demo). ``unmet_needs`` is the one home of that rule: the deploy check
-(``portal.checks``) reports it, and the preflight refuses to start the server with it.
+really sends (EMAIL_URL, not ``console://`` or ``locmem://``), a payment gateway that takes
+money (SUBSCRIPTIONS_PAYMENT_GATEWAY, not the record-only one) and the real date
+(PORTAL_TEST_CLOCKS off), unless SUBSCRIPTIONS_DEMO says the deployment is a demo.
+``unmet_needs`` is the one home of that rule: the deploy check (``portal.checks``) reports
+it, and the preflight refuses to start the server with it.
 
 The preflight, ``python -m portal.production``, is what gunicorn's ``on_starting`` hook
 (``portal/gunicorn.conf.py``, so ``make serve``) runs before any worker starts, in a process
@@ -95,6 +96,16 @@ def unmet_needs() -> list[Need]:
     gateway = _payment_gateway_wanted()
     if gateway:
         unmet.append(Need("SUBSCRIPTIONS_PAYMENT_GATEWAY", gateway, "portal.E003"))
+    if settings.PORTAL_TEST_CLOCKS and not settings.SUBSCRIPTIONS_DEMO:
+        unmet.append(
+            Need(
+                "PORTAL_TEST_CLOCKS",
+                "0: test clocks move organisations' days (portal/clock.py); a production "
+                "server bills by the real date (a demo or staging says so with "
+                "SUBSCRIPTIONS_DEMO=1)",
+                "portal.E006",
+            )
+        )
     return unmet
 
 

@@ -289,6 +289,9 @@ SUBSCRIPTIONS_REMINDER_DAYS = env.int("SUBSCRIPTIONS_REMINDER_DAYS", default=7)
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
 )
+# Test clocks (portal/clock.py): an organisation's days moved forward for demos and staging.
+# The production server refuses them unless SUBSCRIPTIONS_DEMO declares a demo.
+PORTAL_TEST_CLOCKS = env.bool("PORTAL_TEST_CLOCKS", default=DEBUG)
 # A demo deployment says so: the production server then starts with the record-only gateway
 # (portal/production.py refuses it otherwise; `check --deploy` still warns).
 SUBSCRIPTIONS_DEMO = env.bool("SUBSCRIPTIONS_DEMO", default=False)

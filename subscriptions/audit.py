@@ -55,6 +55,8 @@ class Action(StrEnum):
     DEPARTMENT_CREATED = "department.created"
     DEPARTMENT_RENAMED = "department.renamed"
 
+    CLOCK_ADVANCED = "clock.advanced"
+
     @classmethod
     def refund_moved(cls, status: str) -> Action:
         """The action of a refund request moving to ``status``."""
@@ -133,20 +135,21 @@ def record(
     action: Action,
     *,
     acting_user: User | None,
-    target: models.Model,
+    target: models.Model | str,
     organisation: Organisation | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event about ``target``. Without ``organisation``, the organisation
-    whose schema the connection is on (None on the public schema)."""
+    """Append one event about ``target`` (an object, or a name for what is no row: "clock:all").
+    Without ``organisation``, the organisation whose schema the connection is on (None on
+    the public schema)."""
     assert connection.in_atomic_block, "audit events are written in the change's transaction"
     if organisation is None:
         organisation = current_organisation()
     return AuditEvent.objects.create(
         organisation=organisation,
         action=str(action),
-        target=target_of(target),
+        target=target if isinstance(target, str) else target_of(target),
         before=_plain(before),
         after=_plain(after),
         **actor_fields(acting_user),

@@ -165,7 +165,7 @@ class FeedbackReasonNotForChange(SubscriptionError):
 
 class QuoteChanged(SubscriptionError):
     """A confirmation whose figures are no longer the ones the change would have now
-    (DOMAIN.md, "Quotes are promises")."""
+    (docs/domain.md, "Quotes are promises")."""
 
     code = "quote_changed"
     message = _(
@@ -174,6 +174,16 @@ class QuoteChanged(SubscriptionError):
         "confirm again."
     )
     status = 409
+
+
+class ClockRefused(SubscriptionError):
+    """A test clock that may not be moved (``services.clocks``)."""
+
+    code = "clock_refused"
+    message = _("The test clock was not moved: %(reason)s")
+    OFF = _("test clocks are off (PORTAL_TEST_CLOCKS); they are for demos and staging.")
+    BACKWARDS = _("it is already %(today)s there, and a clock never goes back.")
+    TOO_FAR = _("give a day up to %(latest)s.")
 
 
 class NothingToBill(SubscriptionError):

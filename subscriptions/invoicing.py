@@ -1,4 +1,4 @@
-"""Invoice arithmetic (DOMAIN.md, Ledger and invoices). Pure functions of amounts: the tax
+"""Invoice arithmetic (docs/domain.md, Ledger and invoices). Pure functions of amounts: the tax
 of an invoice is computed once on its subtotal (qualified invoices, 適格請求書: one tax
 amount per rate and invoice), rounded down to the currency's minor unit."""
 

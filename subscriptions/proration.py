@@ -1,4 +1,4 @@
-"""Billing periods and proration (DOMAIN.md, Money). Pure functions of dates and amounts.
+"""Billing periods and proration (docs/domain.md, Money). Pure functions of dates and amounts.
 
 A period runs from ``start`` to ``end`` inclusive. A change on ``day`` leaves
 ``end - day`` remaining days: the change day counts as used.
@@ -74,7 +74,7 @@ def quote_change(
     currency: str,
     downgrade: bool,
 ) -> Quote:
-    """DOMAIN.md's formulas, with ``paid_daily = paid_value / days`` and
+    """docs/domain.md's formulas, with ``paid_daily = paid_value / days`` and
     ``new_daily = new_value / days`` (``new_value``: the new plan's price for the
     cycle and seats): a downgrade's refund quote is ``max(0, (paid_daily - new_daily)
     * R)`` rounded down; an upgrade's amount due is ``max(0, (new_daily - paid_daily)

@@ -21,11 +21,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import time_machine
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core import mail
@@ -261,6 +264,13 @@ def signed_in(site: Site, role: str) -> Client:
     with schema_context(site.organisation.schema_name):
         client.force_login(site.user(role))
     return client
+
+
+def on(day: date) -> Any:
+    """The real clock at noon of ``day`` in the portal's time zone (``time_machine``), for
+    what reads today from the clock itself: commands, jobs, pages."""
+    moment = datetime.combine(day, time(12), tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return time_machine.travel(moment, tick=False)
 
 
 def confirmation_of(page: str, **fields: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import argparse
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from django.utils import timezone
+from portal import clock
 
 
 def day(text: str) -> date:
@@ -25,7 +25,7 @@ def day_within(*, days_before: int | None, days_after: int) -> Callable[[str], d
 
     def parse(text: str) -> date:
         given = day(text)
-        today = timezone.localdate()
+        today = clock.today()
         earliest = None if days_before is None else today - timedelta(days=days_before)
         latest = today + timedelta(days=days_after)
         if given > latest or (earliest is not None and given < earliest):
@@ -37,3 +37,17 @@ def day_within(*, days_before: int | None, days_after: int) -> Callable[[str], d
         return given
 
     return parse
+
+
+def day_not_after_today(text: str) -> date:
+    """An argparse ``type``: YYYY-MM-DD, today or earlier (a run may catch up with days it
+    missed, never book a period that has not begun)."""
+    given = day(text)
+    today = clock.today()
+    if given > today:
+        raise argparse.ArgumentTypeError(
+            f"{given.isoformat()} is after today ({today.isoformat()}): a billing run books "
+            "only periods that have begun. To see what a later day brings on a demo, move a "
+            "test clock forward (manage.py clock advance)."
+        )
+    return given

@@ -23,6 +23,7 @@ from django_tenants.admin import TenantAdminMixin
 from django_tenants.utils import tenant_context
 
 from accounts.selectors import list_active_users
+from portal import clock
 from portal.admin import DomainInline
 from portal.exceptions import DomainError
 from portal.models import Organisation
@@ -83,10 +84,19 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
     """Organisations with their subscription; changed only through services (plan change
     on the customer's behalf, overrides)."""
 
-    list_display = ["name", "slug", "plan", "cycle", "seats", "period_end", "open_refunds"]
+    list_display = [
+        "name",
+        "slug",
+        "plan",
+        "cycle",
+        "seats",
+        "period_end",
+        "open_refunds",
+        "today",
+    ]
     list_filter = ["subscription__plan", "subscription__cycle"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["name", "slug", "schema_name", "created_at", "updated_at"]
+    readonly_fields = ["name", "slug", "schema_name", "today", "created_at", "updated_at"]
     inlines = [DomainInline]
     change_form_template = "admin/portal/organisation/detail.html"
 
@@ -115,6 +125,14 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an organisation's data is never deleted
+
+    @admin.display(description=gettext_lazy("today"), ordering="clock_date")
+    def today(self, organisation: Organisation) -> str:
+        """The organisation's day: its test clock's, said so (portal/clock.py)."""
+        day = date_format(clock.today(organisation), "DATE_FORMAT")
+        if clock.on_test_clock(organisation):
+            return _("%(day)s (test clock)") % {"day": day}
+        return day
 
     @admin.display(description=gettext_lazy("plan"), ordering="subscription__plan__rank")
     def plan(self, organisation: Organisation) -> str:

@@ -60,7 +60,7 @@ class Plan(Bilingual):
 
     @property
     def is_free(self) -> bool:
-        """The plan without charge (``free``: DOMAIN.md prices it 0 on both cycles, which
+        """The plan without charge (``free``: docs/domain.md prices it 0 on both cycles, which
         ``tests/subscriptions/test_entitlements.py`` checks): no bill, no period to watch."""
         return self.code == FREE_PLAN
 

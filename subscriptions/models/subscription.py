@@ -19,7 +19,7 @@ from subscriptions.proration import period_end
 
 class Subscription(models.Model):
     """An organisation's plan and its current billing period. ``paid_value`` is the
-    value paid per day for the plan it is on (DOMAIN.md, Money) times the period's
+    value paid per day for the plan it is on (docs/domain.md, Money) times the period's
     days: kept whole so that proration is exact."""
 
     organisation = models.OneToOneField(

@@ -11,10 +11,10 @@ from datetime import date
 
 from django.core.cache import caches
 from django.db.models import BigIntegerField, Q, Value
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.selectors import count_active_users, count_departments
+from portal import clock
 from portal.models import Organisation
 from subscriptions.exceptions import NoSubscription
 from subscriptions.models import EntitlementOverride, Feature, Plan, PlanFeature, Subscription
@@ -145,7 +145,7 @@ def entitlements_on(
     """What the organisation would have on each (plan, seats), computed as its own
     entitlements are (overrides included): the Store's offers and a plan change's
     preview both ask here. One query whatever the number of plans."""
-    return _entitlements(organisation.pk, plans, today or timezone.localdate())
+    return _entitlements(organisation.pk, plans, today or clock.today(organisation))
 
 
 def subscription_of(organisation: Organisation) -> Subscription:
@@ -170,7 +170,7 @@ def entitlements_for(organisation: Organisation, *, today: date | None = None) -
     memo = organisation.__dict__.get("_entitlements")
     if memo is not None:
         return memo
-    day = today or timezone.localdate()
+    day = today or clock.today(organisation)
     subscription = subscription_of(organisation)
     stamp = subscription.updated_at.timestamp()
     key = f"org{organisation.pk}:{stamp}:{day.isoformat()}"

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
+from portal import clock
 from subscriptions.models import Plan, ScheduledChange, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors.catalogue import seat_rate
@@ -49,7 +48,7 @@ def next_bill(
     list price for its plan, cycle and seats, or for those of the ``scheduled`` change
     that starts that period (one query). A change's preview says the same of the
     subscription after the change (``PlanChangePreview.next_bill``)."""
-    current = renewed(subscription, today or timezone.localdate(), scheduled)
+    current = renewed(subscription, today or clock.today(subscription.organisation), scheduled)
     following = _as_scheduled(current, current.period_end + timedelta(days=1), scheduled)
     price = list_price(following.plan, following.cycle, following.seats, following.currency)
     return bill_after(current.period_end, price, currency=following.currency, cycle=following.cycle)

@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.utils import timezone
-
+from portal import clock
 from portal.models import Organisation
 from subscriptions.exceptions import (
     NothingToBill,
@@ -182,7 +181,7 @@ class PlanChangePreview:
 
     @property
     def schedulable(self) -> bool:
-        """Whether the change may wait for the end of the period instead (DOMAIN.md,
+        """Whether the change may wait for the end of the period instead (docs/domain.md,
         Time): a downgrade, fewer seats or the other billing cycle. Upgrades (and more
         seats) are always made now."""
         if self.kind == ChangeKind.SEATS:
@@ -211,9 +210,9 @@ def _quote(
     kind: str,
 ) -> tuple[Quote, date, date]:
     """The money of the change and the period the subscription will be in afterwards.
-    Same cycle: DOMAIN.md's proration within the current period. New cycle: the unused
+    Same cycle: docs/domain.md's proration within the current period. New cycle: the unused
     value of the current period is credited against a new period of the new cycle
-    starting today. The change day counts as used, as in every quote (DOMAIN.md): with
+    starting today. The change day counts as used, as in every quote (docs/domain.md): with
     today counted unused too, a cycle switch on the day of an upgrade credited a day the
     upgrade never charged, and a refund could exceed what was paid."""
     if to_cycle == subscription.cycle:
@@ -338,7 +337,7 @@ def preview_plan_change(
     """What changing to ``plan_code`` would do, changing nothing: allowed or refused
     (with the reason), features lost and gained, limits exceeded and objects hidden,
     seats over the new cap, and the refund quote or the amount due."""
-    day = today or timezone.localdate()
+    day = today or clock.today(organisation)
     to_plan = get_plan(plan_code)
     current = subscription_of(organisation)
     # A period that ended and was not renewed yet starts with the change scheduled for

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from portal import clock
 from portal.models import Organisation
 from subscriptions.models import PlanChange, ScheduledChange
 
@@ -35,12 +36,16 @@ def cancelled_by(change: PlanChange) -> ScheduledChange | None:
     )
 
 
-def reminders_due(today: date, days_before: int) -> QuerySet[ScheduledChange]:
-    """Scheduled changes taking effect within ``days_before`` days after ``today`` whose
-    primary contact has not been reminded yet (one reminder each)."""
+def reminders_due(today: date | None, days_before: int) -> QuerySet[ScheduledChange]:
+    """Scheduled changes taking effect within ``days_before`` days after their
+    organisation's today (``today``, when given, for every organisation) whose primary
+    contact has not been reminded yet (one reminder each)."""
+    if today is not None:
+        coming = Q(effective__gt=today, effective__lte=today + timedelta(days=days_before))
+    else:
+        coming = clock.by_each_clock("effective", "gt") & clock.by_each_clock(
+            "effective", "lte", days=days_before
+        )
     return ScheduledChange.objects.filter(
-        status=ScheduledChange.Status.SCHEDULED,
-        reminded_on__isnull=True,
-        effective__gt=today,
-        effective__lte=today + timedelta(days=days_before),
+        coming, status=ScheduledChange.Status.SCHEDULED, reminded_on__isnull=True
     ).order_by("effective", "pk")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from portal import clock
 from portal.models import Organisation
 from subscriptions import audit
 from subscriptions.exceptions import InvalidOverride
@@ -45,7 +46,7 @@ def grant_override(
         raise InvalidOverride(reason=_("an on/off feature takes no limit."))
     if limit is not None and limit < 0:
         raise InvalidOverride(reason=_("a limit cannot be negative."))
-    if valid_until is not None and valid_until < (today or timezone.localdate()):
+    if valid_until is not None and valid_until < (today or clock.today(organisation)):
         raise InvalidOverride(reason=_("the end date is in the past."))
     with transaction.atomic():
         override = EntitlementOverride.objects.create(

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.services import deactivate_for_seats
+from portal import clock
 from portal.models import Organisation
 from subscriptions import audit
 from subscriptions.exceptions import FeedbackReasonNotForChange
@@ -49,7 +49,7 @@ def change_plan(
     (or one derived from the change); when it fails nothing is changed. With ``promise``
     (the ``PlanChangePreview.promise`` of the page or dry run the confirmer saw), the change
     is made only if its figures are still those: else ``QuoteChanged``, nothing changed."""
-    day = today or timezone.localdate()
+    day = today or clock.today(organisation)
     to_plan = get_plan(plan_code)
     if feedback_reason:
         valid_choice(feedback_reason, FeedbackReason, "reason")
@@ -122,7 +122,7 @@ def change_plan(
         subscription.seats = preview.seats_after
         subscription.save_terms()
         invoice = ledger.book_change(organisation, subscription, change, new_period=new_period)
-        # A change made now replaces one waiting for the period's end (DOMAIN.md, Time).
+        # A change made now replaces one waiting for the period's end (docs/domain.md, Time).
         scheduled_changes.cancel_for_change(organisation, change, acting_user=acting_user)
         audit.record(
             audit.Action.PLAN_CHANGED,

@@ -9,10 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from portal import clock
 from portal.emails import send_after_commit
 from portal.selectors import organisation_url
 from subscriptions import audit
@@ -48,13 +48,13 @@ def request_refund(
 ) -> RefundRequest:
     """Ask for the prorated refund of one plan change: its quote, frozen now. One per
     change, while the change's billing period lasts. Notifies PAYMENTS_CONTACT_EMAIL."""
-    day = today or timezone.localdate()
     with transaction.atomic():
         change = (
             PlanChange.objects.select_for_update()
             .select_related("organisation")
             .get(pk=plan_change.pk)
         )
+        day = today or clock.today(change.organisation)
         require_customer_manager(change.organisation, acting_user)  # staff decide, not ask
         assert acting_user is not None  # the guard refuses commands
         if change.refund_quote <= 0:
@@ -140,7 +140,7 @@ def _move_refund(
             ]
         )
         if to_status == RefundStatus.REFUNDED:
-            ledger.book_refund_paid(refund, day=timezone.localdate())
+            ledger.book_refund_paid(refund, day=clock.today(refund.organisation))
         audit.record(
             audit.Action.refund_moved(to_status),
             acting_user=acting_user,

@@ -9,6 +9,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 
+from portal import clock
 from subscriptions.models import ScheduledChange
 from subscriptions.selectors.periods import list_price
 from subscriptions.selectors.scheduled_changes import reminders_due
@@ -17,11 +18,12 @@ from subscriptions.services import notices
 logger = logging.getLogger(__name__)
 
 
-def send_reminders(today: date) -> tuple[list[str], list[tuple[str, str]]]:
+def send_reminders(today: date | None = None) -> tuple[list[str], list[tuple[str, str]]]:
     """Email each primary contact whose scheduled change takes effect within
-    ``SUBSCRIPTIONS_REMINDER_DAYS`` days, once per change (``reminded_on``, set under the
-    change's row lock: two runs at once remind once). Returns the organisations reminded
-    and those that failed (slug and why); one failure does not stop the others."""
+    ``SUBSCRIPTIONS_REMINDER_DAYS`` days of their organisation's today (``today``, when
+    given, for every one), once per change (``reminded_on``, set under the change's row
+    lock: two runs at once remind once). Returns the organisations reminded and those that
+    failed (slug and why); one failure does not stop the others."""
     sent: list[str] = []
     failed: list[tuple[str, str]] = []
     due = reminders_due(today, settings.SUBSCRIPTIONS_REMINDER_DAYS)
@@ -40,9 +42,9 @@ def send_reminders(today: date) -> tuple[list[str], list[tuple[str, str]]]:
                 )
                 if scheduled is None:  # cancelled, applied or reminded meanwhile
                     continue
-                scheduled.reminded_on = today
-                scheduled.save(update_fields=["reminded_on"])
                 organisation = scheduled.organisation
+                scheduled.reminded_on = today or clock.today(organisation)
+                scheduled.save(update_fields=["reminded_on"])
                 price = list_price(
                     scheduled.to_plan,
                     scheduled.to_cycle,

@@ -1,4 +1,4 @@
-"""Changes at the end of the period (DOMAIN.md, Time): scheduling one, cancelling it,
+"""Changes at the end of the period (docs/domain.md, Time): scheduling one, cancelling it,
 and an immediate change replacing it. Nothing about the subscription changes until the
 renewal that applies it (``services.subscription``)."""
 
@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from accounts.models import User
+from portal import clock
 from portal.models import Organisation
 from subscriptions import audit
 from subscriptions.exceptions import NothingScheduled
@@ -42,7 +43,7 @@ def schedule_change(
     now, and checked again when it applies. A change already scheduled is replaced (at
     most one per organisation). The primary contact is told. ``promise``: as for
     ``change_plan``, the figures the confirmer saw (``QuoteChanged`` when they moved)."""
-    day = today or timezone.localdate()
+    day = today or clock.today(organisation)
     to_plan = get_plan(plan_code)
     with transaction.atomic():
         subscription = locked_subscription(organisation)

@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.services import deactivate_for_seats
+from portal import clock
 from portal.exceptions import DomainError
 from portal.models import Organisation
 from subscriptions import audit
@@ -85,7 +87,7 @@ def start_subscription(
     paid = price if amount_paid is None else amount_paid
     if paid < 0:
         raise InvalidChoice(value=str(paid), field="amount paid", choices="≥ 0")
-    day = period_start or timezone.localdate()
+    day = period_start or clock.today(organisation)
     with transaction.atomic():
         subscription = Subscription(
             organisation=organisation, plan=plan, cycle=cycle, seats=seats, currency=currency
@@ -279,23 +281,29 @@ class BillingRun:
 
 
 def run_billing(today: date | None = None) -> BillingRun:
-    """Renew every subscription whose period ended before ``today`` (applying the
-    changes scheduled for then), each in its own transaction under its row lock, so that
-    two runs at once renew each one once and a second run for the same day finds nothing;
-    then remind the primary contacts of changes coming soon (``reminders``). One
-    organisation's failure is reported and does not stop the others. Work per
-    subscription does not grow with the number of tenant schemas."""
-    day = today or timezone.localdate()
-    report = BillingRun(day)
+    """Renew every subscription whose period ended before its organisation's today (its
+    test clock's, or the real date: ``portal.clock``; ``today``, when given, for every
+    organisation), applying the changes scheduled for then, each in its own transaction
+    under its row lock, so that two runs at once renew each one once and a second run for
+    the same day finds nothing; then remind the primary contacts of changes coming soon
+    (``reminders``). One organisation's failure is reported and does not stop the others.
+    Work per subscription does not grow with the number of tenant schemas."""
+    report = BillingRun(today or clock.today())
+
+    def by_its_day(field: str, lookup: str) -> Q:
+        if today is not None:
+            return Q(**{f"{field}__{lookup}": today})
+        return clock.by_each_clock(field, lookup)
+
     # Only these can have a change due: one scheduled later in the run is scheduled after
     # its subscription renewed (scheduling renews first), so its day is still to come.
     scheduled = set(
         ScheduledChange.objects.filter(
-            status=ScheduledChange.Status.SCHEDULED, effective__lte=day
+            by_its_day("effective", "lte"), status=ScheduledChange.Status.SCHEDULED
         ).values_list("organisation_id", flat=True)
     )
     rates: Rates = {}  # the seat rates as the run reads them, each once
-    due = Subscription.objects.filter(period_end__lt=day).order_by("pk")
+    due = Subscription.objects.filter(by_its_day("period_end", "lt")).order_by("pk")
     for pk, slug in due.values_list("pk", "organisation__slug"):
         try:
             with transaction.atomic():
@@ -304,15 +312,16 @@ def run_billing(today: date | None = None) -> BillingRun:
                 subscription = (
                     Subscription.objects.select_for_update(of=("self",))
                     .select_related("plan", "organisation")
-                    .filter(pk=pk, period_end__lt=day)
+                    .filter(by_its_day("period_end", "lt"), pk=pk)
                     .first()
                 )
                 if subscription is None:
                     continue
+                organisation = subscription.organisation
                 renewal = _renew(
-                    subscription.organisation,
+                    organisation,
                     subscription,
-                    day,
+                    today or clock.today(organisation),
                     may_have_scheduled=subscription.organisation_id in scheduled,
                     rates=rates,
                 )
@@ -325,7 +334,7 @@ def run_billing(today: date | None = None) -> BillingRun:
             report.applied.append(slug)
         if renewal.not_applied is not None:
             report.not_applied.append((slug, renewal.not_applied.note))
-    reminded, failed = reminders.send_reminders(day)
+    reminded, failed = reminders.send_reminders(today)
     report.reminded = reminded
     report.failed.extend(failed)
     return report

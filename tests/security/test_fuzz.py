@@ -699,6 +699,21 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             )
         ],
         "run_billing": [option("today", _days(years=1, extremes=False))],
+        "clock": [
+            st.one_of(
+                st.tuples(st.just(["show"]), option("org", slugs)).map(
+                    lambda found: [a for part in found for a in part]
+                ),
+                st.tuples(
+                    st.just(["advance"]),
+                    st.one_of(
+                        option("org", slugs), st.just(["--all"]), st.just(["--all", "--org=x"])
+                    ),
+                    option("to", _days(years=4, extremes=False)),
+                ).map(lambda found: [a for part in found for a in part]),
+                positional(shell_text()),
+            )
+        ],
         "subscriptions": [option("plan", plans), option("format", formats)],
         # These would run for good, migrate or seed: every example has a bad argument.
         "migrate_organisations": [
@@ -915,4 +930,4 @@ def test_run_billing_refuses_a_day_centuries_ahead(northwind: Site, contoso: Sit
     # Refused while the arguments are read: argparse's usage, then what is wrong.
     assert result.returncode == 2, errors
     assert errors[-1].startswith("manage.py run_billing: error: argument --today: "), errors
-    assert "too far from today" in errors[-1]
+    assert "is after today" in errors[-1] and "books only periods that have begun" in errors[-1]

@@ -18,7 +18,7 @@ from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import AuditEvent, LedgerLine, PlanPrice, Subscription
 from subscriptions.services.subscription import run_billing
-from tests.conftest import Site, drop_schemas
+from tests.conftest import Site, drop_schemas, on
 from tests.subscriptions.conftest import make_organisation
 
 
@@ -32,7 +32,8 @@ def test_run_billing_renews_what_is_due_once(northwind: Site, contoso: Site) -> 
     day = subscription.period_end + timedelta(days=1)
     before = {site.organisation.slug: _charges(site.organisation) for site in (northwind, contoso)}
     out = io.StringIO()
-    call_command("run_billing", "--today", day.isoformat(), stdout=out)
+    with on(day):
+        call_command("run_billing", stdout=out)
     assert "northwind: renewed (1 period)" in out.getvalue()
     assert "2 renewed, 0 scheduled changes applied, 0 reminded, 0 failed." in out.getvalue()
     renewed = Subscription.objects.get(organisation=northwind.organisation)
@@ -42,7 +43,8 @@ def test_run_billing_renews_what_is_due_once(northwind: Site, contoso: Site) -> 
         event = AuditEvent.objects.filter(organisation=site.organisation).first()
         assert event is not None and "renew" in event.action
     again = io.StringIO()
-    call_command("run_billing", "--today", day.isoformat(), stdout=again)
+    with on(day):
+        call_command("run_billing", "--today", day.isoformat(), stdout=again)
     assert "0 renewed, 0 scheduled changes applied, 0 reminded, 0 failed." in again.getvalue()
     assert _charges(northwind.organisation) == before["northwind"] + 1
 
@@ -57,8 +59,8 @@ def test_a_failure_is_reported_and_the_others_are_renewed(northwind: Site) -> No
     assert [slug for slug, _reason in report.failed] == [broken.slug]
     assert "northwind" in [slug for slug, _periods in report.renewed]
     assert Subscription.objects.get(organisation=northwind.organisation).period_start == day
-    with pytest.raises(CommandError, match=r"1 organisation\(s\) failed"):
-        call_command("run_billing", "--today", day.isoformat(), stdout=io.StringIO())
+    with on(day), pytest.raises(CommandError, match=r"1 organisation\(s\) failed"):
+        call_command("run_billing", stdout=io.StringIO())
 
 
 @pytest.mark.django_db
@@ -94,16 +96,17 @@ def test_two_runs_at_once_renew_each_subscription_once(due: list[Organisation]) 
         out = io.StringIO()
         try:
             barrier.wait(timeout=10)
-            call_command("run_billing", "--today", day.isoformat(), stdout=out)  # exits 0
+            call_command("run_billing", stdout=out)  # exits 0
             outputs.append(out.getvalue())
         finally:
             connection.close()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with on(day):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
     assert len(outputs) == 2 and all(", 0 failed." in output for output in outputs)
     lines = [line for output in outputs for line in output.splitlines()]
     renewed = [line.split(":")[0] for line in lines if "renewed (" in line]

@@ -1,4 +1,4 @@
-"""Quotes are promises (DOMAIN.md): a confirmation applies exactly the figures its page
+"""Quotes are promises (docs/domain.md): a confirmation applies exactly the figures its page
 showed, or nothing. The stale-tab stories of issue 21: a page drawn, then something the
 figures depend on moves (another change in another tab, a catalogue price, the day), then
 the first page is confirmed: 409, the page drawn again with the new figures and why, and

@@ -59,7 +59,7 @@ def state(organisation: Organisation) -> tuple[Any, ...]:
 
 
 def expected_refund(organisation: Organisation, new_period_price: Decimal) -> Decimal:
-    """DOMAIN.md: max(0, (paid_daily - new_daily) * R), rounded down to the yen."""
+    """docs/domain.md: max(0, (paid_daily - new_daily) * R), rounded down to the yen."""
     sub = subscription(organisation)
     days = (sub.period_end - sub.period_start).days + 1
     new_daily = (new_period_price / days).quantize(Decimal("1e-12"), rounding=ROUND_FLOOR)

@@ -1,4 +1,4 @@
-"""DOMAIN.md's invariants, over random sequences: within one period the refund quotes
+"""docs/domain.md's invariants, over random sequences: within one period the refund quotes
 never add up to more than was paid (the first payment, discounts included, plus upgrade
 charges); and with seat changes, cycle switches and refund decisions too, refunds paid
 never exceed charges, and the Store, the admin and the ledger command show the same sums.
@@ -133,7 +133,7 @@ def test_refunds_never_exceed_what_was_paid(
 
 
 # Money over random sequences of plan changes, seat changes, cycle switches and refund
-# decisions (DOMAIN.md, Ledger and invoices).
+# decisions (docs/domain.md, Ledger and invoices).
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("plan"), st.sampled_from(PLANS), st.integers(1, 9)),

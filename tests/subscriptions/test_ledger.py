@@ -1,5 +1,5 @@
 """The ledger: every money movement is a line written with its change, append-only, and
-every "paid" figure is a sum of lines (DOMAIN.md, Ledger and invoices)."""
+every "paid" figure is a sum of lines (docs/domain.md, Ledger and invoices)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DOMAIN.md's money rules as pure functions: periods, remaining days, quotes."""
+"""docs/domain.md's money rules as pure functions: periods, remaining days, quotes."""
 
 from __future__ import annotations
 
@@ -238,7 +238,7 @@ def test_format_amount() -> None:
     ],
 )
 def test_periods_keep_the_day_of_their_anchor(anchor: date, cycle: str, starts: list[date]) -> None:
-    """DOMAIN.md, Time: 31 Jan -> 28 Feb -> 31 Mar -> 30 Apr; nothing drifts."""
+    """docs/domain.md, Time: 31 Jan -> 28 Feb -> 31 Mar -> 30 Apr; nothing drifts."""
     found = [anchor]
     while len(found) < len(starts):
         found.append(period_end(found[-1], cycle, anchor) + timedelta(days=1))

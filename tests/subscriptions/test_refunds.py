@@ -41,7 +41,7 @@ PENDING, APPROVED, REFUNDED, REJECTED, WITHDRAWN = (
     RefundStatus.WITHDRAWN,
 )
 STATUSES = [PENDING, APPROVED, REFUNDED, REJECTED, WITHDRAWN]
-# DOMAIN.md: pending → approved → refunded, pending → rejected, pending → withdrawn.
+# docs/domain.md: pending → approved → refunded, pending → rejected, pending → withdrawn.
 LEGAL_MOVES = {(PENDING, APPROVED), (PENDING, REJECTED), (PENDING, WITHDRAWN), (APPROVED, REFUNDED)}
 # How a pending request reaches each status by legal moves only.
 PATH_TO: dict[str, list[str]] = {

@@ -1,4 +1,4 @@
-"""Changes at the end of the period (issue 10, point 4; DOMAIN.md, Time): scheduling one
+"""Changes at the end of the period (issue 10, point 4; docs/domain.md, Time): scheduling one
 changes nothing now; the renewal on its day applies it with its seat choice checked
 again; it can be cancelled by the customer, staff or an operator; an immediate change
 cancels it; one that can no longer be made is set aside and the subscription renews as

@@ -1,5 +1,5 @@
 """Seat changes without a plan change, and monthly ↔ annual switches: in the service, the
-Store, the admin and the command (DOMAIN.md, Seats; issue 9 points 3 and 4)."""
+Store, the admin and the command (docs/domain.md, Seats; issue 9 points 3 and 4)."""
 
 from __future__ import annotations
 

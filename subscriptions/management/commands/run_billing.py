@@ -6,23 +6,24 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.management.days import day_within
+from portal.management.days import day_not_after_today
 from subscriptions.services.subscription import run_billing
 
 
 class Command(BaseCommand):
     help = (
-        "Renew every subscription whose period ended before the day (default: today), "
-        "applying the changes scheduled for then, and send the reminders due; a second run "
-        "for the same day changes nothing."
+        "Renew every subscription whose period ended before the day (default: each "
+        "organisation's today: the real date, or its test clock's), applying the changes "
+        "scheduled for then, and send the reminders due; a second run for the same day "
+        "changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--today",
-            type=day_within(days_before=None, days_after=366),
+            type=day_not_after_today,
             metavar="YYYY-MM-DD",
-            help="The day to bill as of (default: today; at most a year ahead).",
+            help="The day to bill every organisation as of: today or earlier (a catch-up).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,67 @@
+"""manage.py clock show [--org SLUG] | clock advance (--org SLUG | --all) --to YYYY-MM-DD
+
+Test clocks (portal/clock.py), for demos and staging: an organisation's today moved
+forward, then the billing that day brings (renewals, scheduled changes, reminders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal import clock
+from portal.exceptions import DomainError
+from portal.management.days import day
+from portal.models import Organisation
+from subscriptions.management.commands._shared import organisation_by_slug
+from subscriptions.services.clocks import advance_clock
+
+
+class Command(BaseCommand):
+    help = (
+        "Test clocks for demos and staging (PORTAL_TEST_CLOCKS): show each organisation's "
+        "today, or move one organisation's (--org) or every one's (--all) forward to a day, "
+        "then run the billing that day brings. A clock never goes back."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        show = actions.add_parser("show", help="Each organisation's today (or one's, --org).")
+        show.add_argument("--org", metavar="SLUG")
+        advance = actions.add_parser("advance", help="Move a clock forward to --to.")
+        which = advance.add_mutually_exclusive_group(required=True)
+        which.add_argument("--org", metavar="SLUG")
+        which.add_argument("--all", action="store_true", help="Every organisation.")
+        advance.add_argument("--to", type=day, required=True, metavar="YYYY-MM-DD")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "show":
+            self._show(options.get("org"))
+            return
+        organisation = organisation_by_slug(options["org"]) if options.get("org") else None
+        try:
+            report = advance_clock(organisation, options["to"])
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        who = organisation.slug if organisation is not None else "every organisation"
+        self.stdout.write(f"{who}: today is {options['to'].isoformat()} (test clock).")
+        for slug, periods in report.renewed:
+            self.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
+        for slug in report.applied:
+            self.stdout.write(f"{slug}: scheduled change applied")
+        for slug in report.reminded:
+            self.stdout.write(f"{slug}: reminded of its scheduled change")
+        for slug, reason in report.failed:
+            self.stderr.write(f"{slug}: failed: {reason}")
+        if report.failed:
+            raise CommandError(f"{len(report.failed)} organisation(s) failed to renew.")
+
+    def _show(self, slug: str | None) -> None:
+        organisations = (
+            [organisation_by_slug(slug)] if slug else Organisation.objects.order_by("slug")
+        )
+        state = "on" if clock.test_clocks_on() else "off (every organisation is on the real date)"
+        self.stdout.write(f"Test clocks: {state}. Real date: {clock.today().isoformat()}.")
+        for organisation in organisations:
+            mark = " (test clock)" if clock.on_test_clock(organisation) else ""
+            self.stdout.write(f"{organisation.slug}: {clock.today(organisation).isoformat()}{mark}")
