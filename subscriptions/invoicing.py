@@ -8,15 +8,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from subscriptions.money import round_down
 
 # Japan's consumption tax on JPY invoices; USD invoices go to customers abroad, untaxed.
 TAX_RATES = {"JPY": Decimal("0.10"), "USD": Decimal(0)}
 
-# The PostgreSQL sequence numbers are drawn from: a number is never given twice, even by
-# a transaction that rolled back (which leaves a gap instead).
+# The PostgreSQL sequences numbers are drawn from: a number is never given twice, even by
+# a transaction that rolled back (which leaves a gap instead). Return invoices have their
+# own series.
 NUMBER_SEQUENCE = "subscriptions_invoice_number_seq"
+RETURN_NUMBER_SEQUENCE = "subscriptions_return_invoice_number_seq"
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,19 @@ def totals(amounts: Iterable[Decimal], currency: str) -> Totals:
 def invoice_number(issued_on: date, sequence_value: int) -> str:
     """``INV-2026-000042``: the year of issue and the sequence's value."""
     return f"INV-{issued_on:%Y}-{sequence_value:06d}"
+
+
+def return_invoice_number(issued_on: date, sequence_value: int) -> str:
+    """``RET-2026-000007``: a return invoice's number (its own series)."""
+    return f"RET-{issued_on:%Y}-{sequence_value:06d}"
+
+
+def tax_on_return(amount: Decimal, *, invoiced: Totals, currency: str) -> Decimal:
+    """The consumption tax that goes back with ``amount`` (tax-exclusive) returned from a
+    period whose invoices add up to ``invoiced``: the same share of their tax as ``amount``
+    is of their subtotal, rounded down. Returns that add up to at most what was invoiced
+    give back at most the tax invoiced (rounding down never adds up to more)."""
+    if invoiced.subtotal <= 0 or amount <= 0:
+        return Decimal(0)
+    share = Fraction(min(amount, invoiced.subtotal)) / Fraction(invoiced.subtotal)
+    return round_down(Fraction(invoiced.tax) * share, currency)

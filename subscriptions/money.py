@@ -37,6 +37,8 @@ def in_currency(amount: Decimal, currency: str) -> Decimal:
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """``JPY 12,000`` / ``USD 140.00``: plain text for commands, emails and logs."""
+    """``JPY 12,000`` / ``USD 140.00`` / ``−JPY 32,516``: plain text for commands, emails
+    and logs (money going back with the minus sign before the currency)."""
     places = MINOR_UNITS[currency]
-    return f"{currency} {amount:,.{places}f}"
+    sign = "\u2212" if amount < 0 else ""
+    return f"{sign}{currency} {abs(amount):,.{places}f}"

@@ -17,6 +17,8 @@ urlpatterns = [
     path("store/refunds/<int:pk>/withdraw/", store.withdraw_refund, name="store_withdraw_refund"),
     # Only what an invoice number can be (no odd bytes reach the database).
     re_path(
-        r"^store/invoices/(?P<number>INV-[0-9]{4}-[0-9]{6,})/$", store.invoice, name="store_invoice"
+        r"^store/invoices/(?P<number>(?:INV|RET)-[0-9]{4}-[0-9]{6,})/$",
+        store.invoice,
+        name="store_invoice",
     ),
 ]

@@ -26,7 +26,7 @@ from subscriptions.models.changes import (
     RefundStatus,
     ScheduledChange,
 )
-from subscriptions.models.invoices import Invoice
+from subscriptions.models.invoices import Invoice, InvoiceKind
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
 from subscriptions.models.subscription import EntitlementOverride, Subscription
 
@@ -40,6 +40,7 @@ __all__ = [
     "Feature",
     "FeedbackReason",
     "Invoice",
+    "InvoiceKind",
     "LedgerKind",
     "LedgerLine",
     "Plan",

@@ -3,6 +3,8 @@ made for them."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -105,6 +107,10 @@ class PlanChange(models.Model):
     paid_daily_before = models.DecimalField(max_digits=26, decimal_places=12)
     new_daily = models.DecimalField(max_digits=26, decimal_places=12)
     refund_quote = models.DecimalField(_("refund quote"), max_digits=14, decimal_places=2)
+    # The consumption tax paid on the refund quote's part, from the period's invoices.
+    refund_tax = models.DecimalField(
+        _("tax on the refund quote"), max_digits=14, decimal_places=2, default=0
+    )
     amount_due = models.DecimalField(_("amount due"), max_digits=14, decimal_places=2)
     payment_reference = models.CharField(max_length=100, blank=True)
     deactivated_user_ids = models.JSONField(default=list, blank=True)
@@ -138,6 +144,11 @@ class PlanChange(models.Model):
     def __str__(self) -> str:
         return f"{self.organisation}: {self.from_plan} → {self.to_plan}"
 
+    @property
+    def refund_total(self) -> Decimal:
+        """The prorated refund that may be requested, tax included."""
+        return self.refund_quote + self.refund_tax
+
 
 class RefundStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -162,7 +173,8 @@ class RefundRequest(models.Model):
         related_name="refund_requests",
         verbose_name=_("organisation"),
     )
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)  # excl. tax
+    tax = models.DecimalField(_("tax"), max_digits=14, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     status = models.CharField(
         _("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
@@ -187,8 +199,13 @@ class RefundRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        amount = format_amount(self.amount, self.currency)
+        amount = format_amount(self.total, self.currency)
         return f"{self.organisation} — {amount} ({self.get_status_display()})"
+
+    @property
+    def total(self) -> Decimal:
+        """What goes back: the amount and the tax paid on it."""
+        return self.amount + self.tax
 
 
 class ScheduledChange(models.Model):

@@ -2,7 +2,9 @@
 its credit), numbered from a database sequence so that a number is never given twice,
 frozen once issued (a trigger refuses UPDATE and DELETE). In JPY an invoice is a
 qualified invoice (適格請求書): the seller's registration number, the tax rate and the tax
-for that rate, rounded once per invoice."""
+for that rate, rounded once per invoice. Money given back has its **return invoice**
+(適格返還請求書) with its own number series: its amounts are positive (what goes back), and
+it names the invoices it corrects."""
 
 from __future__ import annotations
 
@@ -14,8 +16,20 @@ from portal.models import Organisation
 from subscriptions.models.catalogue import Currency
 
 
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    # 返還インボイス (適格返還請求書): money given back (a refund paid, a credit), correcting
+    # the invoices of the period it was paid for; its own number series.
+    RETURN_INVOICE = "return_invoice", _("Return invoice")
+
+
 class Invoice(models.Model):
     number = models.CharField(_("number"), max_length=30, unique=True)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
+    )
+    # A return invoice's originals, as they were: [{"number": ..., "issued_on": ...}].
+    corrects = models.JSONField(_("corrects"), default=list, blank=True)
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
@@ -51,3 +65,7 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def is_return(self) -> bool:
+        return self.kind == InvoiceKind.RETURN_INVOICE

@@ -4,6 +4,8 @@ is a sum of its lines, never a number kept apart that could disagree."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -107,3 +109,10 @@ class LedgerLine(models.Model):
     def __str__(self) -> str:
         amount = format_amount(self.amount, self.currency)
         return f"{self.booked_on} {self.organisation} — {self.get_kind_display()} {amount}"
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """The line as the customer reads it: charges positive, money going back negative
+        (a refund paid is stored positive, as the ledger has always written it; a credit
+        negative)."""
+        return -self.amount if self.kind == LedgerKind.REFUND_PAID else self.amount

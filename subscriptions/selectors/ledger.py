@@ -5,12 +5,21 @@ figure the Store, the admin and the commands show comes from here."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
 from portal.models import Organisation
-from subscriptions.models import CHARGE_KINDS, LedgerKind, LedgerLine, Subscription
+from subscriptions.invoicing import TAX_RATES, Totals, totals
+from subscriptions.models import (
+    CHARGE_KINDS,
+    Invoice,
+    InvoiceKind,
+    LedgerKind,
+    LedgerLine,
+    Subscription,
+)
 
 
 def paid_for_period(subscription: Subscription) -> Decimal:
@@ -25,6 +34,39 @@ def paid_for_period(subscription: Subscription) -> Decimal:
         kind__in=CHARGE_KINDS,
     ).aggregate(total=Sum("amount"))["total"]
     return total or Decimal(0)
+
+
+def invoices_for_period(organisation_id: int, start: date, end: date) -> list[Invoice]:
+    """The invoices of the charges booked for one period (its charge, upgrades, seats, a
+    new cycle net of the credit it used), oldest first (one query): what a return of money
+    paid for that period corrects."""
+    return list(
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE,
+            lines__organisation_id=organisation_id,
+            lines__period_start=start,
+            lines__period_end=end,
+        )
+        .distinct()
+        .order_by("issued_on", "pk")
+    )
+
+
+def invoiced_for_period(subscription: Subscription) -> Totals:
+    """What the invoices of the subscription's current period add up to (subtotal, tax,
+    total): the base of the tax that goes back with a refund of that period. A period not
+    booked yet (a renewal still to run) is what its renewal will invoice."""
+    found = invoices_for_period(
+        subscription.organisation_id, subscription.period_start, subscription.period_end
+    )
+    if not found:
+        return totals([subscription.amount_paid], subscription.currency)
+    return Totals(
+        subtotal=sum((invoice.subtotal for invoice in found), Decimal(0)),
+        tax_rate=TAX_RATES[subscription.currency],
+        tax=sum((invoice.tax for invoice in found), Decimal(0)),
+        total=sum((invoice.total for invoice in found), Decimal(0)),
+    )
 
 
 def lines_of(organisation: Organisation) -> QuerySet[LedgerLine]:

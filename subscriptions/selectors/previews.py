@@ -22,7 +22,7 @@ from subscriptions.exceptions import (
     SeatsAgainstTheChange,
     SubscriptionError,
 )
-from subscriptions.invoicing import Totals, totals
+from subscriptions.invoicing import TAX_RATES, Totals, tax_on_return, totals
 from subscriptions.models import BillingCycle, ChangeKind, Feature, Plan, Subscription
 from subscriptions.money import per_day, round_down, round_up
 from subscriptions.proration import (
@@ -49,6 +49,7 @@ from subscriptions.selectors.entitlements import (
     subscription_of,
     usage_of,
 )
+from subscriptions.selectors.ledger import invoiced_for_period
 from subscriptions.selectors.periods import Bill, bill_after, list_price, renewed
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
 
@@ -125,6 +126,7 @@ class PlanChangePreview:
     seats_in_use: int
     new_price: Decimal
     quote: Quote
+    refund_tax: Decimal  # the tax paid on the refund quote's part (tax follows the money)
     currency: str
     period_start: date
     period_end: date
@@ -157,12 +159,24 @@ class PlanChangePreview:
             self.currency,
             [self.period_start.isoformat(), self.period_end.isoformat()],
             [self.quote.remaining_days, str(self.quote.due), str(self.quote.refund)],
+            str(self.refund_tax),
             [str(charge.subtotal), str(charge.tax), str(charge.total)],
             str(self.new_price),
             [bill.due_on.isoformat(), str(bill.amount)],
             self.effective.isoformat(),
         ]
         return hashlib.sha256(json.dumps(figures).encode()).hexdigest()[:32]
+
+    @property
+    def refund_now(self) -> Totals:
+        """The prorated refund that may be requested: the quote, the tax paid on that part
+        of the period's invoices, and their total."""
+        return Totals(
+            subtotal=self.quote.refund,
+            tax_rate=TAX_RATES[self.currency],
+            tax=self.refund_tax,
+            total=self.quote.refund + self.refund_tax,
+        )
 
     @property
     def charge_now(self) -> Totals:
@@ -292,6 +306,15 @@ def build_preview(
     )
     new_price = list_price(to_plan, to_cycle, seats_after, subscription.currency)
     quote, start, end = _quote(subscription, to_cycle, new_price, seats_after, today, kind=kind)
+    refund_tax = (
+        tax_on_return(
+            quote.refund,
+            invoiced=invoiced_for_period(subscription),
+            currency=subscription.currency,
+        )
+        if quote.refund > 0
+        else Decimal(0)
+    )
     seats_min, seats_max = seat_range(subscription, to_plan, kind=kind)
     return PlanChangePreview(
         organisation=organisation,
@@ -320,6 +343,7 @@ def build_preview(
         seats_in_use=usage["seats"],
         new_price=new_price,
         quote=quote,
+        refund_tax=refund_tax,
         currency=subscription.currency,
         period_start=start,
         period_end=end,

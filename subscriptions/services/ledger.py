@@ -14,10 +14,18 @@ from django.conf import settings
 from django.db import connection
 
 from portal.models import Organisation
-from subscriptions.invoicing import NUMBER_SEQUENCE, invoice_number, totals
+from subscriptions.invoicing import (
+    NUMBER_SEQUENCE,
+    RETURN_NUMBER_SEQUENCE,
+    TAX_RATES,
+    invoice_number,
+    return_invoice_number,
+    totals,
+)
 from subscriptions.models import (
     ChangeKind,
     Invoice,
+    InvoiceKind,
     LedgerKind,
     LedgerLine,
     PlanChange,
@@ -121,8 +129,30 @@ def book_change(
 
 
 def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
-    """A refund staff marked refunded: money back to the organisation (no invoice)."""
+    """A refund paid: money back to the organisation, tax-exclusive in the ledger as every
+    line is, with its return invoice (返還インボイス) for the amount and the tax paid on it,
+    correcting the invoices paid for the period of the refund's change."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
+    change = refund.plan_change
+    originals = (
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE,
+            lines__organisation_id=refund.organisation_id,
+            lines__period_start__lte=change.changed_on,
+            lines__period_end__gte=change.changed_on,
+        )
+        .exclude(lines__plan_change=change)  # a new cycle's own invoice: money after it
+        .distinct()
+        .order_by("issued_on", "pk")
+    )
+    document = _issue_return_invoice(
+        refund.organisation,
+        refund.currency,
+        day,
+        subtotal=refund.amount,
+        tax=refund.tax,
+        corrects=list(originals),
+    )
     return LedgerLine.objects.create(
         organisation_id=refund.organisation_id,
         kind=LedgerKind.REFUND_PAID,
@@ -131,4 +161,41 @@ def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
         booked_on=day,
         description=refund.payment_reference,
         refund_request=refund,
+        invoice=document,
+    )
+
+
+def _issue_return_invoice(
+    organisation: Organisation,
+    currency: str,
+    day: date,
+    *,
+    subtotal: Decimal,
+    tax: Decimal,
+    corrects: list[Invoice],
+) -> Invoice:
+    """A return invoice (適格返還請求書) for money given back: positive amounts (what goes
+    back), its own number series, and the invoices it corrects with their dates."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [RETURN_NUMBER_SEQUENCE])
+        (value,) = cursor.fetchone()
+    return Invoice.objects.create(
+        number=return_invoice_number(day, value),
+        kind=InvoiceKind.RETURN_INVOICE,
+        corrects=[
+            {"number": original.number, "issued_on": original.issued_on.isoformat()}
+            for original in corrects
+        ],
+        organisation=organisation,
+        issued_on=day,
+        currency=currency,
+        buyer_name=organisation.name,
+        seller_name=settings.PORTAL_INVOICE_SELLER,
+        registration_number=(
+            settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""
+        ),
+        tax_rate=TAX_RATES[currency],
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
     )

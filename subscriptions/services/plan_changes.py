@@ -100,6 +100,7 @@ def change_plan(
             paid_daily_before=preview.quote.paid_daily,
             new_daily=preview.quote.new_daily,
             refund_quote=preview.quote.refund,
+            refund_tax=preview.refund_tax,
             amount_due=preview.quote.due,
             deactivated_user_ids=deactivated,
             idempotency_key=idempotency_key or None,

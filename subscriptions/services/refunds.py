@@ -67,6 +67,7 @@ def request_refund(
             plan_change=change,
             organisation=change.organisation,
             amount=change.refund_quote,
+            tax=change.refund_tax,
             currency=change.currency,
             requested_by_id=acting_user.pk,
             requested_by_email=acting_user.email,
@@ -90,6 +91,7 @@ def _refund_snapshot(refund: RefundRequest) -> dict[str, Any]:
     return {
         "status": refund.status,
         "amount": refund.amount,
+        "tax": refund.tax,
         "currency": refund.currency,
         "note": refund.decision_note,
         "payment_reference": refund.payment_reference,

@@ -39,12 +39,15 @@ def feature_limit(entitlements: Any, code: str) -> int | None:
 
 @register.filter
 def money(amount: Decimal | None, currency: str) -> str:
-    """¥12,000 / $140.00, grouped for the active locale."""
+    """¥12,000 / $140.00, grouped for the active locale; money going back with a minus sign
+    before the symbol (−¥32,516, never ¥-32,516)."""
     if amount is None:
         return ""
     places = MINOR_UNITS.get(currency, 2)
-    figure = number_format(Decimal(amount), decimal_pos=places, force_grouping=True)
-    return f"{SYMBOLS.get(currency, currency + ' ')}{figure}"
+    value = Decimal(amount)
+    figure = number_format(abs(value), decimal_pos=places, force_grouping=True)
+    sign = "\u2212" if value < 0 else ""
+    return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{figure}"
 
 
 @register.filter

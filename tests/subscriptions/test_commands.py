@@ -406,6 +406,8 @@ def test_refunds_list_shows_each_request_in_every_format(pending) -> None:
         "id",
         "organisation",
         "amount",
+        "tax",
+        "total",
         "currency",
         "status",
         "requested_by",
@@ -414,10 +416,12 @@ def test_refunds_list_shows_each_request_in_every_format(pending) -> None:
     ]
     assert len(table) == 2
     cells = table[1].split()
-    assert cells[:6] == [
+    assert cells[:8] == [
         str(pending.pk),
         "northwind",
         f"{pending.amount:.0f}",  # yen have no decimals
+        f"{pending.tax:.0f}",
+        f"{pending.amount + pending.tax:.0f}",
         "JPY",
         "pending",
         "primary@northwind.test",

@@ -1,7 +1,9 @@
 """docs/domain.md's invariants, over random sequences: within one period the refund quotes
 never add up to more than was paid (the first payment, discounts included, plus upgrade
 charges); and with seat changes, cycle switches and refund decisions too, refunds paid
-never exceed charges, and the Store, the admin and the ledger command show the same sums.
+never exceed charges, per period refunds paid never exceed what was paid tax included nor
+the tax returned the tax invoiced, and the Store, the admin and the ledger command show the
+same sums.
 Runs the real services on a real organisation; each example starts a fresh subscription
 and is rolled back."""
 
@@ -26,7 +28,7 @@ from accounts.models import User
 from portal.tenancy import use_public_schema
 from subscriptions import proration
 from subscriptions.exceptions import SubscriptionError
-from subscriptions.models import PlanChange, Subscription
+from subscriptions.models import Invoice, PlanChange, Subscription
 from subscriptions.selectors import catalogue, ledger
 from subscriptions.services import plan_changes, refunds
 from subscriptions.services.subscription import start_subscription
@@ -253,6 +255,7 @@ def test_refunds_paid_never_exceed_charges_and_every_page_shows_the_same_sums(
         charges = sum(Decimal(line["amount"]) for line in lines if line["kind"] != "refund_paid")
         paid_back = sum(Decimal(line["amount"]) for line in lines if line["kind"] == "refund_paid")
         assert paid_back <= charges
+        _tax_follows_the_money(organisation)
         event(f"refunds paid: {'yes' if paid_back else 'no'}")
         kinds = PlanChange.objects.filter(organisation=organisation).values_list("kind", flat=True)
         event(f"kinds of change: {sorted(set(kinds))}")
@@ -284,6 +287,22 @@ def test_refunds_paid_never_exceed_charges_and_every_page_shows_the_same_sums(
         found = re.search(r"Paid for this period</th><td>([^<]*)<", page.content.decode())
         assert found and _figure(found.group(1)) == expected
         transaction.set_rollback(True)
+
+
+def _tax_follows_the_money(organisation) -> None:
+    """Per period (the invoices a return invoice corrects), what went back, tax included,
+    never exceeds what those invoices charged, nor the tax returned the tax they invoiced."""
+    documents = list(Invoice.objects.filter(organisation=organisation))
+    by_number = {document.number: document for document in documents}
+    returns = [document for document in documents if document.kind == "return_invoice"]
+    for document in returns:
+        originals = {original["number"] for original in document.corrects}
+        assert originals, f"{document.number} names the invoices it corrects"
+        within = [other for other in returns if {o["number"] for o in other.corrects} <= originals]
+        paid = [by_number[number] for number in originals]
+        assert sum(r.total for r in within) <= sum(i.total for i in paid)
+        assert sum(r.tax for r in within) <= sum(i.tax for i in paid)
+        event("a refund with its return invoice")
 
 
 def _superuser():

@@ -43,7 +43,7 @@ def test_the_tax_is_computed_once_on_the_subtotal_and_rounded_down() -> None:
     assert invoice_number(date(2026, 11, 26), 42) == "INV-2026-000042"
 
 
-def test_every_charge_has_an_invoice_and_a_refund_none(northwind: Site) -> None:
+def test_every_charge_has_an_invoice_and_a_refund_paid_its_return_invoice(northwind: Site) -> None:
     organisation = northwind.organisation
     plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
     subscription = Subscription.objects.get(organisation=organisation)
@@ -57,20 +57,28 @@ def test_every_charge_has_an_invoice_and_a_refund_none(northwind: Site) -> None:
     refunds.approve_refund(refund, acting_user=staff)
     refunds.mark_refunded(refund, acting_user=staff, payment_reference="BANK-9")
     lines = LedgerLine.objects.filter(organisation=organisation)
-    assert not lines.filter(kind="refund_paid", invoice__isnull=False).exists()
     charges = lines.exclude(kind="refund_paid")
     assert charges.count() == 2 and not charges.filter(invoice__isnull=True).exists()
-    numbers = list(
-        Invoice.objects.filter(organisation=organisation).values_list("number", flat=True)
-    )
+    invoices = Invoice.objects.filter(organisation=organisation, kind="invoice")
+    numbers = list(invoices.values_list("number", flat=True))
     assert len(numbers) == len(set(numbers)) == 2
     assert all(re.fullmatch(r"INV-\d{4}-\d{6}", number) for number in numbers)
-    for invoice in Invoice.objects.filter(organisation=organisation):
+    for invoice in invoices:
         [line] = invoice.lines.all()
         assert invoice.subtotal == line.amount
         assert invoice.tax == (line.amount * Decimal("0.1")).quantize(Decimal(1), "ROUND_DOWN")
         assert invoice.total == invoice.subtotal + invoice.tax
         assert invoice.buyer_name == organisation.name
+    [paid] = lines.filter(kind="refund_paid")
+    returned = paid.invoice
+    assert returned is not None and re.fullmatch(r"RET-\d{4}-\d{6}", returned.number)
+    assert (returned.kind, returned.subtotal, returned.tax) == (
+        "return_invoice",
+        refund.amount,
+        refund.tax,
+    )
+    # It corrects the invoices paid for the period, with their dates.
+    assert [original["number"] for original in returned.corrects] == sorted(numbers)
 
 
 def test_a_new_cycle_is_one_invoice_with_its_credit() -> None:

@@ -255,9 +255,10 @@ def test_plan_cards_and_the_confirmation_agree_with_an_override(northwind: Site)
 # host cache (no lookup of the organisation, no search_path switch through public).
 # The plans page: the transitions read once for every plan (was a query or two per plan).
 # The Store page: the plan names (its activity list) from the shared cache.
+# The confirmation of a downgrade: +1 for the period's invoices (the tax on its refund).
 @pytest.mark.parametrize(
     ("url", "queries"),
-    [("/store/", 10), ("/store/plans/", 8), ("/store/plans/professional/", 11)],
+    [("/store/", 10), ("/store/plans/", 8), ("/store/plans/professional/", 12)],
 )
 def test_store_query_budget_does_not_grow_with_history(
     northwind: Site, django_assert_num_queries, url: str, queries: int
@@ -392,7 +393,11 @@ def test_a_downgrade_confirmation_speaks_of_the_refund_what_is_hidden_and_the_ne
     assert DOWNGRADE_WARNING in _fact(page, "downgrade-notice")
     assert "No data is deleted" in page
     assert 'data-testid="charge-notice"' not in page and "You are charged" not in page
-    assert f"<dt>Prorated refund you can request</dt><dd>{_yen(refund)}</dd>" in page
+    # With the consumption tax paid on that part of the period's invoice (10%, rounded down).
+    tax = refund // 10
+    assert _fact(page, "refund-quote") == (
+        f"{_yen(refund + tax)}, tax included ({_yen(refund)} and {_yen(tax)} consumption tax)"
+    )
     assert _fact(page, "new-price") == f"{_yen(new_price)} a month"
     assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
     assert TAX_NOTE in page
@@ -488,9 +493,12 @@ def test_the_downgrade_result_offers_the_refund_and_the_next_bill(northwind: Sit
     result = client.get(response["Location"]).content.decode()
 
     assert 'data-testid="request-refund"' in result
-    assert f"The unused part of your previous plan is worth {_yen(int(change.refund_quote))}" in (
-        result
-    )
+    quote, tax = int(change.refund_quote), int(change.refund_tax)
+    assert tax == quote // 10 > 0
+    assert (
+        f"The unused part of your previous plan is worth {_yen(quote + tax)}, tax included "
+        f"({_yen(quote)} and {_yen(tax)} consumption tax)"
+    ) in result
     assert 'data-testid="charge"' not in result
     next_bill_on = subscription.period_end + timedelta(days=1)
     assert _fact(result, "new-price") == f"{_yen(42_000)} a month"

@@ -13,18 +13,21 @@ from subscriptions.models import Invoice
 from subscriptions.money import in_currency
 from subscriptions.selectors.invoices import invoices_of
 
-COLUMNS = ["number", "date", "currency", "subtotal", "tax", "total"]
+COLUMNS = ["number", "kind", "date", "currency", "subtotal", "tax", "total"]
 
 
 def invoice_json(invoice: Invoice) -> dict[str, Any]:
-    """An invoice as the JSON format has it: amounts as decimal strings in the currency's
-    precision, lines tax-exclusive."""
+    """An invoice or a return invoice as the JSON format has it: amounts as decimal strings
+    in the currency's precision (a return invoice's positive: what went back), lines
+    tax-exclusive as the ledger has them (money going back negative); a return invoice
+    names the invoices it corrects."""
 
     def amount(value: Decimal) -> str:
         return str(in_currency(value, invoice.currency))
 
-    return {
+    document: dict[str, Any] = {
         "number": invoice.number,
+        "kind": invoice.kind,
         "date": invoice.issued_on.isoformat(),
         "currency": invoice.currency,
         "buyer": invoice.buyer_name,
@@ -37,7 +40,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "lines": [
             {
                 "kind": line.kind,
-                "amount": amount(line.amount),
+                "amount": amount(line.signed_amount),
                 "plan": line.plan.code if line.plan else None,
                 "seats": line.seats,
                 "cycle": line.cycle or None,
@@ -47,6 +50,9 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
             for line in invoice.lines.all()
         ],
     }
+    if invoice.is_return:
+        document["corrects"] = [original["number"] for original in invoice.corrects]
+    return document
 
 
 class Command(BaseCommand):
