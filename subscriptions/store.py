@@ -248,7 +248,7 @@ def _result_page(
         "refund": refund,
         "cancelled_schedule": cancelled_by(change),
         "next_bill": periods.next_bill(entitlements.subscription_of(request.organisation)),
-        "invoice": invoices.invoice_of_change(change),
+        "documents": invoices.documents_of_change(change),
         "feedback_form": feedback_form,
         "may_request_refund": change.refund_quote > 0 and refund is None,
         "new_key": new_key,

@@ -3,10 +3,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Prefetch, QuerySet
 
 from portal.models import Organisation
-from subscriptions.models import Invoice, LedgerLine, PlanChange
+from subscriptions.models import Invoice, InvoiceKind, LedgerLine, PlanChange
+
+
+@dataclass(frozen=True)
+class ChangeDocuments:
+    """What one applied change issued: the invoice of its charge, and the return invoice of
+    the credit it used (a new billing cycle's), each None when there was none."""
+
+    invoice: Invoice | None
+    returned: Invoice | None
+
+    @property
+    def charged(self) -> Decimal:
+        """What is charged now, tax included: the invoice less the credit given back."""
+        charge = self.invoice.total if self.invoice is not None else Decimal(0)
+        return charge - (self.returned.total if self.returned is not None else Decimal(0))
 
 
 def _with_lines(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
@@ -24,6 +42,12 @@ def invoice_of(organisation: Organisation, number: str) -> Invoice | None:
     return invoices_of(organisation).filter(number=number).first()
 
 
-def invoice_of_change(change: PlanChange) -> Invoice | None:
-    """The invoice of what a plan change charged, if it charged anything (one query)."""
-    return Invoice.objects.filter(lines__plan_change=change).distinct().first()
+def documents_of_change(change: PlanChange) -> ChangeDocuments:
+    """The invoice and return invoice a plan change issued, if any (one query)."""
+    found = {
+        document.kind: document
+        for document in Invoice.objects.filter(lines__plan_change=change).distinct()
+    }
+    return ChangeDocuments(
+        invoice=found.get(InvoiceKind.INVOICE), returned=found.get(InvoiceKind.RETURN_INVOICE)
+    )

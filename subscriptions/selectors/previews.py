@@ -127,6 +127,7 @@ class PlanChangePreview:
     new_price: Decimal
     quote: Quote
     refund_tax: Decimal  # the tax paid on the refund quote's part (tax follows the money)
+    credit_tax: Decimal  # a new cycle's: the tax paid on the credit it uses
     currency: str
     period_start: date
     period_end: date
@@ -179,9 +180,37 @@ class PlanChangePreview:
         )
 
     @property
+    def new_period(self) -> bool:
+        """Whether the change starts a period of the other billing cycle today."""
+        return self.to_cycle != self.from_cycle
+
+    @property
+    def credit(self) -> Totals:
+        """A new cycle's credit: the part of the old period's unused value it uses against
+        the new period's price, and the tax paid on it (its return invoice); nothing
+        otherwise."""
+        used = self.new_price - self.quote.due if self.new_period else Decimal(0)
+        return Totals(
+            subtotal=used,
+            tax_rate=TAX_RATES[self.currency],
+            tax=self.credit_tax,
+            total=used + self.credit_tax,
+        )
+
+    @property
     def charge_now(self) -> Totals:
-        """What is charged now: the amount due and its tax, as its invoice will say."""
-        return totals([self.quote.due], self.currency)
+        """What is charged now, as its documents will say: the amount due and its tax; for
+        a new cycle, the new period's invoice less the credit given back on its return
+        invoice."""
+        if not self.new_period:
+            return totals([self.quote.due], self.currency)
+        invoice, credit = totals([self.new_price], self.currency), self.credit
+        return Totals(
+            subtotal=invoice.subtotal - credit.subtotal,
+            tax_rate=invoice.tax_rate,
+            tax=invoice.tax - credit.tax,
+            total=invoice.total - credit.total,
+        )
 
     @property
     def reduces(self) -> bool:
@@ -306,14 +335,17 @@ def build_preview(
     )
     new_price = list_price(to_plan, to_cycle, seats_after, subscription.currency)
     quote, start, end = _quote(subscription, to_cycle, new_price, seats_after, today, kind=kind)
-    refund_tax = (
-        tax_on_return(
-            quote.refund,
-            invoiced=invoiced_for_period(subscription),
-            currency=subscription.currency,
+    # Tax follows the money: what goes back (a refund quote, a new cycle's credit) takes
+    # its share of the tax of the period's invoices (one query, only then).
+    credit_used = new_price - quote.due if to_cycle != subscription.cycle else Decimal(0)
+    invoiced = invoiced_for_period(subscription) if quote.refund > 0 or credit_used > 0 else None
+    refund_tax, credit_tax = (
+        (
+            tax_on_return(quote.refund, invoiced=invoiced, currency=subscription.currency),
+            tax_on_return(credit_used, invoiced=invoiced, currency=subscription.currency),
         )
-        if quote.refund > 0
-        else Decimal(0)
+        if invoiced is not None
+        else (Decimal(0), Decimal(0))
     )
     seats_min, seats_max = seat_range(subscription, to_plan, kind=kind)
     return PlanChangePreview(
@@ -344,6 +376,7 @@ def build_preview(
         new_price=new_price,
         quote=quote,
         refund_tax=refund_tax,
+        credit_tax=credit_tax,
         currency=subscription.currency,
         period_start=start,
         period_end=end,

@@ -1,8 +1,8 @@
 """Writing the ledger and issuing invoices: the services that move money call these inside
-their own transaction, so a line (and its invoice) exists exactly when its change does.
-Every charge is invoiced: a period's charge, an upgrade's charge, a new cycle's charge
-less the credit it uses (one invoice). Amounts are tax-exclusive; the tax is on the
-invoice."""
+their own transaction, so a line (and its document) exists exactly when its change does.
+Every charge is invoiced (a period's charge, an upgrade's, a seat purchase's, a new cycle's)
+and every return of money has its return invoice (a refund paid, the credit a new cycle
+uses). Amounts are tax-exclusive; the tax is on the documents."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from subscriptions.models import (
     RefundRequest,
     Subscription,
 )
+from subscriptions.selectors.invoices import ChangeDocuments
 
 
 @dataclass(frozen=True)
@@ -81,23 +82,37 @@ def _book_charges(
     amounts = [charge.amount for charge in charges]
     invoice = _issue_invoice(organisation, subscription.currency, day, amounts)
     for charge in charges:
-        LedgerLine.objects.create(
-            organisation=organisation,
-            kind=charge.kind,
-            amount=charge.amount,
-            currency=subscription.currency,
-            booked_on=day,
-            period_start=subscription.period_start,
-            period_end=subscription.period_end,
-            plan=subscription.plan,
-            seats=subscription.seats,
-            cycle=subscription.cycle,
-            description=f"{subscription.plan.code}, {subscription.seats} seats, "
-            f"{subscription.cycle}",
-            plan_change=plan_change,
-            invoice=invoice,
+        _book_line(
+            organisation, subscription, charge, day, plan_change=plan_change, document=invoice
         )
     return invoice
+
+
+def _book_line(
+    organisation: Organisation,
+    subscription: Subscription,
+    charge: Charge,
+    day: date,
+    *,
+    plan_change: PlanChange | None,
+    document: Invoice,
+) -> LedgerLine:
+    """One line of the subscription's current period, on its document."""
+    return LedgerLine.objects.create(
+        organisation=organisation,
+        kind=charge.kind,
+        amount=charge.amount,
+        currency=subscription.currency,
+        booked_on=day,
+        period_start=subscription.period_start,
+        period_end=subscription.period_end,
+        plan=subscription.plan,
+        seats=subscription.seats,
+        cycle=subscription.cycle,
+        description=f"{subscription.plan.code}, {subscription.seats} seats, {subscription.cycle}",
+        plan_change=plan_change,
+        invoice=document,
+    )
 
 
 def book_period_charge(organisation: Organisation, subscription: Subscription) -> Invoice | None:
@@ -108,24 +123,61 @@ def book_period_charge(organisation: Organisation, subscription: Subscription) -
 
 
 def book_change(
-    organisation: Organisation, subscription: Subscription, change: PlanChange, *, new_period: bool
-) -> Invoice | None:
+    organisation: Organisation,
+    subscription: Subscription,
+    change: PlanChange,
+    *,
+    new_period: bool,
+    credit_tax: Decimal = Decimal(0),
+) -> ChangeDocuments:
     """The money of an applied change, with ``subscription`` as it is afterwards. In the
-    same period: what was due (an upgrade's charge). A new period of another cycle: its
-    charge, less the credit of the old period's unused value used against it (only what
-    it covers: the rest is the change's refund quote, money only once refunded). Returns
-    the invoice, None when the change moved no money."""
+    same period: what was due (an upgrade's or a seat purchase's charge), on its invoice. A
+    new period of another cycle: its charge on its invoice, and the credit of the old
+    period's unused value used against it (only what it covers: the rest is the change's
+    refund quote, money only once refunded) on a return invoice correcting the old period's
+    invoices, its tax (``credit_tax``, as the change's preview promised it) going back with
+    it. Returns both documents (None where nothing)."""
+    day = change.changed_on
     if not new_period:
         seats_only = change.kind == ChangeKind.SEATS
         kind = LedgerKind.SEAT_CHARGE if seats_only else LedgerKind.UPGRADE_CHARGE
-        charges = [Charge(kind, change.amount_due)]
-    else:
-        credit_used = subscription.amount_paid - change.amount_due
-        charges = [
-            Charge(LedgerKind.PERIOD_CHARGE, subscription.amount_paid),
-            Charge(LedgerKind.CYCLE_CREDIT, -credit_used),
-        ]
-    return _book_charges(organisation, subscription, charges, change.changed_on, plan_change=change)
+        invoice = _book_charges(
+            organisation, subscription, [Charge(kind, change.amount_due)], day, plan_change=change
+        )
+        return ChangeDocuments(invoice=invoice, returned=None)
+    charge = Charge(LedgerKind.PERIOD_CHARGE, subscription.amount_paid)
+    invoice = _book_charges(organisation, subscription, [charge], day, plan_change=change)
+    credit_used = subscription.amount_paid - change.amount_due
+    if credit_used <= 0:
+        return ChangeDocuments(invoice=invoice, returned=None)
+    originals = _paid_before(organisation.pk, change)
+    returned = _issue_return_invoice(
+        organisation,
+        subscription.currency,
+        day,
+        subtotal=credit_used,
+        tax=credit_tax,
+        corrects=originals,
+    )
+    credit = Charge(LedgerKind.CYCLE_CREDIT, -credit_used)
+    _book_line(organisation, subscription, credit, day, plan_change=change, document=returned)
+    return ChangeDocuments(invoice=invoice, returned=returned)
+
+
+def _paid_before(organisation_id: int, change: PlanChange) -> list[Invoice]:
+    """The invoices paid for the period ``change`` was made in (its lines cover the
+    change's day), not counting what the change itself issued (a new cycle's invoice)."""
+    return list(
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE,
+            lines__organisation_id=organisation_id,
+            lines__period_start__lte=change.changed_on,
+            lines__period_end__gte=change.changed_on,
+        )
+        .exclude(lines__plan_change=change)
+        .distinct()
+        .order_by("issued_on", "pk")
+    )
 
 
 def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
@@ -133,25 +185,14 @@ def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
     line is, with its return invoice (返還インボイス) for the amount and the tax paid on it,
     correcting the invoices paid for the period of the refund's change."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
-    change = refund.plan_change
-    originals = (
-        Invoice.objects.filter(
-            kind=InvoiceKind.INVOICE,
-            lines__organisation_id=refund.organisation_id,
-            lines__period_start__lte=change.changed_on,
-            lines__period_end__gte=change.changed_on,
-        )
-        .exclude(lines__plan_change=change)  # a new cycle's own invoice: money after it
-        .distinct()
-        .order_by("issued_on", "pk")
-    )
+    originals = _paid_before(refund.organisation_id, refund.plan_change)
     document = _issue_return_invoice(
         refund.organisation,
         refund.currency,
         day,
         subtotal=refund.amount,
         tax=refund.tax,
-        corrects=list(originals),
+        corrects=originals,
     )
     return LedgerLine.objects.create(
         organisation_id=refund.organisation_id,

@@ -109,7 +109,7 @@ def change_plan(
             **audit.actor_fields(acting_user),
         )
         before = snapshot(subscription)
-        new_period = preview.to_cycle != subscription.cycle
+        new_period = preview.new_period
         if new_period:
             # A new period of the new cycle starts today at the new list price; the old
             # period's unused value went into the quote (credit against it, or refund).
@@ -122,7 +122,13 @@ def change_plan(
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
         subscription.save_terms()
-        invoice = ledger.book_change(organisation, subscription, change, new_period=new_period)
+        documents = ledger.book_change(
+            organisation,
+            subscription,
+            change,
+            new_period=new_period,
+            credit_tax=preview.credit_tax,
+        )
         # A change made now replaces one waiting for the period's end (docs/domain.md, Time).
         scheduled_changes.cancel_for_change(organisation, change, acting_user=acting_user)
         audit.record(
@@ -139,17 +145,19 @@ def change_plan(
                 "deactivated_user_ids": deactivated,
             },
         )
-        notices.tell_primary_contact(organisation, "plan_changed", change=change, invoice=invoice)
-        if invoice is not None and invoice.total > 0:
+        notices.tell_primary_contact(
+            organisation, "plan_changed", change=change, invoice=documents.invoice
+        )
+        if documents.charged > 0:
             # Last: money taken cannot be rolled back, so everything that can refuse or
             # fail has done so. A PaymentFailed rolls the whole change back (the email
-            # above leaves only on commit). What is charged is the invoice's total: the
-            # amount due and its tax.
+            # above leaves only on commit). What is charged is the invoice's total (the
+            # amount due and its tax) less the credit given back on the return invoice.
             change.payment_reference = (
                 payment_gateway()
                 .charge(
                     organisation=organisation,
-                    amount=invoice.total,
+                    amount=documents.charged,
                     currency=preview.currency,
                     description=f"{preview.from_plan.code} → {to_plan.code}",
                     idempotency_key=key,

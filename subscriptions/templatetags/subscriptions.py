@@ -51,6 +51,12 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 @register.filter
+def negative(amount: Decimal | None) -> Decimal | None:
+    """Money going back, as the customer reads it: ``|negative|money`` writes −¥32,516."""
+    return None if amount is None else -abs(Decimal(amount))
+
+
+@register.filter
 def tax_percent(rate: Decimal) -> str:
     """0.1000 → "10": a tax rate as the percentage printed on an invoice."""
     return f"{Decimal(rate) * 100:f}".rstrip("0").rstrip(".")

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from subscriptions.invoicing import invoice_number, totals
 from subscriptions.models import Invoice, LedgerLine, Subscription
+from subscriptions.selectors.invoices import documents_of_change
 from subscriptions.services import plan_changes, refunds
 from tests.conftest import Site, owner_role, signed_in
 from tests.factories import StaffFactory
@@ -81,17 +82,30 @@ def test_every_charge_has_an_invoice_and_a_refund_paid_its_return_invoice(northw
     assert [original["number"] for original in returned.corrects] == sorted(numbers)
 
 
-def test_a_new_cycle_is_one_invoice_with_its_credit() -> None:
+def test_a_new_cycle_is_invoiced_and_its_credit_given_back_on_a_return_invoice() -> None:
     organisation, owner = make_organisation("standard", seats=2)
     subscription = Subscription.objects.get(organisation=organisation)
+    [first] = Invoice.objects.filter(organisation=organisation)  # the month, ¥4,800 + tax
     change = plan_changes.change_plan(
         organisation, "standard", acting_user=owner, cycle="annual", today=subscription.period_start
     )
-    invoice = Invoice.objects.filter(organisation=organisation).order_by("-id").first()
-    assert invoice is not None
-    assert [line.kind for line in invoice.lines.order_by("id")] == ["period_charge", "cycle_credit"]
-    assert invoice.subtotal == change.amount_due
-    assert invoice.tax == (change.amount_due / 10).quantize(Decimal(1), "ROUND_DOWN")
+    annual = Decimal("1680") * 2 * 12
+    credit = annual - change.amount_due
+    invoice = Invoice.objects.get(
+        organisation=organisation, kind="invoice", lines__plan_change=change
+    )
+    assert [line.kind for line in invoice.lines.all()] == ["period_charge"]
+    assert (invoice.subtotal, invoice.tax) == (annual, annual / 10)
+    returned = Invoice.objects.get(organisation=organisation, kind="return_invoice")
+    assert [(line.kind, line.amount) for line in returned.lines.all()] == [
+        ("cycle_credit", -credit)
+    ]
+    # The credit's tax: its share of the first month's invoice's tax, rounded down.
+    assert returned.subtotal == credit
+    assert returned.tax == (credit * first.tax / first.subtotal).to_integral_value("ROUND_DOWN")
+    assert returned.corrects == [{"number": first.number, "issued_on": first.issued_on.isoformat()}]
+    # Charged now: the year and its tax, less the credit and its tax.
+    assert documents_of_change(change).charged == invoice.total - returned.total
 
 
 def test_jpy_invoices_carry_the_registration_number_and_usd_invoices_do_not(

@@ -363,3 +363,21 @@ def test_a_change_that_fails_while_being_written_takes_no_money(
         )
     assert RecordingGateway.calls == []
     assert _database(northwind.organisation) == before
+
+
+def test_a_new_cycle_is_charged_exactly_what_its_page_promised(
+    northwind: Site, settings: Any
+) -> None:
+    """The year's invoice less the month's credit on its return invoice, each with its own
+    tax: the page says the same figure before anything is charged."""
+    _use(settings, RecordingGateway)
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/enterprise/", {"cycle": "annual"}).content.decode()
+    promised = re.search(r"You are charged ¥([\d,]+) now", page)
+    assert promised, "the page says what is charged now"
+    credit = re.search(r'data-testid="credit">\u2212¥([\d,]+), tax included', page)
+    assert credit, "the page names the credit the new period uses"
+    response = client.post("/store/plans/enterprise/", confirmation_of(page))
+    assert response.status_code == 302
+    [call] = RecordingGateway.calls
+    assert call["amount"] == Decimal(promised.group(1).replace(",", ""))

@@ -129,13 +129,18 @@ def test_the_store_switches_to_annual_billing_with_the_credit_of_the_month(
         "cycle",
         annual,
     )
-    invoice = Invoice.objects.filter(organisation=organisation).order_by("-id").first()
-    assert invoice is not None
-    kinds = [line.kind for line in invoice.lines.order_by("id")]
-    assert kinds == ["period_charge", "cycle_credit"]
-    assert invoice.subtotal == change.amount_due
+    invoice = Invoice.objects.get(
+        organisation=organisation, lines__plan_change=change, kind="invoice"
+    )
+    returned = Invoice.objects.get(organisation=organisation, kind="return_invoice")
+    assert [line.kind for line in invoice.lines.all()] == ["period_charge"]
+    assert [line.kind for line in returned.lines.all()] == ["cycle_credit"]
+    assert invoice.subtotal - returned.subtotal == change.amount_due
     result = client.get(response["Location"]).content.decode()
     assert "Your organisation is now billed yearly on the Enterprise plan." in result
+    # The credit is named, with its return invoice, beside what was charged.
+    assert f"Charged now: ¥{invoice.total - returned.total:,.0f}, tax included." in result
+    assert f"Return invoice {returned.number}" in result
 
 
 @pytest.mark.parametrize("options", [{"cycle": "weekly"}, {"seats": "-1"}, {"seats": "x"}])
