@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 
 from portal.models import Organisation
 from subscriptions.invoicing import TAX_RATES, Totals, totals
@@ -22,18 +22,43 @@ from subscriptions.models import (
 )
 
 
-def paid_for_period(subscription: Subscription) -> Decimal:
-    """What the organisation was charged for its current period: the period's charge,
-    its upgrade and seat charges, less the credit carried into it from the period it
-    replaced (one query). A period is its first and last day: a new cycle that starts
-    the day the old period did is another period."""
-    total = LedgerLine.objects.filter(
+def paid_for_period(subscription: Subscription) -> Totals:
+    """What the organisation paid for its current period, tax-exclusive (``subtotal``) and
+    as its documents say it, tax included (``total``): the period's charge, its upgrade and
+    seat charges, less the credit carried into it from the period it replaced and the
+    refunds paid of changes made in it that kept its cycle (one query). A period is its
+    first and last day: a new cycle that starts the day the old period did is another
+    period."""
+    lines = LedgerLine.objects.filter(
+        Q(
+            period_start=subscription.period_start,
+            period_end=subscription.period_end,
+            kind__in=CHARGE_KINDS,
+        )
+        | Q(
+            kind=LedgerKind.REFUND_PAID,
+            refund_request__plan_change__period_end=subscription.period_end,
+            refund_request__plan_change__changed_on__gte=subscription.period_start,
+            # A new cycle's refund is of the period it ended, not of the one it began.
+            refund_request__plan_change__from_cycle=F("refund_request__plan_change__to_cycle"),
+        ),
         organisation_id=subscription.organisation_id,
-        period_start=subscription.period_start,
-        period_end=subscription.period_end,
-        kind__in=CHARGE_KINDS,
-    ).aggregate(total=Sum("amount"))["total"]
-    return total or Decimal(0)
+    ).select_related("invoice")
+    net, documents = Decimal(0), {}
+    for line in lines:
+        net += line.signed_amount
+        if line.invoice is not None:
+            documents[line.invoice.pk] = line.invoice
+    total = sum(
+        (
+            -document.total if document.is_return else document.total
+            for document in documents.values()
+        ),
+        Decimal(0),
+    )
+    return Totals(
+        subtotal=net, tax_rate=TAX_RATES[subscription.currency], tax=total - net, total=total
+    )
 
 
 def invoices_for_period(organisation_id: int, start: date, end: date) -> list[Invoice]:
@@ -106,9 +131,9 @@ class Account:
 
 def accounts(organisation: Organisation | None = None) -> list[Account]:
     """Each organisation's ledger and sums by currency, by slug (one query)."""
-    lines = LedgerLine.objects.select_related("organisation", "invoice").order_by(
-        "organisation__slug", "currency", "booked_on", "id"
-    )
+    lines = LedgerLine.objects.select_related(
+        "organisation", "invoice", "refund_request__plan_change"
+    ).order_by("organisation__slug", "currency", "booked_on", "id")
     if organisation is not None:
         lines = lines.filter(organisation=organisation)
     found: dict[tuple[str, str], Account] = {}

@@ -16,10 +16,19 @@ from typing import Any
 
 from django import template
 from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from subscriptions.audit import Action
-from subscriptions.models import AuditEvent, RefundStatus
+from subscriptions.invoicing import TAX_RATES, totals
+from subscriptions.models import (
+    AuditEvent,
+    BillingCycle,
+    ChangeKind,
+    PlanChange,
+    RefundStatus,
+    ScheduledChange,
+)
 from subscriptions.money import MINOR_UNITS
 
 register = template.Library()
@@ -48,6 +57,71 @@ def money(amount: Decimal | None, currency: str) -> str:
     figure = number_format(abs(value), decimal_pos=places, force_grouping=True)
     sign = "\u2212" if value < 0 else ""
     return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{figure}"
+
+
+def move_text(
+    kind: str,
+    *,
+    from_plan: str,
+    to_plan: str,
+    from_cycle: str,
+    to_cycle: str,
+    seats_before: int,
+    seats_after: int,
+) -> str:
+    """How a change is named everywhere (history, result page, emails, activity): a seat
+    change and a switch of billing cycle are named as such, not as "Professional →
+    Professional"."""
+    cycles = dict(BillingCycle.choices)
+    if kind == ChangeKind.SEATS:
+        return _("Seats of the %(plan)s plan: %(before)s → %(after)s") % {
+            "plan": to_plan,
+            "before": seats_before,
+            "after": seats_after,
+        }
+    if kind == ChangeKind.CYCLE:
+        return _("Billing of the %(plan)s plan: %(before)s → %(after)s") % {
+            "plan": to_plan,
+            "before": str(cycles.get(from_cycle, from_cycle)).lower(),
+            "after": str(cycles.get(to_cycle, to_cycle)).lower(),
+        }
+    return _("%(before)s → %(after)s") % {"before": from_plan, "after": to_plan}
+
+
+@register.filter
+def change_text(change: PlanChange | ScheduledChange) -> str:
+    """A plan change (or one scheduled) in words: ``{{ change|change_text }}``."""
+    return move_text(
+        change.kind,
+        from_plan=change.from_plan.name,
+        to_plan=change.to_plan.name,
+        from_cycle=change.from_cycle,
+        to_cycle=change.to_cycle,
+        seats_before=change.seats_before,
+        seats_after=change.seats_after,
+    )
+
+
+@register.simple_tag
+def with_tax(excluding: Decimal, including: Decimal, currency: str) -> str:
+    """An amount the customer pays (or paid), tax-exclusive and, beside it, tax-inclusive,
+    each labelled (税抜 / 税込); one figure where the currency bears no tax, or for nothing."""
+    if TAX_RATES.get(currency, Decimal(0)) == 0 or excluding == including == 0:
+        return money(excluding, currency)
+    return format_html(
+        '{} <span class="tax-label">{}</span> ({} <span class="tax-label">{}</span>)',
+        money(excluding, currency),
+        _("excl. tax"),
+        money(including, currency),
+        _("incl. tax"),
+    )
+
+
+@register.filter
+def priced(amount: Decimal, currency: str) -> str:
+    """A price (tax-exclusive, as the catalogue's) with the total its invoice will bill:
+    ``{{ bill.amount|priced:bill.currency }}`` → ¥460,800 excl. tax (¥506,880 incl. tax)."""
+    return with_tax(amount, totals([amount], currency).total, currency)
 
 
 @register.filter
@@ -82,6 +156,16 @@ def activity_text(event: AuditEvent, plan_names: dict[str, str]) -> str:
     texts: dict[str, Callable[[], str]] = {
         Action.PLAN_CHANGED: lambda: (
             _("Plan changed from %(from)s to %(to)s") % {"from": plan(before), "to": plan(after)}
+            if after.get("kind") not in (ChangeKind.SEATS, ChangeKind.CYCLE)
+            else move_text(
+                str(after.get("kind")),
+                from_plan=plan(before),
+                to_plan=plan(after),
+                from_cycle=str(before.get("cycle", "")),
+                to_cycle=str(after.get("cycle", "")),
+                seats_before=int(before.get("seats") or 0),
+                seats_after=int(after.get("seats") or 0),
+            )
         ),
         Action.FEEDBACK_SHARED: lambda: _("Feedback shared"),
         Action.CHANGE_SCHEDULED: lambda: (

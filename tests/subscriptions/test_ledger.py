@@ -59,14 +59,14 @@ def test_an_upgrade_is_charged_and_paid_for_the_period_adds_it_up(northwind: Sit
     organisation = northwind.organisation
     plan_changes.change_plan(organisation, "professional", acting_user=None, seats=10)
     subscription = Subscription.objects.get(organisation=organisation)
-    first = ledger.paid_for_period(subscription)
+    first = ledger.paid_for_period(subscription).subtotal
     change = plan_changes.change_plan(
         organisation, "enterprise", acting_user=None, today=subscription.period_start
     )
     assert change.amount_due > 0
     assert _lines(organisation)[-1] == ("upgrade_charge", change.amount_due)
     subscription.refresh_from_db()
-    assert ledger.paid_for_period(subscription) == first + change.amount_due
+    assert ledger.paid_for_period(subscription).subtotal == first + change.amount_due
     page = signed_in(northwind, "primary").get("/store/").content.decode()
     figure = f"¥{first + change.amount_due:,.0f}"
     assert f'data-testid="paid-for-period">{figure}' in page
@@ -91,7 +91,7 @@ def test_a_new_cycle_is_charged_less_the_credit_it_uses() -> None:
     assert _lines(organisation)[1:] == [("period_charge", annual), ("cycle_credit", -credit)]
     subscription.refresh_from_db()
     # The new period: the year, less the unused month carried into it.
-    assert ledger.paid_for_period(subscription) == change.amount_due
+    assert ledger.paid_for_period(subscription).subtotal == change.amount_due
     [account] = ledger.accounts(organisation)
     assert account.charges == Decimal("4800") + change.amount_due
 

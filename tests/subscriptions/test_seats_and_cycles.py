@@ -15,7 +15,7 @@ from subscriptions.models import Invoice, LedgerLine, PlanChange, Subscription
 from subscriptions.money import round_down, round_up
 from subscriptions.proration import remaining_days
 from subscriptions.services import plan_changes
-from tests.conftest import Site, confirmation_of, signed_in
+from tests.conftest import Site, confirmation_of, sending_queued_emails, signed_in
 from tests.subscriptions.conftest import make_organisation
 from tests.subscriptions.test_backoffice import ORGS, staff_client
 
@@ -207,3 +207,31 @@ def test_the_store_offers_no_cycle_switch_on_free(northwind: Site) -> None:
     paid = signed_in(northwind, "primary")
     plan_changes.change_plan(northwind.organisation, "standard", acting_user=None, seats=3)
     assert 'data-testid="switch-cycle"' in paid.get("/store/").content.decode()
+
+
+def test_seat_and_cycle_changes_are_named_as_such_everywhere(northwind: Site) -> None:
+    """Not "Enterprise → Enterprise": the history, the email, the result page and the
+    activity say what changed."""
+    with sending_queued_emails() as queue:
+        seats = plan_changes.change_plan(
+            northwind.organisation, "enterprise", acting_user=None, seats=12
+        )
+        cycle = plan_changes.change_plan(
+            northwind.organisation, "enterprise", acting_user=None, cycle="annual"
+        )
+        subjects = [email["subject"] for email in queue.queued()]
+    assert subjects == [
+        "Northwind Inc. now has 12 seats on the Enterprise plan",
+        "Northwind Inc. is now billed yearly on the Enterprise plan",
+    ]
+    client = signed_in(northwind, "primary")
+    home = client.get("/store/").content.decode()
+    for text in (
+        "Seats of the Enterprise plan: 10 → 12",
+        "Billing of the Enterprise plan: monthly → annual",
+    ):
+        assert home.count(text) == 2, text  # the history and the activity
+    assert "Enterprise → Enterprise" not in home
+    result = client.get(f"/store/changes/{seats.pk}/").content.decode()
+    assert "seats changed from 10 to 12" in result and "Enterprise → Enterprise" not in result
+    assert cycle.kind == "cycle"

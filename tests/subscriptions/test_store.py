@@ -310,7 +310,7 @@ def test_a_plan_without_a_price_in_the_currency_sends_back_to_the_plans(northwin
 # --- Pages that say what they do (issue 9, point 5) ---------------------------------------
 
 DOWNGRADE_WARNING = "No refund is made automatically"
-TAX_NOTE = "Prices exclude tax."
+TAX_NOTE = "Prices exclude tax; beside each, the total with consumption tax"
 
 
 def _day(day: date) -> str:
@@ -323,10 +323,18 @@ def _yen(amount: int) -> str:
     return f"¥{amount:,}"
 
 
+def _priced(amount: int) -> str:
+    """A price as the Store shows it: tax-exclusive, and beside it with 10% tax."""
+    if amount == 0:
+        return _yen(0)
+    return f"{_yen(amount)} excl. tax ({_yen(amount + amount // 10)} incl. tax)"
+
+
 def _fact(page: str, testid: str) -> str:
-    match = re.search(rf'data-testid="{testid}">(.*?)</', page, re.S)
+    """The text of the element ``testid`` names (its tags left out)."""
+    match = re.search(rf'<(\w+)[^>]*data-testid="{testid}">(.*?)</\1>', page, re.S)
     assert match, f"the page shows {testid}"
-    return match.group(1).strip()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(2))).strip()
 
 
 def _period(site: Site) -> Subscription:
@@ -363,9 +371,9 @@ def test_the_upgrade_confirmation_speaks_of_the_charge_and_the_next_bill(northwi
         f"(until {_day(subscription.period_end)})." in notice
     )
     assert f"That is {_yen(due)} and {_yen(tax)} consumption tax." in notice
-    assert f"From {_day(next_bill_on)}, the plan costs {_yen(new_price)} a month." in notice
-    assert _fact(page, "new-price") == f"{_yen(new_price)} a month"
-    assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
+    assert f"From {_day(next_bill_on)}, the plan costs {_priced(new_price)} a month." in notice
+    assert _fact(page, "new-price") == f"{_priced(new_price)} a month"
+    assert _fact(page, "next-bill") == f"{_priced(new_price)} on {_day(next_bill_on)}"
     assert TAX_NOTE in page
     assert "Prorated refund you can request" not in page
     # The seat field starts at the seats the upgrade keeps, and cannot go below them.
@@ -398,8 +406,8 @@ def test_a_downgrade_confirmation_speaks_of_the_refund_what_is_hidden_and_the_ne
     assert _fact(page, "refund-quote") == (
         f"{_yen(refund + tax)}, tax included ({_yen(refund)} and {_yen(tax)} consumption tax)"
     )
-    assert _fact(page, "new-price") == f"{_yen(new_price)} a month"
-    assert _fact(page, "next-bill") == f"{_yen(new_price)} on {_day(next_bill_on)}"
+    assert _fact(page, "new-price") == f"{_priced(new_price)} a month"
+    assert _fact(page, "next-bill") == f"{_priced(new_price)} on {_day(next_bill_on)}"
     assert TAX_NOTE in page
     # Free keeps one department of three: two are hidden, not deleted.
     hidden = "2 of your departments will be hidden (not deleted)"
@@ -436,9 +444,11 @@ def test_an_annual_plan_is_priced_by_the_year(db) -> None:
         client.force_login(owner)
     page = client.get("/store/plans/professional/").content.decode()
     next_year = Subscription.objects.get(organisation=organisation).period_end + timedelta(days=1)
-    assert f"From {_day(next_year)}, the plan costs ¥66,240 a year." in _fact(page, "charge-notice")
-    assert _fact(page, "new-price") == "¥66,240 a year"
-    assert _fact(page, "next-bill") == f"¥66,240 on {_day(next_year)}"
+    assert f"From {_day(next_year)}, the plan costs {_priced(66_240)} a year." in _fact(
+        page, "charge-notice"
+    )
+    assert _fact(page, "new-price") == f"{_priced(66_240)} a year"
+    assert _fact(page, "next-bill") == f"{_priced(66_240)} on {_day(next_year)}"
 
 
 def _reasons(page: str) -> set[str]:
@@ -476,8 +486,8 @@ def test_the_upgrade_result_shows_the_charge_and_the_next_bill_and_no_refund(
     invoice = Invoice.objects.get(lines__plan_change=change)
     assert f'href="/store/invoices/{invoice.number}/"' in result
     next_bill_on = subscription.period_end + timedelta(days=1)
-    assert _fact(result, "new-price") == f"{_yen(60_000)} a month"
-    assert _fact(result, "next-bill") == f"{_yen(60_000)} on {_day(next_bill_on)}"
+    assert _fact(result, "new-price") == f"{_priced(60_000)} a month"
+    assert _fact(result, "next-bill") == f"{_priced(60_000)} on {_day(next_bill_on)}"
     assert TAX_NOTE in result
     assert "Request prorated refund" not in result and "request-refund" not in result
     assert _reasons(result) == UPGRADE_REASONS
@@ -501,8 +511,8 @@ def test_the_downgrade_result_offers_the_refund_and_the_next_bill(northwind: Sit
     ) in result
     assert 'data-testid="charge"' not in result
     next_bill_on = subscription.period_end + timedelta(days=1)
-    assert _fact(result, "new-price") == f"{_yen(42_000)} a month"
-    assert _fact(result, "next-bill") == f"{_yen(42_000)} on {_day(next_bill_on)}"
+    assert _fact(result, "new-price") == f"{_priced(42_000)} a month"
+    assert _fact(result, "next-bill") == f"{_priced(42_000)} on {_day(next_bill_on)}"
     assert _reasons(result) == DOWNGRADE_REASONS
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from subscriptions.management.commands._shared import organisation_by_slug, render_rows
+from subscriptions.models import LedgerLine
 from subscriptions.money import in_currency
 from subscriptions.selectors.ledger import Account, accounts
 
@@ -35,10 +36,20 @@ def account_json(account: Account) -> dict[str, Any]:
                 "invoice": line.invoice.number if line.invoice else None,
                 "period_start": line.period_start.isoformat() if line.period_start else None,
                 "period_end": line.period_end.isoformat() if line.period_end else None,
+                # A refund paid: the end of the period it is of (its change's, unless the
+                # change began a new cycle: then a period that has ended, None).
+                "refund_period_end": _refund_period_end(line),
             }
             for line in account.lines
         ],
     }
+
+
+def _refund_period_end(line: LedgerLine) -> str | None:
+    refund = line.refund_request
+    if refund is None or refund.plan_change.from_cycle != refund.plan_change.to_cycle:
+        return None
+    return refund.plan_change.period_end.isoformat()
 
 
 class Command(BaseCommand):
