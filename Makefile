@@ -25,19 +25,24 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The demo's seller has an example registration number (valid, belonging to nobody), so its
+# JPY invoices are qualified invoices (適格請求書); set your own to replace it.
+DEMO_ENV := DJANGO_DEBUG=1 \
+	PORTAL_INVOICE_REGISTRATION_NUMBER=$(or $(PORTAL_INVOICE_REGISTRATION_NUMBER),T7123456789012)
+
 # The web server and one worker (emails, daily billing); one Ctrl-C stops both.
 run: $(VENV)/.installed
 	mkdir -p .data && echo $(PORT) > .data/port  # commands run beside it link to this port
-	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_organisations -v 0
-	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	exec env DJANGO_DEBUG=1 PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
+	$(DEMO_ENV) $(BIN)/python manage.py migrate_organisations -v 0
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	exec env $(DEMO_ENV) PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
 		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker"
 
 # The demo as `make run` first made it: every organisation (the demo's and any signed up)
 # forgotten, then seeded again. Works beside a running `make run` (its links on its port).
 demo-reset: $(VENV)/.installed
-	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate_organisations -v 0
-	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo --reset
+	$(DEMO_ENV) $(BIN)/python manage.py migrate_organisations -v 0
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --reset
 
 # The production server: gunicorn on HOST:PORT with DJANGO_DEBUG=0, the other variables from
 # the environment (README.md, "Production"). Before serving, it refuses to start without what

@@ -12,13 +12,12 @@ django-environ would take a value that starts with `$` for the name of another v
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal import logs
+from portal import logs, registration_numbers
 from portal.env import Env, development_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -299,12 +298,10 @@ SUBSCRIPTIONS_DEMO = env.bool("SUBSCRIPTIONS_DEMO", default=False)
 # 適格請求書発行事業者の登録番号) printed on JPY invoices; the deploy check warns without it.
 PORTAL_INVOICE_SELLER = env.text("PORTAL_INVOICE_SELLER", "Helpdesk Portal")
 PORTAL_INVOICE_REGISTRATION_NUMBER = env.text("PORTAL_INVOICE_REGISTRATION_NUMBER", "")
-if PORTAL_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
-    r"T\d{13}", PORTAL_INVOICE_REGISTRATION_NUMBER
+if PORTAL_INVOICE_REGISTRATION_NUMBER and (
+    _refused := registration_numbers.refusal(PORTAL_INVOICE_REGISTRATION_NUMBER)
 ):
-    raise ImproperlyConfigured(
-        "PORTAL_INVOICE_REGISTRATION_NUMBER is T followed by 13 digits, e.g. T1234567890123."
-    )
+    raise ImproperlyConfigured(f"PORTAL_INVOICE_REGISTRATION_NUMBER: {_refused}")
 # Entitlements are cached per organisation and version; another alias so that keys do not
 # depend on the connection's schema. Use Redis (REDIS_URL) with several processes.
 # How long the organisation a host name reaches stays cached (portal/hosts.py); every save

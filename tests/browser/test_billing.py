@@ -24,7 +24,7 @@ DOCS = ROOT / "docs" / "screenshots"
 
 @pytest.fixture
 def shop(catalogue: None, live_server, settings) -> Iterator[Shop]:
-    settings.PORTAL_INVOICE_REGISTRATION_NUMBER = "T1234567890123"
+    settings.PORTAL_INVOICE_REGISTRATION_NUMBER = "T7123456789012"
     settings.PORTAL_INVOICE_SELLER = "Helpdesk Portal K.K."
     organisation, _owner = make_organisation("professional", seats=3, slug="seikyu")
     Organisation.objects.filter(pk=organisation.pk).update(name="Seikyu KK")
@@ -63,7 +63,7 @@ def test_an_upgrade_a_downgrade_the_billing_history_and_an_invoice(walk, shop: S
     document = store.locator("[data-testid=invoice]")
     assert "適格請求書" in document.inner_text()
     assert "Seikyu KK 御中" in document.inner_text()
-    assert store.inner_text("[data-testid=registration-number]") == "T1234567890123"
+    assert store.inner_text("[data-testid=registration-number]") == "T7123456789012"
     assert store.inner_text("[data-testid=invoice-total]") == f"¥{upgrade.total:,.0f}"
     steps.check("invoice")
 

@@ -67,7 +67,7 @@ def _production(static_root: Path, **env: str) -> dict[str, str]:
         "REDIS_URL": "redis://redis.internal:6379/0",
         "EMAIL_URL": "smtp://mailer:pw@smtp.example.com:587?tls=1",
         "SUBSCRIPTIONS_PAYMENT_GATEWAY": f"{__name__}.ProcessorGateway",
-        "PORTAL_INVOICE_REGISTRATION_NUMBER": "T1234567890123",
+        "PORTAL_INVOICE_REGISTRATION_NUMBER": "T7123456789012",
         "DJANGO_STATIC_ROOT": str(static_root),
         **env,
     }

@@ -265,7 +265,7 @@ def _production(**env: str) -> dict[str, str]:
         "REDIS_URL": "redis://redis.internal:6379/0",
         "EMAIL_URL": "smtp://mailer:pw@smtp.example.com:587?tls=1",
         "SUBSCRIPTIONS_PAYMENT_GATEWAY": f"{__name__}.ProcessorGateway",
-        "PORTAL_INVOICE_REGISTRATION_NUMBER": "T1234567890123",
+        "PORTAL_INVOICE_REGISTRATION_NUMBER": "T7123456789012",
         **env,
     }
 
@@ -342,7 +342,11 @@ def test_the_deploy_check_warns_without_an_invoice_registration_number() -> None
     assert "(subscriptions.W002)" in warned.stderr
     malformed = _manage("check", **_production(PORTAL_INVOICE_REGISTRATION_NUMBER="1234"))
     assert malformed.returncode != 0
-    assert "PORTAL_INVOICE_REGISTRATION_NUMBER is T followed by 13 digits" in malformed.stderr
+    assert "“1234” is not T followed by 13 digits" in malformed.stderr
+    # The right shape with a wrong check digit is no registration number either.
+    wrong = _manage("check", **_production(PORTAL_INVOICE_REGISTRATION_NUMBER="T1234567890123"))
+    assert wrong.returncode != 0
+    assert "has a wrong check digit" in wrong.stderr
 
 
 def test_the_deploy_check_warns_about_the_record_only_gateway_with_debug_off() -> None:

@@ -80,7 +80,7 @@ def test_a_refund_gives_back_the_tax_paid_on_its_part(northwind: Site) -> None:
 def test_the_store_lists_the_return_invoice_with_a_minus_sign_and_prints_it(
     northwind: Site, settings
 ) -> None:
-    settings.PORTAL_INVOICE_REGISTRATION_NUMBER = "T1234567890123"
+    settings.PORTAL_INVOICE_REGISTRATION_NUMBER = "T7123456789012"
     change, charged = _downgraded_and_refunded(northwind)
     returned = Invoice.objects.get(organisation=northwind.organisation, kind="return_invoice")
     client = signed_in(northwind, "primary")
