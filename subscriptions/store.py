@@ -247,7 +247,13 @@ def _result_page(
         "change": change,
         "refund": refund,
         "cancelled_schedule": cancelled_by(change),
-        "next_bill": periods.next_bill(entitlements.subscription_of(request.organisation)),
+        # The next bill speaks of today: only the latest change's page shows it; an older
+        # change's page shows that change's own price, as it was.
+        "next_bill": (
+            periods.next_bill(entitlements.subscription_of(request.organisation))
+            if store.is_latest_change(change)
+            else None
+        ),
         "documents": invoices.documents_of_change(change),
         "feedback_form": feedback_form,
         "may_request_refund": change.refund_quote > 0 and refund is None,

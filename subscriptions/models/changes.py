@@ -112,6 +112,11 @@ class PlanChange(models.Model):
         _("tax on the refund quote"), max_digits=14, decimal_places=2, default=0
     )
     amount_due = models.DecimalField(_("amount due"), max_digits=14, decimal_places=2)
+    # The new plan's list price for the cycle and seats, as it was (changes made before it
+    # was kept have none).
+    new_price = models.DecimalField(
+        _("new price"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     payment_reference = models.CharField(max_length=100, blank=True)
     deactivated_user_ids = models.JSONField(default=list, blank=True)
     actor_kind = models.CharField(max_length=10)

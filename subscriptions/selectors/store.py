@@ -26,3 +26,15 @@ def subscription_activity(organisation: Organisation, limit: int = 50) -> list[A
     """The organisation's subscription events, newest first (one query); the Store
     words them with the ``activity_text`` template tag."""
     return list(audit.events_of(organisation, audit.SUBSCRIPTION_ACTIONS)[:limit])
+
+
+def is_latest_change(change: PlanChange) -> bool:
+    """Whether ``change`` is its organisation's latest (one query): only its page may speak
+    of the next bill, which is today's."""
+    latest = (
+        PlanChange.objects.filter(organisation_id=change.organisation_id)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return latest == change.pk

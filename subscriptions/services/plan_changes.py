@@ -102,6 +102,7 @@ def change_plan(
             refund_quote=preview.quote.refund,
             refund_tax=preview.refund_tax,
             amount_due=preview.quote.due,
+            new_price=preview.new_price,
             deactivated_user_ids=deactivated,
             idempotency_key=idempotency_key or None,
             feedback_reason=feedback_reason,

@@ -219,6 +219,7 @@ def _apply_due_change(
         new_daily=after.paid_daily,
         refund_quote=Decimal(0),
         amount_due=Decimal(0),
+        new_price=after.amount_paid,  # the new period's list price
         deactivated_user_ids=leaving,
         actor_kind=scheduled.actor_kind,
         actor_id=scheduled.actor_id,

@@ -598,3 +598,14 @@ def test_page_titles_say_what_the_page_is(northwind: Site) -> None:
     assert _title(result.content.decode()) == (
         "Your organisation is on the Professional plan · Northwind Inc."
     )
+
+
+def test_an_older_changes_page_shows_its_own_price_not_todays(northwind: Site) -> None:
+    """The finding: an old change's page showed today's price as that change's new price."""
+    first = plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None, seats=4)
+    page = signed_in(northwind, "primary").get(f"/store/changes/{first.pk}/").content.decode()
+    assert first.new_price == 42_000  # Professional, 10 seats
+    assert _fact(page, "new-price").startswith(f"{_priced(42_000)} a month")
+    assert "(at the time of this change)" in page
+    assert 'data-testid="next-bill"' not in page  # today's bill belongs to the latest change
