@@ -284,6 +284,9 @@ PAYMENTS_CONTACT_EMAIL = env.text("PAYMENTS_CONTACT_EMAIL", "payments@localhost"
 # How many days before a renewal that carries a scheduled change its primary contact is
 # reminded (run_billing sends the reminders).
 SUBSCRIPTIONS_REMINDER_DAYS = env.int("SUBSCRIPTIONS_REMINDER_DAYS", default=7)
+# How many days before an annual subscription renews its billing addresses are told what the
+# renewal will bill (monthly ones are not: every month would bring one).
+SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS", default=30)
 # The payment seam for upgrade charges (subscriptions/payments.py).
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"

@@ -56,6 +56,7 @@ class Action(StrEnum):
     DEPARTMENT_RENAMED = "department.renamed"
 
     CLOCK_ADVANCED = "clock.advanced"
+    BILLING_DETAILS_CHANGED = "billing.details_changed"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:

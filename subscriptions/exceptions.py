@@ -176,6 +176,12 @@ class QuoteChanged(SubscriptionError):
     status = 409
 
 
+class InvalidBillingDetails(SubscriptionError):
+    code = "invalid_billing_details"
+    message = _("The billing details were not saved: %(reason)s")
+    TOO_MANY_EMAILS = _("give at most %(count)s billing email addresses.")
+
+
 class ClockRefused(SubscriptionError):
     """A test clock that may not be moved (``services.clocks``)."""
 

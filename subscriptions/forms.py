@@ -110,3 +110,53 @@ class ChangeOptionsForm(forms.Form):
             f"{self.fields[name].label}: {' '.join(str(error) for error in errors)}"
             for name, errors in self.errors.items()
         )
+
+
+class BillingDetailsForm(forms.Form):
+    """How the organisation's invoices are addressed and sent (``services.billing_details``
+    decides what is allowed)."""
+
+    addressee = forms.CharField(
+        label=_("Addressee"),
+        max_length=100,
+        required=False,
+        help_text=_("The organisation's name as it should appear (empty: its name)."),
+    )
+    attention = forms.CharField(label=_("Department or person"), max_length=100, required=False)
+    postal_address = forms.CharField(
+        label=_("Postal address"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    emails = forms.CharField(
+        label=_("Billing email addresses"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Up to 5, one per line: they receive every invoice, receipt and return invoice, "
+            "with the primary contact."
+        ),
+    )
+    registration_number = forms.CharField(
+        label=_("Your registration number (optional)"),
+        max_length=20,
+        required=False,
+        help_text=_("Your qualified-invoice registration number: T and 13 digits."),
+    )
+
+    def clean_emails(self) -> list[str]:
+        found = [
+            part.strip()
+            for part in str(self.cleaned_data.get("emails") or "").replace(",", "\n").splitlines()
+            if part.strip()
+        ]
+        for address in found:
+            try:
+                forms.EmailField().clean(address)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    gettext("“%(email)s” is not an email address.") % {"email": address}
+                ) from None
+        return found

@@ -20,7 +20,12 @@ from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
 from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
-from subscriptions.forms import ChangeOptionsForm, ConfirmChangeForm, FeedbackForm
+from subscriptions.forms import (
+    BillingDetailsForm,
+    ChangeOptionsForm,
+    ConfirmChangeForm,
+    FeedbackForm,
+)
 from subscriptions.models import (
     BillingCycle,
     ChangeKind,
@@ -40,6 +45,7 @@ from subscriptions.selectors import (
 )
 from subscriptions.selectors.catalogue import MAX_SEATS
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
+from subscriptions.services import billing_details as billing_details_service
 from subscriptions.services import plan_changes, refunds, scheduled_changes
 
 store_page = organisation_page(can_manage_subscription)
@@ -330,6 +336,40 @@ def withdraw_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Your refund request was withdrawn."))
     return HttpResponseRedirect(reverse("store_home") + "#refunds")
+
+
+@require_http_methods(["GET", "POST"])
+@store_page
+@idempotent
+def billing_details(request: OrganisationRequest) -> HttpResponse:
+    """How invoices are addressed and to whom they are sent. A refused form is answered
+    with itself and the reason (400), nothing saved."""
+    organisation = request.organisation
+    current = invoices.billing_details_of(organisation)
+    initial = {
+        "addressee": current.addressee,
+        "attention": current.attention,
+        "postal_address": current.postal_address,
+        "emails": "\n".join(current.emails),
+        "registration_number": current.registration_number,
+    }
+    form = BillingDetailsForm(request.POST if request.method == "POST" else None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                billing_details_service.set_billing_details(
+                    organisation, acting_user=request.user, **form.cleaned_data
+                )
+            except DomainError as error:
+                form.add_error(None, str(error))
+                status = error.status
+            else:
+                messages.success(request, _("Your billing details were saved."))
+                return HttpResponseRedirect(reverse("store_billing_details"))
+    context = {"form": form, "new_key": new_key}
+    return render(request, "subscriptions/store/billing_details.html", context, status=status)
 
 
 @store_page

@@ -9,6 +9,7 @@ urlpatterns = [
     path("store/plans/", store.plans, name="store_plans"),
     path("store/history/", store.history, name="store_history"),
     path("store/billing/", store.billing, name="store_billing"),
+    path("store/billing-details/", store.billing_details, name="store_billing_details"),
     path("store/plans/<slug:plan_code>/", store.confirm, name="store_confirm"),
     path("store/scheduled/cancel/", store.cancel_scheduled, name="store_cancel_scheduled"),
     path("store/changes/<int:pk>/", store.result, name="store_result"),

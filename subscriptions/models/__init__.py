@@ -26,7 +26,7 @@ from subscriptions.models.changes import (
     RefundStatus,
     ScheduledChange,
 )
-from subscriptions.models.invoices import Invoice, InvoiceKind
+from subscriptions.models.invoices import BillingDetails, Invoice, InvoiceKind
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
 from subscriptions.models.subscription import EntitlementOverride, Subscription
 
@@ -34,6 +34,7 @@ __all__ = [
     "CHARGE_KINDS",
     "AuditEvent",
     "BillingCycle",
+    "BillingDetails",
     "ChangeKind",
     "Currency",
     "EntitlementOverride",

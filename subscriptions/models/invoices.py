@@ -40,6 +40,11 @@ class Invoice(models.Model):
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     # As they were on the day of issue: an invoice never changes afterwards.
     buyer_name = models.CharField(_("buyer"), max_length=100)
+    buyer_attention = models.CharField(_("department or person"), max_length=100, blank=True)
+    buyer_address = models.TextField(_("postal address"), blank=True)
+    buyer_registration_number = models.CharField(
+        _("buyer's registration number"), max_length=14, blank=True
+    )
     seller_name = models.CharField(_("seller"), max_length=200)
     registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
     tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=4)
@@ -69,3 +74,28 @@ class Invoice(models.Model):
     @property
     def is_return(self) -> bool:
         return self.kind == InvoiceKind.RETURN_INVOICE
+
+
+class BillingDetails(models.Model):
+    """How an organisation wants its invoices addressed and sent (set in the Store by the
+    primary contact or a super admin). New invoices copy them; issued ones never change."""
+
+    organisation = models.OneToOneField(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="billing_details",
+        verbose_name=_("organisation"),
+    )
+    addressee = models.CharField(_("addressee"), max_length=100, blank=True)
+    attention = models.CharField(_("department or person"), max_length=100, blank=True)
+    postal_address = models.TextField(_("postal address"), max_length=300, blank=True)
+    emails = models.JSONField(_("billing email addresses"), default=list, blank=True)
+    registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("billing details")
+        verbose_name_plural = _("billing details")
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.addressee or self.organisation.name}"

@@ -58,6 +58,8 @@ class Subscription(models.Model):
     # the transaction of every change of who is active: what is read across organisations
     # (the admin, commands) reads this instead of every schema.
     seats_in_use = models.PositiveIntegerField(_("seats in use"), default=0)
+    # An annual subscription's renewal reminder went out on this day (for the period then).
+    renewal_reminded_on = models.DateField(null=True, blank=True, editable=False)
     # Part of the entitlements cache key: every plan change, override and catalogue edit
     # sets it, and a rolled-back change's time never comes again.
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from portal.models import Organisation
-from subscriptions.models import Invoice, InvoiceKind, LedgerLine, PlanChange
+from subscriptions.models import BillingDetails, Invoice, InvoiceKind, LedgerLine, PlanChange
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,16 @@ def documents_of_change(change: PlanChange) -> ChangeDocuments:
     return ChangeDocuments(
         invoice=found.get(InvoiceKind.INVOICE), returned=found.get(InvoiceKind.RETURN_INVOICE)
     )
+
+
+def billing_details_of(organisation: Organisation) -> BillingDetails:
+    """The organisation's billing details (empty ones, unsaved, when it set none; one
+    query)."""
+    found = BillingDetails.objects.filter(organisation=organisation).first()
+    return found if found is not None else BillingDetails(organisation=organisation)
+
+
+def billing_recipients(organisation: Organisation, primary_contact_email: str) -> list[str]:
+    """Who receives the organisation's invoices, receipts and return invoices: the primary
+    contact and the billing email addresses, each once (one query)."""
+    return list(dict.fromkeys([primary_contact_email, *billing_details_of(organisation).emails]))

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import F, Q, QuerySet
+
 from portal import clock
-from subscriptions.models import Plan, ScheduledChange, Subscription
+from subscriptions.models import BillingCycle, Plan, ScheduledChange, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors.catalogue import seat_rate
 
@@ -106,3 +108,17 @@ def renewed(
     the ``scheduled`` change when its day has come)."""
     periods = renewals(subscription, today, scheduled)
     return periods[-1] if periods else subscription
+
+
+def renewals_to_remind(today: date | None, days_before: int) -> QuerySet[Subscription]:
+    """Annual subscriptions renewing within ``days_before`` days of their organisation's
+    today (``today``, when given, for every one) whose renewal reminder for the current
+    period has not gone out."""
+    if today is not None:
+        coming = Q(period_end__gte=today, period_end__lt=today + timedelta(days=days_before))
+    else:
+        coming = clock.by_each_clock("period_end", "gte") & clock.by_each_clock(
+            "period_end", "lt", days=days_before
+        )
+    not_yet = Q(renewal_reminded_on__isnull=True) | Q(renewal_reminded_on__lt=F("period_start"))
+    return Subscription.objects.filter(coming, not_yet, cycle=BillingCycle.ANNUAL).order_by("pk")

@@ -32,7 +32,7 @@ from subscriptions.models import (
     RefundRequest,
     Subscription,
 )
-from subscriptions.selectors.invoices import ChangeDocuments
+from subscriptions.selectors.invoices import ChangeDocuments, billing_details_of
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _issue_invoice(
         organisation=organisation,
         issued_on=day,
         currency=currency,
-        buyer_name=organisation.name,
+        **_buyer(organisation),
         seller_name=settings.PORTAL_INVOICE_SELLER,
         registration_number=(
             settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""
@@ -63,6 +63,18 @@ def _issue_invoice(
         tax=sums.tax,
         total=sums.total,
     )
+
+
+def _buyer(organisation: Organisation) -> dict[str, str]:
+    """The buyer as a new document names them: the organisation's billing details as they
+    are now (copied: an issued document never changes), its name when it set none."""
+    details = billing_details_of(organisation)
+    return {
+        "buyer_name": details.addressee or organisation.name,
+        "buyer_attention": details.attention,
+        "buyer_address": details.postal_address,
+        "buyer_registration_number": details.registration_number,
+    }
 
 
 def _book_charges(
@@ -230,7 +242,7 @@ def _issue_return_invoice(
         organisation=organisation,
         issued_on=day,
         currency=currency,
-        buyer_name=organisation.name,
+        **_buyer(organisation),
         seller_name=settings.PORTAL_INVOICE_SELLER,
         registration_number=(
             settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""

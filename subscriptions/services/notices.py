@@ -1,10 +1,13 @@
-"""Emails to an organisation's primary contact about its subscription. They leave
-through the queue once the change that caused them commits (``portal.emails``)."""
+"""Emails to an organisation's primary contact about its subscription, and every invoice and
+return invoice to its billing addresses. They leave through the queue once the change that
+caused them commits (``portal.emails``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
@@ -12,6 +15,8 @@ from accounts.models import User
 from portal.emails import send_after_commit
 from portal.models import Organisation
 from portal.selectors import organisation_url
+from subscriptions.models import Invoice
+from subscriptions.selectors.invoices import billing_recipients
 
 
 def primary_contact_email(organisation: Organisation) -> str:
@@ -33,5 +38,46 @@ def tell_primary_contact(
         send_after_commit(
             f"subscriptions/email/{template}",
             [primary_contact_email(organisation)],
+            {"organisation": organisation, "site": organisation_url(organisation), **context},
+        )
+
+
+def send_document(
+    organisation: Organisation,
+    document: Invoice,
+    *,
+    language: str | None = None,
+    to_primary_contact: bool = True,
+) -> None:
+    """Email an invoice or a return invoice (its number, date, total and link) to the
+    organisation's billing addresses, and to its primary contact unless another email of the
+    same change told them already (``to_primary_contact``)."""
+    primary = primary_contact_email(organisation)
+    recipients = billing_recipients(organisation, primary)
+    if not to_primary_contact:
+        recipients = [address for address in recipients if address != primary]
+    if not recipients:
+        return
+    link = organisation_url(
+        organisation,
+        reverse("store_invoice", args=[document.number], urlconf=settings.ROOT_URLCONF),
+    )
+    with translation.override(language or translation.get_language()):
+        send_after_commit(
+            "subscriptions/email/document",
+            recipients,
+            {"organisation": organisation, "document": document, "link": link},
+        )
+
+
+def tell_billing_contacts(
+    organisation: Organisation, template: str, *, language: str | None = None, **context: Any
+) -> None:
+    """As ``tell_primary_contact``, to the primary contact and the billing addresses."""
+    recipients = billing_recipients(organisation, primary_contact_email(organisation))
+    with translation.override(language or translation.get_language()):
+        send_after_commit(
+            f"subscriptions/email/{template}",
+            [address for address in recipients if address],
             {"organisation": organisation, "site": organisation_url(organisation), **context},
         )

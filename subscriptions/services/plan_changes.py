@@ -147,8 +147,11 @@ def change_plan(
             },
         )
         notices.tell_primary_contact(
-            organisation, "plan_changed", change=change, invoice=documents.invoice
+            organisation, "plan_changed", change=change, documents=documents
         )
+        for document in (documents.invoice, documents.returned):
+            if document is not None:  # the primary contact has them in the email above
+                notices.send_document(organisation, document, to_primary_contact=False)
         if documents.charged > 0:
             # Last: money taken cannot be rolled back, so everything that can refuse or
             # fail has done so. A PaymentFailed rolls the whole change back (the email

@@ -24,7 +24,7 @@ from subscriptions.exceptions import (
     RefundNotAvailable,
 )
 from subscriptions.models import PlanChange, RefundRequest, RefundStatus
-from subscriptions.services import ledger
+from subscriptions.services import ledger, notices
 from subscriptions.services.guards import require_customer_manager, require_staff
 
 # The refund life cycle as data: (from, to) → who may make the move.
@@ -142,7 +142,9 @@ def _move_refund(
             ]
         )
         if to_status == RefundStatus.REFUNDED:
-            ledger.book_refund_paid(refund, day=clock.today(refund.organisation))
+            paid = ledger.book_refund_paid(refund, day=clock.today(refund.organisation))
+            if paid.invoice is not None:  # its return invoice
+                notices.send_document(refund.organisation, paid.invoice)
         audit.record(
             audit.Action.refund_moved(to_status),
             acting_user=acting_user,

@@ -1,5 +1,6 @@
 """Reminding the primary contact, some days before, of the change their next renewal
-will make (``SUBSCRIPTIONS_REMINDER_DAYS``)."""
+will make (``SUBSCRIPTIONS_REMINDER_DAYS``), and an annual subscription's billing addresses
+of its renewal (``SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from django.conf import settings
 from django.db import transaction
 
 from portal import clock
-from subscriptions.models import ScheduledChange
-from subscriptions.selectors.periods import list_price
-from subscriptions.selectors.scheduled_changes import reminders_due
+from subscriptions.models import ScheduledChange, Subscription
+from subscriptions.selectors.periods import list_price, next_bill, renewals_to_remind
+from subscriptions.selectors.scheduled_changes import reminders_due, scheduled_change_of
 from subscriptions.services import notices
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,45 @@ def send_reminders(today: date | None = None) -> tuple[list[str], list[tuple[str
                 )
         except Exception as error:  # reported; the next organisation is still reminded
             logger.exception("Reminding %s failed", slug)
+            failed.append((slug, str(error)))
+        else:
+            sent.append(slug)
+    return sent, failed
+
+
+def send_renewal_reminders(today: date | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Tell each annual subscription's billing addresses (and primary contact), once per
+    period, ``SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS`` days or fewer before it renews, on what
+    day and for how much (tax included). Returns the organisations told and those that
+    failed."""
+    sent: list[str] = []
+    failed: list[tuple[str, str]] = []
+    days = settings.SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS
+    for pk, slug in renewals_to_remind(today, days).values_list("pk", "organisation__slug"):
+        try:
+            with transaction.atomic():
+                subscription = (
+                    Subscription.objects.select_for_update(of=("self",))
+                    .select_related("organisation", "plan")
+                    .filter(pk=pk)
+                    .first()
+                )
+                if subscription is None or (
+                    subscription.renewal_reminded_on is not None
+                    and subscription.renewal_reminded_on >= subscription.period_start
+                ):
+                    continue  # reminded meanwhile
+                organisation = subscription.organisation
+                subscription.renewal_reminded_on = today or clock.today(organisation)
+                subscription.save(update_fields=["renewal_reminded_on"])
+                bill = next_bill(
+                    subscription,
+                    today=subscription.renewal_reminded_on,
+                    scheduled=scheduled_change_of(organisation),
+                )
+                notices.tell_billing_contacts(organisation, "renewal_reminder", bill=bill)
+        except Exception as error:  # reported; the next organisation is still told
+            logger.exception("Reminding %s of its renewal failed", slug)
             failed.append((slug, str(error)))
         else:
             sent.append(slug)

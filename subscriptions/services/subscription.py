@@ -155,7 +155,9 @@ def _renew(
     if scheduled is not None:
         _apply_due_change(organisation, subscription, periods[0], scheduled, leaving)
     for period in periods:
-        ledger.book_period_charge(organisation, period)
+        invoice = ledger.book_period_charge(organisation, period)
+        if invoice is not None:  # every charge sends its document
+            notices.send_document(organisation, invoice)
     current = periods[-1]
     before = snapshot(subscription)
     current.save_terms()
@@ -278,6 +280,7 @@ class BillingRun:
     applied: list[str] = field(default_factory=list)
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
+    renewals_announced: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -337,5 +340,8 @@ def run_billing(today: date | None = None) -> BillingRun:
             report.not_applied.append((slug, renewal.not_applied.note))
     reminded, failed = reminders.send_reminders(today)
     report.reminded = reminded
+    report.failed.extend(failed)
+    renewals, failed = reminders.send_renewal_reminders(today)
+    report.renewals_announced = renewals
     report.failed.extend(failed)
     return report

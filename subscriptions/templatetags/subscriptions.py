@@ -125,6 +125,18 @@ def priced(amount: Decimal, currency: str) -> str:
 
 
 @register.filter
+def join_numbers(corrects: list[dict[str, str]]) -> str:
+    """A return invoice's originals: "INV-2026-000001, INV-2026-000004"."""
+    return _(", ").join(str(original.get("number", "")) for original in corrects)
+
+
+@register.filter
+def with_tax_total(amount: Decimal, currency: str) -> str:
+    """A price's total with its tax, as its invoice will bill it (plain text)."""
+    return money(totals([amount], currency).total, currency)
+
+
+@register.filter
 def negative(amount: Decimal | None) -> Decimal | None:
     """Money going back, as the customer reads it: ``|negative|money`` writes −¥32,516."""
     return None if amount is None else -abs(Decimal(amount))

@@ -274,6 +274,12 @@ FORMS = [
     ),
     FormCase("store_cancel_scheduled", "post", "/store/scheduled/cancel/", IDEMPOTENT),
     FormCase(
+        "store_billing_details",
+        "post",
+        "/store/billing-details/",
+        ("addressee", "attention", "postal_address", "emails", "registration_number", *IDEMPOTENT),
+    ),
+    FormCase(
         "store_feedback",
         "post",
         "/store/changes/{pk}/feedback/",

@@ -35,6 +35,7 @@ TABLES = [
     "subscriptions_ledgerline",
     "subscriptions_invoice",
     "subscriptions_auditevent",
+    "subscriptions_billingdetails",
     "portal_signup",
 ]
 # What both organisations have rows in, once each made a plan change.

@@ -241,8 +241,16 @@ def test_only_the_life_cycles_moves_are_made(
     with sending_queued_emails():
         move(pending, to_status, acting_user=actor)
     assert status_of(pending) == to_status
-    [message] = mail.outbox
+    documents = [m for m in mail.outbox if m.subject.startswith("Return invoice")]
+    [message] = [m for m in mail.outbox if m not in documents]
     assert message.to == [primary.email]
+    # A refund paid also sends its return invoice (to the primary contact: no billing
+    # addresses were set).
+    returned = [line.invoice.number for line in pending.ledger_lines.all() if line.invoice]
+    assert [document.subject.split(":")[0] for document in documents] == [
+        f"Return invoice {number}" for number in returned
+    ]
+    assert len(returned) == (1 if to_status == REFUNDED else 0)
     [event] = events.exclude(pk__in=seen)
     assert event.action == f"refund.{to_status}"
     assert event.organisation == northwind.organisation

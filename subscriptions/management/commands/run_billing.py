@@ -36,6 +36,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{slug}: scheduled change not applied: {reason}")
         for slug in report.reminded:
             self.stdout.write(f"{slug}: reminded of its scheduled change")
+        for slug in report.renewals_announced:
+            self.stdout.write(f"{slug}: told of its annual renewal")
         for slug, reason in report.failed:
             self.stderr.write(f"{slug}: failed: {reason}")
         self.stdout.write(
