@@ -27,10 +27,11 @@ class LedgerLineAdmin(ReadOnlyAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    """The organisations' invoices as they printed them, read-only (frozen once issued)."""
+    """The organisations' invoices and return invoices as they printed them, read-only
+    (frozen once issued); a return invoice's total is money that went back."""
 
-    list_display = ["number", "issued_on", "organisation", "total_display"]
-    list_filter = ["currency", ("issued_on", admin.DateFieldListFilter)]
+    list_display = ["number", "kind", "issued_on", "organisation", "total_display"]
+    list_filter = ["kind", "currency", ("issued_on", admin.DateFieldListFilter)]
     search_fields = ["number", "organisation__name", "organisation__slug"]
     list_select_related = ["organisation"]
     change_form_template = "admin/subscriptions/invoice/change_form.html"
@@ -41,4 +42,4 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("total (including tax)"), ordering="total")
     def total_display(self, invoice: Invoice) -> str:
-        return money(invoice.total, invoice.currency)
+        return money(-invoice.total if invoice.is_return else invoice.total, invoice.currency)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from portal.tenancy import use_public_schema
 from subscriptions.models import Invoice, LedgerLine, PlanChange
@@ -115,3 +116,16 @@ def test_the_invoices_command_names_each_documents_kind_and_what_it_corrects(
     assert Decimal(returned["total"]) == change.refund_quote + change.refund_tax
     [line] = returned["lines"]
     assert (line["kind"], Decimal(line["amount"])) == ("refund_paid", -change.refund_quote)
+
+
+def test_the_admin_lists_return_invoices_beside_invoices(northwind: Site) -> None:
+    _change, charged = _downgraded_and_refunded(northwind)
+    returned = Invoice.objects.get(organisation=northwind.organisation, kind="return_invoice")
+    staff = Client(HTTP_HOST="localhost")
+    staff.force_login(StaffFactory.create(groups=["Support"]))
+    listing = staff.get("/admin/subscriptions/invoice/").content.decode()
+    row = listing[listing.index(returned.number) :]
+    row = row[: row.index("</tr>")]
+    assert "Return invoice" in row and f"\u2212¥{returned.total:,.0f}" in row
+    page = staff.get(f"/admin/subscriptions/invoice/{returned.pk}/change/").content.decode()
+    assert "Return invoice" in page and charged.number in page
