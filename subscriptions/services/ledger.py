@@ -45,11 +45,34 @@ def _issue_invoice(
     organisation: Organisation, currency: str, day: date, amounts: list[Decimal]
 ) -> Invoice:
     sums = totals(amounts, currency)
+    return _issue(organisation, currency, day, subtotal=sums.subtotal, tax=sums.tax)
+
+
+def _issue(
+    organisation: Organisation,
+    currency: str,
+    day: date,
+    *,
+    subtotal: Decimal,
+    tax: Decimal,
+    corrects: list[Invoice] | None = None,
+) -> Invoice:
+    """An invoice, or with ``corrects`` a return invoice (its own number series, positive
+    amounts: what goes back, and the originals with their dates), numbered from its
+    sequence, with the seller and the buyer as they are now."""
+    returns = corrects is not None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s)", [NUMBER_SEQUENCE])
+        cursor.execute(
+            "SELECT nextval(%s)", [RETURN_NUMBER_SEQUENCE if returns else NUMBER_SEQUENCE]
+        )
         (value,) = cursor.fetchone()
     return Invoice.objects.create(
-        number=invoice_number(day, value),
+        number=(return_invoice_number if returns else invoice_number)(day, value),
+        kind=InvoiceKind.RETURN_INVOICE if returns else InvoiceKind.INVOICE,
+        corrects=[
+            {"number": original.number, "issued_on": original.issued_on.isoformat()}
+            for original in corrects or []
+        ],
         organisation=organisation,
         issued_on=day,
         currency=currency,
@@ -58,10 +81,10 @@ def _issue_invoice(
         registration_number=(
             settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""
         ),
-        tax_rate=sums.tax_rate,
-        subtotal=sums.subtotal,
-        tax=sums.tax,
-        total=sums.total,
+        tax_rate=TAX_RATES[currency],
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
     )
 
 
@@ -163,7 +186,7 @@ def book_change(
     if credit_used <= 0:
         return ChangeDocuments(invoice=invoice, returned=None)
     originals = _paid_before(organisation.pk, change)
-    returned = _issue_return_invoice(
+    returned = _issue(
         organisation,
         subscription.currency,
         day,
@@ -198,7 +221,7 @@ def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
     correcting the invoices paid for the period of the refund's change."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
     originals = _paid_before(refund.organisation_id, refund.plan_change)
-    document = _issue_return_invoice(
+    document = _issue(
         refund.organisation,
         refund.currency,
         day,
@@ -215,40 +238,4 @@ def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
         description=refund.payment_reference,
         refund_request=refund,
         invoice=document,
-    )
-
-
-def _issue_return_invoice(
-    organisation: Organisation,
-    currency: str,
-    day: date,
-    *,
-    subtotal: Decimal,
-    tax: Decimal,
-    corrects: list[Invoice],
-) -> Invoice:
-    """A return invoice (適格返還請求書) for money given back: positive amounts (what goes
-    back), its own number series, and the invoices it corrects with their dates."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s)", [RETURN_NUMBER_SEQUENCE])
-        (value,) = cursor.fetchone()
-    return Invoice.objects.create(
-        number=return_invoice_number(day, value),
-        kind=InvoiceKind.RETURN_INVOICE,
-        corrects=[
-            {"number": original.number, "issued_on": original.issued_on.isoformat()}
-            for original in corrects
-        ],
-        organisation=organisation,
-        issued_on=day,
-        currency=currency,
-        **_buyer(organisation),
-        seller_name=settings.PORTAL_INVOICE_SELLER,
-        registration_number=(
-            settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""
-        ),
-        tax_rate=TAX_RATES[currency],
-        subtotal=subtotal,
-        tax=tax,
-        total=subtotal + tax,
     )

@@ -9,10 +9,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
 from portal.models import Organisation
+from subscriptions.services.subscription import BillingRun
 
 
 def organisation_by_slug(slug: str) -> Organisation:
@@ -57,3 +58,27 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
     return "" if value is None else str(value)
+
+
+def write_billing_run(command: BaseCommand, report: BillingRun) -> None:
+    """A billing run as ``run_billing`` and ``clock advance`` print it: a line per
+    organisation and what happened to it (failures on stderr), then the counts; a
+    ``CommandError`` when any failed."""
+    for slug, periods in report.renewed:
+        command.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
+    for slug in report.applied:
+        command.stdout.write(f"{slug}: scheduled change applied")
+    for slug, reason in report.not_applied:
+        command.stdout.write(f"{slug}: scheduled change not applied: {reason}")
+    for slug in report.reminded:
+        command.stdout.write(f"{slug}: reminded of its scheduled change")
+    for slug in report.renewals_announced:
+        command.stdout.write(f"{slug}: told of its annual renewal")
+    for slug, reason in report.failed:
+        command.stderr.write(f"{slug}: failed: {reason}")
+    command.stdout.write(
+        f"{report.today}: {len(report.renewed)} renewed, {len(report.applied)} scheduled "
+        f"changes applied, {len(report.reminded)} reminded, {len(report.failed)} failed."
+    )
+    if report.failed:
+        raise CommandError(f"{len(report.failed)} organisation(s) failed.")

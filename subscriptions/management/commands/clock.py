@@ -13,7 +13,7 @@ from portal import clock
 from portal.exceptions import DomainError
 from portal.management.days import day
 from portal.models import Organisation
-from subscriptions.management.commands._shared import organisation_by_slug
+from subscriptions.management.commands._shared import organisation_by_slug, write_billing_run
 from subscriptions.services.clocks import advance_clock
 
 
@@ -45,16 +45,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         who = organisation.slug if organisation is not None else "every organisation"
         self.stdout.write(f"{who}: today is {options['to'].isoformat()} (test clock).")
-        for slug, periods in report.renewed:
-            self.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
-        for slug in report.applied:
-            self.stdout.write(f"{slug}: scheduled change applied")
-        for slug in report.reminded:
-            self.stdout.write(f"{slug}: reminded of its scheduled change")
-        for slug, reason in report.failed:
-            self.stderr.write(f"{slug}: failed: {reason}")
-        if report.failed:
-            raise CommandError(f"{len(report.failed)} organisation(s) failed to renew.")
+        write_billing_run(self, report)
 
     def _show(self, slug: str | None) -> None:
         organisations = (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from portal.management.days import day_not_after_today
+from subscriptions.management.commands._shared import write_billing_run
 from subscriptions.services.subscription import run_billing
 
 
@@ -27,22 +28,4 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = run_billing(options["today"])
-        for slug, periods in report.renewed:
-            self.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
-        for slug in report.applied:
-            self.stdout.write(f"{slug}: scheduled change applied")
-        for slug, reason in report.not_applied:
-            self.stdout.write(f"{slug}: scheduled change not applied: {reason}")
-        for slug in report.reminded:
-            self.stdout.write(f"{slug}: reminded of its scheduled change")
-        for slug in report.renewals_announced:
-            self.stdout.write(f"{slug}: told of its annual renewal")
-        for slug, reason in report.failed:
-            self.stderr.write(f"{slug}: failed: {reason}")
-        self.stdout.write(
-            f"{report.today}: {len(report.renewed)} renewed, {len(report.applied)} scheduled "
-            f"changes applied, {len(report.reminded)} reminded, {len(report.failed)} failed."
-        )
-        if report.failed:
-            raise CommandError(f"{len(report.failed)} organisation(s) failed.")
+        write_billing_run(self, run_billing(options["today"]))
