@@ -107,15 +107,17 @@ def _book_charges(
     day: date,
     *,
     plan_change: PlanChange | None = None,
+    issued_on: date | None = None,
 ) -> Invoice | None:
-    """The charges of one event for the subscription's current period, on one invoice;
-    nothing for charges of nothing (a Free period, an upgrade with nothing due)."""
+    """The charges of one event for the subscription's current period, booked on ``day``,
+    on one invoice issued on ``issued_on`` (default ``day``); nothing for charges of
+    nothing (a Free period, an upgrade with nothing due)."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
     charges = [charge for charge in charges if charge.amount != 0]
     if not charges:
         return None
     amounts = [charge.amount for charge in charges]
-    invoice = _issue_invoice(organisation, subscription.currency, day, amounts)
+    invoice = _issue_invoice(organisation, subscription.currency, issued_on or day, amounts)
     for charge in charges:
         _book_line(
             organisation, subscription, charge, day, plan_change=plan_change, document=invoice
@@ -150,11 +152,17 @@ def _book_line(
     )
 
 
-def book_period_charge(organisation: Organisation, subscription: Subscription) -> Invoice | None:
-    """The charge for the subscription's current period (its ``amount_paid``), booked
-    and invoiced on the period's first day."""
+def book_period_charge(
+    organisation: Organisation, subscription: Subscription, *, issued_on: date
+) -> Invoice | None:
+    """The charge for the subscription's current period (its ``amount_paid``), booked on
+    the period's first day and invoiced on ``issued_on``, the day the invoice is made: a
+    billing run catching up with days it missed issues today's invoices today, so that
+    invoice numbers follow their dates."""
     charge = Charge(LedgerKind.PERIOD_CHARGE, subscription.amount_paid)
-    return _book_charges(organisation, subscription, [charge], subscription.period_start)
+    return _book_charges(
+        organisation, subscription, [charge], subscription.period_start, issued_on=issued_on
+    )
 
 
 def book_change(

@@ -95,7 +95,7 @@ def start_subscription(
         subscription.billing_anchor = day
         subscription.begin_period(day, paid)
         subscription.save()
-        ledger.book_period_charge(organisation, subscription)
+        ledger.book_period_charge(organisation, subscription, issued_on=clock.today(organisation))
         audit.record(
             audit.Action.SUBSCRIPTION_STARTED,
             acting_user=acting_user,
@@ -155,7 +155,7 @@ def _renew(
     if scheduled is not None:
         _apply_due_change(organisation, subscription, periods[0], scheduled, leaving)
     for period in periods:
-        invoice = ledger.book_period_charge(organisation, period)
+        invoice = ledger.book_period_charge(organisation, period, issued_on=today)
         if invoice is not None:  # every charge sends its document
             notices.send_document(organisation, invoice)
     current = periods[-1]

@@ -115,3 +115,17 @@ def test_two_runs_at_once_renew_each_subscription_once(due: list[Organisation]) 
     for organisation in due:
         assert _charges(organisation) == 2  # the first period and one renewal
         assert Subscription.objects.get(organisation=organisation).period_start == day
+
+
+@pytest.mark.django_db
+def test_a_catch_up_issues_its_invoices_on_the_day_it_runs(northwind: Site) -> None:
+    """Invoice numbers follow their dates: a run that catches up with days it missed dates
+    its invoices the day it issues them (the lines keep the period's first day)."""
+    renewal = Subscription.objects.get(organisation=northwind.organisation).period_end
+    renewal += timedelta(days=1)
+    late = renewal + timedelta(days=3)
+    with on(late):  # the worker was down three days
+        call_command("run_billing", stdout=io.StringIO())
+    line = LedgerLine.objects.filter(organisation=northwind.organisation).latest("pk")
+    assert line.booked_on == renewal and line.period_start == renewal
+    assert line.invoice is not None and line.invoice.issued_on == late
