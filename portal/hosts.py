@@ -42,8 +42,13 @@ KEY = "organisation:{fields}:{host}".format(
     fields=hashlib.sha1(",".join(FIELDS).encode()).hexdigest()[:8], host="{host}"
 )
 
-# This process's layer: host -> (read until, in time.monotonic(); field values).
+# This process's layer: host -> (read until, on ``seconds()``'s clock; field values).
 _local: dict[str, tuple[float, tuple[Any, ...]]] = {}
+
+
+def seconds() -> float:
+    """The clock of this process's layer (monotonic; a test moves it instead of sleeping)."""
+    return time.monotonic()
 
 
 def _cache() -> BaseCache:
@@ -53,7 +58,7 @@ def _cache() -> BaseCache:
 
 def organisation_for_host(host: str) -> Organisation | None:
     """The organisation whose site ``host`` is, or None: no query when cached, else one."""
-    now = time.monotonic()
+    now = seconds()
     local = _local.get(host)
     if local is not None and local[0] > now:
         return Organisation.from_db(DEFAULT_DB_ALIAS, FIELDS, local[1])

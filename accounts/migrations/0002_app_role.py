@@ -8,7 +8,25 @@ from typing import Any
 
 from django.db import migrations
 
-from portal.db import roles
+
+# As portal/db/roles.py had them when this migration was written (a migration runs the code
+# it was written with, whatever the application becomes).
+def _app_role() -> str:
+    from django.conf import settings
+
+    return str(settings.PORTAL_DATABASE_APP_ROLE)
+
+
+def _owner_is_app(schema_editor: Any) -> bool:
+    """Whether the app role is the role running the migration (one role for both)."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (current,) = cursor.fetchone()
+    return bool(current == _app_role())
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 # The schema is named by current_schema(), not in the statement: the schema template
 # (portal/schemas/provisioning.py) replays statements in schemas other than the one
@@ -29,9 +47,9 @@ END $$
 
 
 def grant(apps: Any, schema_editor: Any) -> None:
-    if roles.owner_is_app(schema_editor):
+    if _owner_is_app(schema_editor):
         return
-    role = roles.app_role()
+    role = _app_role()
     schema_editor.execute(GRANT, [role, role, role])
 
 

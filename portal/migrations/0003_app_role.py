@@ -8,8 +8,6 @@ from typing import Any
 
 from django.db import migrations
 
-from portal.db import roles
-
 PROVISION = r"""
 CREATE FUNCTION portal_provision_schema(schema_name text, template_key text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -40,8 +38,45 @@ REVOKE ALL ON FUNCTION portal_provision_schema(text, text) FROM PUBLIC;
 """
 
 
+def _app_role() -> str:
+    from django.conf import settings
+
+    return str(settings.PORTAL_DATABASE_APP_ROLE)
+
+
+def _owner_is_app(schema_editor: Any) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (current,) = cursor.fetchone()
+    return bool(current == _app_role())
+
+
 def grant(apps: Any, schema_editor: Any) -> None:
-    for statement in roles.grant_statements(roles.owner_is_app(schema_editor)):
+    """The app role's rights on what exists in public and on what the owner creates later
+    (every organisation's schema, its tables and sequences), as portal/db/roles.py had them
+    when this migration was written. Nothing when the app connects as the owner."""
+    if _owner_is_app(schema_editor):
+        return
+    role = '"' + _app_role().replace('"', '""') + '"'
+    for statement in [
+        # PostgreSQL 14 lets everyone create in public; 15 and later do not. Only the
+        # database's owner may take it back: another owner role says so and goes on.
+        """DO $$ BEGIN REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING 'Revoke CREATE on schema public from PUBLIC as the database owner.';
+        END $$""",
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        f"ALTER DEFAULT PRIVILEGES GRANT USAGE ON SCHEMAS TO {role}",
+        f"ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
+        f"ALTER DEFAULT PRIVILEGES GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role}",
+        # What the app must not rewrite: the templates the owner's function runs, and the
+        # record of which migrations ran.
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON portal_schema_template FROM {role}",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {role}",
+        f"GRANT EXECUTE ON FUNCTION portal_provision_schema(text, text) TO {role}",
+    ]:
         schema_editor.execute(statement)
 
 

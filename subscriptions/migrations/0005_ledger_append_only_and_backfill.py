@@ -4,13 +4,41 @@ charge, the credit and the upgrade charges of the changes made in it), each char
 invoice, and the refunds already paid (earlier periods' charges were never recorded, so
 they stay out)."""
 
+import math
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 
-from subscriptions.invoicing import NUMBER_SEQUENCE, invoice_number, totals
+# Invoice arithmetic as subscriptions/invoicing.py had it when this migration was written:
+# a migration runs the code it was written with, whatever the application becomes.
+NUMBER_SEQUENCE = "subscriptions_invoice_number_seq"
+TAX_RATES = {"JPY": Decimal("0.10"), "USD": Decimal(0)}
+MINOR_UNITS = {"JPY": 0, "USD": 2}
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def totals(amounts, currency):
+    subtotal = sum(amounts, Decimal(0))
+    rate = TAX_RATES[currency]
+    scale = 10 ** MINOR_UNITS[currency]
+    tax = Decimal(math.floor(Fraction(subtotal * rate) * scale)) / scale
+    return Totals(subtotal=subtotal, tax_rate=rate, tax=tax, total=subtotal + tax)
+
+
+def invoice_number(issued_on, sequence_value):
+    return f"INV-{issued_on:%Y}-{sequence_value:06d}"
 
 APPEND_ONLY = f"""
 CREATE FUNCTION subscriptions_money_append_only() RETURNS trigger AS $$
