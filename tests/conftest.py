@@ -17,6 +17,8 @@ and ``send_queued_emails()`` sends them as a worker would, inside the test's tra
 from __future__ import annotations
 
 import importlib
+import os
+import random
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +40,7 @@ from django.db import connection, connections
 from django.db.models import Max
 from django.test import Client
 from django_tenants.utils import schema_context
+from hypothesis import settings as hypothesis_settings
 from procrastinate.contrib.django.models import ProcrastinateJob
 from psycopg import sql
 from pytest_django import DjangoDbBlocker
@@ -101,6 +104,71 @@ def _create_site(slug: str) -> Site:
                 deactivate_user(user, acting_user=None)
             ids[role] = user.pk
     return Site(created.organisation, ids)
+
+
+# --- The clock and the examples ----------------------------------------------------------
+#
+# Every test starts on one frozen moment, so that what a test computes from "today" and what
+# the page or service it calls computes agree, whenever the suite runs: ``TESTS_CLOCK`` sets
+# it (an ISO moment, or ``HH:MM:SS`` for today at that time in TIME_ZONE:
+# ``TESTS_CLOCK=23:59:59 make test``); by default it is the moment the session began. The
+# clock stands still (``tick=False``); ``on(day)`` moves a test to another day. Processes a
+# test starts read the real clock, and so does the database (``now()``): tests of what it
+# schedules are marked ``real_clock``. Hypothesis draws the same examples on every run (CI's
+# profile); ``HYPOTHESIS_PROFILE=random`` draws new ones from a seed it prints, and
+# ``--hypothesis-seed=N`` repeats them.
+
+
+def _tests_clock(value: str, zone: ZoneInfo) -> datetime:
+    if not value:
+        return datetime.now(zone)
+    if re.fullmatch(r"\d\d:\d\d:\d\d", value):
+        return datetime.combine(datetime.now(zone).date(), time.fromisoformat(value), zone)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+TESTS_NOW = _tests_clock(os.environ.get("TESTS_CLOCK", ""), ZoneInfo(settings.TIME_ZONE))
+
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None)
+hypothesis_settings.register_profile("random", derandomize=False, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A random profile's seed is chosen here, so that the header can print it."""
+    config.addinivalue_line(
+        "markers",
+        "real_clock: the test compares with the database's clock (now()), which "
+        "time-machine cannot move (the job queue's retries, the events' timestamps): it "
+        "runs on the real clock, not the suite's frozen one",
+    )
+    random_profile = hypothesis_settings.get_current_profile_name() == "random"
+    if random_profile and config.getoption("hypothesis_seed") is None:
+        config.option.hypothesis_seed = str(random.randrange(2**32))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    seed = config.getoption("hypothesis_seed")
+    examples = f"random, seed {seed} (--hypothesis-seed={seed} repeats them)" if seed else "fixed"
+    return [f"tests' clock: {TESTS_NOW.isoformat()}; Hypothesis examples: {examples}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _frozen_clock() -> Iterator[None]:
+    """From before the shared organisations are made to the end of the session."""
+    with time_machine.travel(TESTS_NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _real_clock_when_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    if not request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    with time_machine.travel(time_machine.escape_hatch.time.time(), tick=True):
+        yield
 
 
 # --- The database's roles ----------------------------------------------------------------

@@ -3,6 +3,7 @@ overrides staff grant it."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -15,6 +16,13 @@ from portal.models import Organisation
 from subscriptions.models.catalogue import BillingCycle, Currency, Feature, Plan
 from subscriptions.money import per_day
 from subscriptions.proration import period_end
+
+
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def touch(self) -> int:
+        """What these organisations may use has changed (an override, a catalogue edit):
+        a new ``stamp``, so that their entitlements are computed afresh."""
+        return self.update(stamp=uuid.uuid4(), updated_at=timezone.now())
 
 
 class Subscription(models.Model):
@@ -60,9 +68,13 @@ class Subscription(models.Model):
     seats_in_use = models.PositiveIntegerField(_("seats in use"), default=0)
     # An annual subscription's renewal reminder went out on this day (for the period then).
     renewal_reminded_on = models.DateField(null=True, blank=True, editable=False)
-    # Part of the entitlements cache key: every plan change, override and catalogue edit
-    # sets it, and a rolled-back change's time never comes again.
     updated_at = models.DateTimeField(auto_now=True)
+    # The entitlements cache key's version: new with every save of the terms, override and
+    # catalogue edit. Random, so that a rolled-back change's stamp never comes again and
+    # the clock plays no part (two changes in one instant still differ).
+    stamp = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("subscription")
@@ -102,10 +114,12 @@ class Subscription(models.Model):
         "upgrade_charges",
         "paid_value",
         "updated_at",
+        "stamp",
     )
 
     def save_terms(self) -> None:
-        """Save the plan, cycle, seats and period (``TERMS``)."""
+        """Save the plan, cycle, seats and period (``TERMS``), with a new ``stamp``."""
+        self.stamp = uuid.uuid4()
         self.save(update_fields=self.TERMS)
 
     def begin_period(self, start: date, amount_paid: Decimal) -> None:

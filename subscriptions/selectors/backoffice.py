@@ -200,8 +200,8 @@ def later_changes(change: PlanChange) -> list[PlanChange]:
     downgrade left, so the two add up; one query)."""
     return list(
         PlanChange.objects.filter(
+            Q(created_at__gt=change.created_at) | Q(created_at=change.created_at, id__gt=change.pk),
             organisation_id=change.organisation_id,
-            created_at__gt=change.created_at,
             changed_on__lte=change.period_end,
         )
         .select_related("from_plan", "to_plan")

@@ -164,7 +164,7 @@ def subscription_of(organisation: Organisation) -> Subscription:
 
 def entitlements_for(organisation: Organisation, *, today: date | None = None) -> Entitlements:
     """The organisation's entitlements: at most one query per request, none when the
-    shared cache is warm. The cache key carries the subscription's ``updated_at`` (set by
+    shared cache is warm. The cache key carries the subscription's ``stamp`` (new with
     every plan change, override and catalogue edit) and the day (overrides end by date),
     so no process serves stale entitlements."""
     memo = organisation.__dict__.get("_entitlements")
@@ -172,8 +172,7 @@ def entitlements_for(organisation: Organisation, *, today: date | None = None) -
         return memo
     day = today or clock.today(organisation)
     subscription = subscription_of(organisation)
-    stamp = subscription.updated_at.timestamp()
-    key = f"org{organisation.pk}:{stamp}:{day.isoformat()}"
+    key = f"org{organisation.pk}:{subscription.stamp.hex}:{day.isoformat()}"
     cache = caches["entitlements"]
     entitlements = cache.get(key)
     if entitlements is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -80,7 +79,7 @@ def record_catalogue_change(
     price, feature, value, transition): audit it, and make every organisation's
     entitlements, and the plan names, be computed afresh."""
     with transaction.atomic():
-        Subscription.objects.update(updated_at=timezone.now())
+        Subscription.objects.touch()
         transaction.on_commit(forget_plan_names)
         audit.record(
             action,

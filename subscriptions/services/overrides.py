@@ -22,7 +22,7 @@ from subscriptions.services.guards import require_staff
 
 
 def _bump_entitlements(organisation: Organisation) -> None:
-    Subscription.objects.filter(organisation=organisation).update(updated_at=timezone.now())
+    Subscription.objects.filter(organisation=organisation).touch()
     forget_entitlements(organisation)
 
 

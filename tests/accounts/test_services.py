@@ -244,7 +244,7 @@ def test_departments_are_created_and_renamed_with_unique_names(in_northwind: Sit
         services.create_department(name="   ", acting_user=admin)
     renamed = services.rename_department(billing, name="Payments", acting_user=admin)
     assert Department.objects.get(pk=billing.pk).name == renamed.name == "Payments"
-    first = Department.objects.order_by("created_at").first()
+    first = Department.objects.order_by("created_at", "id").first()
     assert first is not None
     with pytest.raises(DepartmentNameTaken):
         services.rename_department(first, name="payments", acting_user=admin)

@@ -139,6 +139,7 @@ def _event_dated(when: datetime) -> datetime:
     return AuditEvent.objects.get(pk=event.pk).created_at
 
 
+@pytest.mark.real_clock  # compared with the database's
 def test_an_event_the_app_writes_carries_the_database_clock() -> None:
     long_ago = timezone.make_aware(datetime(2020, 1, 1))
     assert abs(_event_dated(long_ago) - timezone.now()) < timedelta(minutes=1)

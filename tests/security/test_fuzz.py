@@ -42,10 +42,11 @@ limit (in this one it would run for minutes).
 
 Examples: ``EXAMPLES`` (25 by default; ``SECURITY_FUZZ_EXAMPLES`` overrides) for each of the
 23 form cases and the 11 commands: 850 examples, about 40 seconds; plus 9 edge cases and 7
-``manage.py`` processes (about 15 seconds). Generation is derandomized so that a run is
-reproducible and the strict xfails hold (``SECURITY_FUZZ_RANDOM=1`` explores new
-examples; 300 per form and 200 per command found nothing beyond the findings marked). No
-example database is written. ``--hypothesis-show-statistics`` shows the statuses reached.
+``manage.py`` processes (about 15 seconds). Generation is derandomized (the suite's
+Hypothesis profile) so that a run is reproducible and the strict xfails hold
+(``HYPOTHESIS_PROFILE=random`` explores new examples; 300 per form and 200 per command
+found nothing beyond the findings marked). No example database is written.
+``--hypothesis-show-statistics`` shows the statuses reached.
 
 Known findings xfail strictly, one case each (the reason says what is wrong); when one is
 fixed its case passes, and its mark must go.
@@ -89,8 +90,6 @@ EXAMPLES = int(os.environ.get("SECURITY_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=os.environ.get("SECURITY_FUZZ_RANDOM") != "1",
-    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 ROOT = Path(__file__).resolve().parents[2]
