@@ -58,6 +58,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/mypy .  # the django-stubs plugin loads the settings
+	$(BIN)/lint-imports --no-logo  # the apps' layers, no import loop (pyproject.toml)
 
 # Benchmarks: minutes, not part of make test (run them in the background). Each prints its
 # figures and asserts nothing; each works in a throw-away database on the same server.

@@ -77,3 +77,17 @@ class InvalidFullName(AccountsError):
 class InvalidDepartmentName(AccountsError):
     code = "invalid_department_name"
     message = _("Give the department a name of 1 to 100 characters, at least one of them visible.")
+
+
+# Raised here, decided by the plan (``accounts.limits``).
+class SeatsExhausted(AccountsError):
+    code = "seats_exhausted"
+    message = _(
+        "All %(seats)s licensed seats are in use. Deactivate a user or add seats to "
+        "your subscription first."
+    )
+
+
+class LimitReached(AccountsError):
+    code = "limit_reached"
+    message = _("Your plan allows %(limit)s %(feature)s. Upgrade your plan to add more.")

@@ -23,21 +23,21 @@ from accounts.exceptions import (
     InvalidDepartmentName,
     InvalidEmail,
     InvalidFullName,
+    LimitReached,
     NotAllowed,
     PrimaryContactProtected,
+    SeatsExhausted,
     SuperAdminRightsRequired,
     UserAlreadyExists,
     UserInactive,
 )
+from accounts.limits import limits
 from accounts.models import EMAIL_MAX_LENGTH, Department, User
+from audit.services import Action, record
 from portal import names
 from portal.emails import send_after_commit
 from portal.models import Organisation
 from portal.selectors import current_organisation, organisation_url
-from subscriptions import audit
-from subscriptions.exceptions import LimitReached, SeatsExhausted
-from subscriptions.selectors.entitlements import entitlements_for
-from subscriptions.services.seats import lock_seats, record_seats_in_use
 
 
 def normalise_email(email: str) -> str:
@@ -84,11 +84,11 @@ def _roles(user: User) -> dict[str, bool]:
 def _lock_limits() -> Organisation | None:
     """First in every change counted against the plan's limits (who holds a seat, a new
     department): the organisation's subscription row, locked as plan changes lock it
-    (``subscriptions.services.seats.lock_seats``). None on the public schema: vendor staff
+    (``accounts.limits``). None on the public schema: vendor staff
     hold no seats and have no departments."""
     organisation = current_organisation()
     if organisation is not None:
-        lock_seats(organisation)
+        limits().lock(organisation)
     return organisation
 
 
@@ -97,7 +97,7 @@ def _require_free_seat(organisation: Organisation | None) -> None:
     locked: ``_lock_limits``)."""
     if organisation is None:
         return
-    seats = entitlements_for(organisation).seats
+    seats = limits().seats(organisation)
     if selectors.count_active_users() >= seats:
         raise SeatsExhausted(seats=seats)
 
@@ -105,7 +105,7 @@ def _require_free_seat(organisation: Organisation | None) -> None:
 def _record_seats(organisation: Organisation | None) -> None:
     """Last in every change of who holds a seat: the count the public schema keeps."""
     if organisation is not None:
-        record_seats_in_use(organisation, selectors.count_active_users())
+        limits().record_seats_in_use(organisation, selectors.count_active_users())
 
 
 def add_user(
@@ -146,8 +146,8 @@ def add_user(
             raise UserAlreadyExists(email=address) from None
         EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
         _record_seats(organisation)
-        audit.record(
-            audit.Action.USER_ADDED,
+        record(
+            Action.USER_ADDED,
             acting_user=acting_user,
             target=user,
             after={"email": user.email, **_roles(user)},
@@ -201,8 +201,8 @@ def update_roles(
         user.is_super_admin = is_super_admin
         user.is_administrator = is_administrator
         user.save(update_fields=["is_super_admin", "is_administrator"])
-        audit.record(
-            audit.Action.USER_ROLES_CHANGED,
+        record(
+            Action.USER_ROLES_CHANGED,
             acting_user=acting_user,
             target=user,
             before=before,
@@ -223,7 +223,7 @@ def deactivate_user(user: User, *, acting_user: User | None) -> User:
             raise PrimaryContactProtected()
         if not user.is_active:
             raise AlreadyDeactivated(user=user)
-        _switch_active(user, False, action=audit.Action.USER_DEACTIVATED, acting_user=acting_user)
+        _switch_active(user, False, action=Action.USER_DEACTIVATED, acting_user=acting_user)
         _record_seats(organisation)
     return user
 
@@ -232,7 +232,7 @@ def _switch_active(
     user: User,
     active: bool,
     *,
-    action: audit.Action,
+    action: Action,
     acting_user: User | None,
     organisation: Organisation | None = None,
 ) -> None:
@@ -242,7 +242,7 @@ def _switch_active(
     if not active:
         user.session_epoch += 1
     user.save(update_fields=["is_active", "session_epoch"])
-    audit.record(
+    record(
         action,
         acting_user=acting_user,
         organisation=organisation,
@@ -262,7 +262,7 @@ def deactivate_for_seats(
         _switch_active(
             user,
             False,
-            action=audit.Action.USER_SEAT_DEACTIVATED,
+            action=Action.USER_SEAT_DEACTIVATED,
             acting_user=acting_user,
             organisation=organisation,
         )
@@ -278,7 +278,7 @@ def reactivate_user(user: User, *, acting_user: User | None) -> User:
         if user.is_active:
             raise AlreadyActive(user=user)
         _require_free_seat(organisation)
-        _switch_active(user, True, action=audit.Action.USER_REACTIVATED, acting_user=acting_user)
+        _switch_active(user, True, action=Action.USER_REACTIVATED, acting_user=acting_user)
         _record_seats(organisation)
     return user
 
@@ -300,8 +300,8 @@ def transfer_primary_contact(new_contact: User, *, acting_user: User | None) -> 
             current.save(update_fields=["is_primary_contact"])
         new_contact.is_primary_contact = True
         new_contact.save(update_fields=["is_primary_contact"])
-        audit.record(
-            audit.Action.PRIMARY_CONTACT_TRANSFERRED,
+        record(
+            Action.PRIMARY_CONTACT_TRANSFERRED,
             acting_user=acting_user,
             target=new_contact,
             before={"primary_contact": current.email if current else None},
@@ -334,8 +334,8 @@ def create_department(*, name: str, acting_user: User | None) -> Department:
         with transaction.atomic():
             _require_department_room(_lock_limits())
             department = Department.objects.create(name=value)
-            audit.record(
-                audit.Action.DEPARTMENT_CREATED,
+            record(
+                Action.DEPARTMENT_CREATED,
                 acting_user=acting_user,
                 target=department,
                 after={"name": value},
@@ -350,9 +350,9 @@ def _require_department_room(organisation: Organisation | None) -> None:
     the limits locked: ``_lock_limits``)."""
     if organisation is None:
         return
-    entitlements = entitlements_for(organisation)
-    if not entitlements.allows("departments", selectors.count_departments() + 1):
-        raise LimitReached(limit=entitlements.limit("departments"), feature=_("departments"))
+    allowed = limits().departments(organisation)
+    if allowed is not None and selectors.count_departments() >= allowed:
+        raise LimitReached(limit=allowed, feature=_("departments"))
 
 
 def rename_department(department: Department, *, name: str, acting_user: User | None) -> Department:
@@ -366,8 +366,8 @@ def rename_department(department: Department, *, name: str, acting_user: User | 
             before = {"name": department.name}
             department.name = value
             department.save(update_fields=["name"])
-            audit.record(
-                audit.Action.DEPARTMENT_RENAMED,
+            record(
+                Action.DEPARTMENT_RENAMED,
                 acting_user=acting_user,
                 target=department,
                 before=before,

@@ -18,10 +18,10 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import DepartmentForm, InviteUserForm, RolesForm
+from accounts.limits import limits
 from accounts.models import Department, User
 from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
-from subscriptions.selectors.entitlements import entitlements_for, subscription_of
 
 View = Callable[..., HttpResponse]
 
@@ -44,8 +44,7 @@ def organisation_page(rule: Callable[[Any], bool] | None = None) -> Callable[[Vi
 
 
 def _departments(request: OrganisationRequest) -> selectors.Departments:
-    entitlements = entitlements_for(request.organisation)
-    return selectors.departments_under_limit(entitlements.limit("departments"))
+    return selectors.departments_under_limit(limits().departments(request.organisation))
 
 
 @organisation_page()
@@ -53,7 +52,6 @@ def dashboard(request: OrganisationRequest) -> HttpResponse:
     departments = _departments(request)
     context = {
         "role_labels": selectors.role_labels(request.user),
-        "subscription": subscription_of(request.organisation),
         "active_users": selectors.count_active_users(),
         "departments": departments.visible,
         "department_hidden": departments.hidden_count,

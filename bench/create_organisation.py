@@ -34,7 +34,7 @@ def main(count: int) -> None:
     from django_tenants.utils import tenant_context
 
     from accounts.models import User
-    from portal.services import create_organisation
+    from organisations.services import create_organisation
     from portal.tenancy import use_public_schema
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

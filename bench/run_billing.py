@@ -146,7 +146,7 @@ def create_real_organisations(count: int, rng: random.Random) -> None:
     """``count`` organisations made as staff make them (schema, migrations, users), then
     their periods moved so that they are due on BENCH_DAY with the others; those on a paid
     plan schedule a move to Free for then (the run applies it, in their schemas)."""
-    from portal.services import create_organisation
+    from organisations.services import create_organisation
     from subscriptions.models import Subscription
     from subscriptions.proration import period_end
     from subscriptions.services.scheduled_changes import schedule_change
@@ -221,7 +221,8 @@ class Measured:
 
 
 def measure_run() -> Measured:
-    from subscriptions.models import AuditEvent, Invoice, LedgerLine, Subscription
+    from audit.models import AuditEvent
+    from subscriptions.models import Invoice, LedgerLine, Subscription
     from subscriptions.services.subscription import run_billing
 
     due = Subscription.objects.filter(period_end__lt=BENCH_DAY).count()

@@ -230,8 +230,8 @@ def create_organisations(
 ) -> tuple[list[float], list[float]]:
     """Create ``count`` organisations; the seconds each one's provisioning
     (``Organisation.create_schema``, timed apart) and whole creation took."""
+    from organisations.services import create_organisation
     from portal.models import Organisation
-    from portal.services import create_organisation
 
     provisioning: list[float] = []
     create_schema = Organisation.create_schema

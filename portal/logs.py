@@ -22,7 +22,8 @@ def logging_config(level: str) -> dict[str, Any]:
         "loggers": {
             "django": {"handlers": [], "level": "INFO", "propagate": True},
             **{
-                name: {"level": level or "INFO"} for name in ("portal.tasks", "subscriptions.tasks")
+                name: {"level": level or "INFO"}
+                for name in ("portal.tasks", "subscriptions.tasks", "organisations.tasks")
             },
         },
     }

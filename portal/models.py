@@ -127,7 +127,7 @@ HOLDING_STATES = ("verified", "provisioning", "failed")
 
 
 class SignUp(models.Model):
-    """Someone starting an organisation alone on the public site (``portal.signups``):
+    """Someone starting an organisation alone on the public site (``organisations.signups``):
     kept from the form until the organisation exists. The address is held from the moment
     the email address is verified until the site exists (one holder per address, a
     database constraint); an unverified sign-up holds nothing and lapses at ``expires_at``.

@@ -110,22 +110,18 @@ def unmet_needs() -> list[Need]:
 
 
 def _payment_gateway_wanted() -> str | None:
-    # Imported here: the payment seam imports models, and the settings module must not.
-    from subscriptions.payments import RecordOnlyGateway  # noqa: PLC0415
-
+    # A gateway says it takes no money (``takes_money = False``: subscriptions/payments.py).
     path = settings.SUBSCRIPTIONS_PAYMENT_GATEWAY
     try:
         gateway = import_string(path)
     except ImportError as error:
         return f"a gateway that can be imported; {path!r} cannot: {error}"
-    if isinstance(gateway, type) and issubclass(gateway, RecordOnlyGateway):
-        if settings.SUBSCRIPTIONS_DEMO:
-            return None
-        return (
-            "your payment processor's gateway (subscriptions/payments.py); the record-only "
-            "one takes no money (a demo says so with SUBSCRIPTIONS_DEMO=1)"
-        )
-    return None
+    if getattr(gateway, "takes_money", True) or settings.SUBSCRIPTIONS_DEMO:
+        return None
+    return (
+        "your payment processor's gateway (subscriptions/payments.py); the record-only "
+        "one takes no money (a demo says so with SUBSCRIPTIONS_DEMO=1)"
+    )
 
 
 def refusal(needs: list[Need]) -> str:

@@ -54,8 +54,12 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The floors, bottom to top (pyproject.toml's import-linter contract): the audit log,
+    # then accounts, subscriptions and the organisations that stand on both.
+    "audit",
     "accounts",  # the public schema's user table holds vendor staff
     "subscriptions",
+    "organisations",
     # Vendor staff sign in with allauth too (and its second factor), on the public site.
     "allauth",
     "allauth.account",
@@ -114,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "accounts.context_processors.menu",
                 "subscriptions.context_processors.entitlements",
             ],
         },
@@ -186,6 +191,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"  # on the public site: accounts.adapter
+# What accounts asks of the plan (seats, departments, the lock): answered by subscriptions,
+# which stands above it (accounts/limits.py).
+ACCOUNTS_LIMITS = "subscriptions.limits.PlanLimits"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -203,7 +211,7 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # signs the address's id, which each organisation's schema numbers from 1, so a key from one
 # site would confirm another site's address with the same id.
 ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
-# Sign-ups on the public site (portal.signups), per IP address and per email address, in
+# Sign-ups on the public site (organisations.signups), per IP address and per email address, in
 # allauth's rate limits (its own "signup" is closed: organisation sites have none).
 # Every limit counts the real client behind the proxy (portal/clients.py).
 ACCOUNT_RATE_LIMITS = {

@@ -80,22 +80,3 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int | None = None) 
             "Job %s (%s) was left running by a stopped worker: queued again", job.id, job.task_name
         )
         await manager.retry_job(job)
-
-
-@app.task(queue="sign_ups")
-def provision_sign_up(*, sign_up_id: int) -> None:
-    """Create the organisation of a verified sign-up (``portal.signups.provision``: a
-    second run changes nothing; a failure is kept on the sign-up, not retried here)."""
-    from portal import signups  # noqa: PLC0415 - signups imports this module
-
-    signups.provision(sign_up_id)
-
-
-@app.periodic(cron="23 * * * *", periodic_id="expire-sign-ups")
-@app.task(queue="maintenance", queueing_lock="expire_sign_ups")
-def expire_sign_ups(timestamp: int | None = None) -> None:
-    """Hourly: forget the sign-ups whose time ran out, freeing their addresses."""
-    from portal import signups  # noqa: PLC0415 - signups imports this module
-
-    if expired := signups.expire_sign_ups():
-        logger.info("Forgot %d sign-up(s) past their time", expired)

@@ -1,12 +1,13 @@
-"""URLs of every organisation's site (<slug>.PORTAL_BASE_DOMAIN). No admin here."""
+"""URLs of every organisation's site (<slug>.PORTAL_BASE_DOMAIN). No admin here. The apps
+are included by name: the base imports none of them."""
 
 from django.urls import include, path
 
-from portal import views as portal_views
+from portal import views
 
 urlpatterns = [
-    path("favicon.ico", portal_views.favicon),
-    path("welcome/<str:key>/", portal_views.welcome, name="welcome"),
+    path("favicon.ico", views.favicon),
+    path("", include("organisations.urls_tenants")),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
     path("accounts/", include("allauth.urls")),

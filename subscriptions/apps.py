@@ -8,4 +8,8 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing the module registers its system checks (models are loaded by now).
-        from subscriptions import checks  # noqa: F401, PLC0415
+        from portal.signals import worker_starting  # noqa: PLC0415
+        from subscriptions import checks, tasks  # noqa: F401, PLC0415
+
+        # A worker starting catches up on the billing runs missed while none ran.
+        worker_starting.connect(tasks.catch_up_billing, dispatch_uid="subscriptions.catch_up")

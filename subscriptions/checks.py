@@ -15,8 +15,6 @@ from django.core.checks import Error as CheckError
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
-from subscriptions.payments import RecordOnlyGateway
-
 TAG = "subscriptions"
 
 
@@ -38,7 +36,7 @@ def check_payment_gateway(
                 id="subscriptions.E001",
             )
         ]
-    if not settings.DEBUG and isinstance(gateway, type) and issubclass(gateway, RecordOnlyGateway):
+    if not settings.DEBUG and not getattr(gateway, "takes_money", True):
         return [
             CheckWarning(
                 "SUBSCRIPTIONS_PAYMENT_GATEWAY is the record-only gateway with DEBUG off: "

@@ -1,5 +1,5 @@
-"""``entitlements`` in every organisation page's template context, computed only if a
-template uses it (and then once per request)."""
+"""``entitlements`` and ``subscription`` in every organisation page's template context, each
+read only if a template uses it (and then once per request)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from subscriptions.selectors.entitlements import entitlements_for
+from subscriptions.selectors.entitlements import entitlements_for, subscription_of
 
 
 def entitlements(request: HttpRequest) -> dict[str, Any]:
     organisation = getattr(request, "organisation", None)
     if organisation is None:
         return {}
-    return {"entitlements": SimpleLazyObject(lambda: entitlements_for(organisation))}
+    return {
+        "entitlements": SimpleLazyObject(lambda: entitlements_for(organisation)),
+        "subscription": SimpleLazyObject(lambda: subscription_of(organisation)),
+    }

@@ -80,19 +80,6 @@ class SeatsAgainstTheChange(SubscriptionError):
     )
 
 
-class SeatsExhausted(SubscriptionError):
-    code = "seats_exhausted"
-    message = _(
-        "All %(seats)s licensed seats are in use. Deactivate a user or add seats to "
-        "your subscription first."
-    )
-
-
-class LimitReached(SubscriptionError):
-    code = "limit_reached"
-    message = _("Your plan allows %(limit)s %(feature)s. Upgrade your plan to add more.")
-
-
 class FeatureNotAvailable(SubscriptionError):
     code = "feature_not_available"
     message = _("%(feature)s is not available on your plan.")

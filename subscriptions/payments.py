@@ -66,7 +66,12 @@ class PaymentGateway(Protocol):
     remembers a refusal under its key (Stripe does, for about a day) answers a retry of
     the same change the same way: to try again after a refusal, the customer confirms
     the change anew (the Store's page gives a new key).
+
+    ``takes_money`` is False only for a gateway that takes none (production refuses it
+    unless the deployment is a demo: ``portal.production``); a real one need not say it.
     """
+
+    takes_money: bool
 
     def charge(
         self,
@@ -81,6 +86,8 @@ class PaymentGateway(Protocol):
 
 class RecordOnlyGateway:
     """Takes no money: returns a reference so the charge is traceable on the change."""
+
+    takes_money = False
 
     def charge(
         self,

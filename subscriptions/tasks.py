@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, time
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -57,6 +58,11 @@ def run_billing(timestamp: int | None = None) -> None:
         len(report.reminded),
         len(report.failed),
     )
+
+
+def catch_up_billing(**signal_kwargs: Any) -> None:
+    """``portal.signals.worker_starting``: a worker starting queues a billing run."""
+    queue_billing_catch_up()
 
 
 def queue_billing_catch_up() -> bool:

@@ -47,11 +47,11 @@ from pytest_django import DjangoDbBlocker
 
 from accounts.models import User
 from accounts.services import add_user, deactivate_user
+from organisations.services import create_organisation
 from portal import hosts
 from portal.db.roles import connect_as_owner
 from portal.models import Organisation
 from portal.schemas.provisioning import schema_template
-from portal.services import create_organisation
 from portal.tasks import send_email
 from portal.tenancy import use_public_schema
 from subscriptions.models import Plan

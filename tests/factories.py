@@ -2,7 +2,7 @@
 keep everyone else out, a plain user.
 
 Organisations and their own users are not made here: they go through
-``portal.services.create_organisation`` and ``accounts.services.add_user``, which keep seat
+``organisations.services.create_organisation`` and ``accounts.services.add_user``, which keep seat
 limits and audit (see ``tests/conftest.py`` and ``tests/subscriptions/conftest.py``).
 """
 

@@ -1,10 +1,11 @@
 """The vendor's back office in the Django admin on the public site, one module per
-subject: ``refunds`` (the review queue), ``audit`` (the log and its export),
-``organisations`` (with their subscriptions and overrides), ``ledger`` (money movements),
+subject: ``refunds`` (the review queue), ``subscriptions`` (read-only lists of
+subscriptions, overrides and scheduled changes), ``ledger`` (money movements),
 ``catalogue`` (plans, features, transitions) and ``insight`` (plan changes and their
 charts). Every decision goes through ``subscriptions.services``; the admin only shows,
-filters and reports."""
+filters and reports. Organisations' pages are ``organisations.admin``, the audit log's
+``audit.admin``."""
 
-from subscriptions.admin import audit, catalogue, insight, ledger, organisations, refunds
+from subscriptions.admin import catalogue, insight, ledger, refunds, subscriptions
 
-__all__ = ["audit", "catalogue", "insight", "ledger", "organisations", "refunds"]
+__all__ = ["catalogue", "insight", "ledger", "refunds", "subscriptions"]

@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from audit.services import Action
 from portal.exceptions import DomainError
 from portal.names import VisibleNamesAdmin
-from subscriptions import audit
 from subscriptions.admin.base import staff_user
 from subscriptions.models import Feature, Plan, PlanFeature, PlanPrice, PlanTransition
 from subscriptions.selectors import catalogue as catalogue_selectors
@@ -31,13 +31,13 @@ class CatalogueAdmin(VisibleNamesAdmin):
         catalogue.record_catalogue_change(
             obj,
             acting_user=staff_user(request),
-            action=audit.Action.CATALOGUE_CHANGED if change else audit.Action.CATALOGUE_ADDED,
+            action=Action.CATALOGUE_CHANGED if change else Action.CATALOGUE_ADDED,
             before={field: form.initial.get(field) for field in form.changed_data},
         )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         catalogue.record_catalogue_change(
-            obj, acting_user=staff_user(request), action=audit.Action.CATALOGUE_DELETED
+            obj, acting_user=staff_user(request), action=Action.CATALOGUE_DELETED
         )
         super().delete_model(request, obj)
 

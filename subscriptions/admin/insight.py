@@ -15,9 +15,9 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.admin import ReadOnlyAdmin
 from portal.models import Organisation
 from portal.selectors import find_organisation
-from subscriptions.admin.base import ReadOnlyAdmin
 from subscriptions.charts import Series, bar_chart, hbar_chart
 from subscriptions.models import PlanChange
 from subscriptions.selectors import backoffice

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
-from subscriptions.admin.base import ReadOnlyAdmin
+from portal.admin import ReadOnlyAdmin
 from subscriptions.models import Invoice, LedgerLine
 from subscriptions.templatetags.subscriptions import money
 

@@ -22,9 +22,10 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.selectors import events_about
+from portal.admin import ReadOnlyAdmin
 from portal.exceptions import DomainError
-from subscriptions import audit
-from subscriptions.admin.base import ReadOnlyAdmin, staff_user
+from subscriptions.admin.base import staff_user
 from subscriptions.models import PlanTransition, RefundRequest, RefundStatus
 from subscriptions.selectors import backoffice, ledger
 from subscriptions.services import refunds
@@ -290,7 +291,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 earlier=RefundRequest.objects.filter(organisation=refund.organisation)
                 .exclude(pk=refund.pk)
                 .order_by("-requested_at")[:20],
-                trail=audit.events_about(refund, change),
+                trail=events_about(refund, change),
                 later_changes=backoffice.later_changes(change),
                 may_decide=self.has_decide_permission(request),
                 decisions=possible_decisions(refund),

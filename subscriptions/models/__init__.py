@@ -1,5 +1,5 @@
-"""Plan catalogue, subscriptions, plan changes, refunds, the ledger and the audit log
-(public schema), one module per subject; every model is importable from here.
+"""Plan catalogue, subscriptions, plan changes, refunds and the ledger (public schema; the
+audit log is the ``audit`` app), one module per subject; every model is importable here.
 
 The catalogue is data that staff edit: plans, prices, features, each plan's value for each
 feature and the allowed transitions. What an organisation may use is derived at read time
@@ -7,7 +7,6 @@ feature and the allowed transitions. What an organisation may use is derived at 
 changed or deleted by a plan change.
 """
 
-from subscriptions.models.audit import AuditEvent
 from subscriptions.models.catalogue import (
     BillingCycle,
     Currency,
@@ -32,7 +31,6 @@ from subscriptions.models.subscription import EntitlementOverride, Subscription
 
 __all__ = [
     "CHARGE_KINDS",
-    "AuditEvent",
     "BillingCycle",
     "BillingDetails",
     "ChangeKind",

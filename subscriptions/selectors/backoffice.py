@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from portal.models import Organisation
 from subscriptions.models import (
-    AuditEvent,
     FeedbackReason,
     PlanChange,
     RefundRequest,
@@ -166,32 +165,6 @@ def insight(
         reasons=[(str(label), reasons.get(code, 0)) for code, label in FeedbackReason.choices],
         refunds=refunds,
     )
-
-
-AUDIT_COLUMNS = (
-    "created_at",
-    "organisation",
-    "actor_kind",
-    "actor_email",
-    "action",
-    "target",
-    "before",
-    "after",
-)
-
-
-def audit_row(event: AuditEvent) -> dict[str, Any]:
-    """An audit event as exported (command and admin CSV): plain values by column."""
-    return {
-        "created_at": event.created_at.isoformat(),
-        "organisation": event.organisation.slug if event.organisation else "",
-        "actor_kind": event.actor_kind,
-        "actor_email": event.actor_email,
-        "action": event.action,
-        "target": event.target,
-        "before": event.before,
-        "after": event.after,
-    }
 
 
 def later_changes(change: PlanChange) -> list[PlanChange]:

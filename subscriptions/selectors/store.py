@@ -5,9 +5,32 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from audit.models import AuditEvent
+from audit.selectors import events_of
+from audit.services import Action
 from portal.models import Organisation
-from subscriptions import audit
-from subscriptions.models import AuditEvent, PlanChange, RefundRequest
+from subscriptions.models import PlanChange, RefundRequest
+
+# What the Store's activity list shows of an organisation's log.
+SUBSCRIPTION_ACTIONS = frozenset(
+    {
+        Action.SUBSCRIPTION_STARTED,
+        Action.SUBSCRIPTION_RENEWED,
+        Action.PLAN_CHANGED,
+        Action.FEEDBACK_SHARED,
+        Action.CHANGE_SCHEDULED,
+        Action.SCHEDULED_CHANGE_CANCELLED,
+        Action.SCHEDULED_CHANGE_NOT_APPLIED,
+        Action.REFUND_REQUESTED,
+        Action.REFUND_APPROVED,
+        Action.REFUND_REJECTED,
+        Action.REFUND_WITHDRAWN,
+        Action.REFUND_REFUNDED,
+        Action.OVERRIDE_GRANTED,
+        Action.OVERRIDE_REVOKED,
+        Action.USER_SEAT_DEACTIVATED,
+    }
+)
 
 
 def plan_changes_of(organisation: Organisation) -> QuerySet[PlanChange]:
@@ -25,7 +48,7 @@ def refund_requests_of(organisation: Organisation) -> QuerySet[RefundRequest]:
 def subscription_activity(organisation: Organisation, limit: int = 50) -> list[AuditEvent]:
     """The organisation's subscription events, newest first (one query); the Store
     words them with the ``activity_text`` template tag."""
-    return list(audit.events_of(organisation, audit.SUBSCRIPTION_ACTIONS)[:limit])
+    return list(events_of(organisation, SUBSCRIPTION_ACTIONS)[:limit])
 
 
 def is_latest_change(change: PlanChange) -> bool:

@@ -8,10 +8,10 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.services import normalise_email
+from audit.services import Action, record
 from portal import names
 from portal.models import Organisation
 from portal.registration_numbers import refusal as registration_refusal
-from subscriptions import audit
 from subscriptions.exceptions import InvalidBillingDetails
 from subscriptions.models import BillingDetails
 from subscriptions.services.guards import require_subscription_manager
@@ -56,8 +56,8 @@ def set_billing_details(
         for name, value in fields.items():
             setattr(details, name, value)
         details.save()
-        audit.record(
-            audit.Action.BILLING_DETAILS_CHANGED,
+        record(
+            Action.BILLING_DETAILS_CHANGED,
             acting_user=acting_user,
             organisation=organisation,
             target=details,

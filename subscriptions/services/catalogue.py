@@ -10,7 +10,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from subscriptions import audit
+from audit.services import Action, record
 from subscriptions.exceptions import CatalogueRuleBroken
 from subscriptions.models import Feature, Plan, PlanTransition, Subscription, TransitionKind
 from subscriptions.selectors.catalogue import SEED_DOWNGRADES, SEED_PLAN_CODES, forget_plan_names
@@ -72,7 +72,7 @@ def record_catalogue_change(
     entry: models.Model,
     *,
     acting_user: User | None,
-    action: audit.Action,
+    action: Action,
     before: dict[str, Any] | None = None,
 ) -> None:
     """After staff add, change or delete (before deleting) a catalogue entry (plan,
@@ -81,7 +81,7 @@ def record_catalogue_change(
     with transaction.atomic():
         Subscription.objects.touch()
         transaction.on_commit(forget_plan_names)
-        audit.record(
+        record(
             action,
             acting_user=acting_user,
             organisation=None,

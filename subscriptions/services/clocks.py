@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
+from audit.services import Action, record
 from portal import clock, hosts
 from portal.models import Organisation
-from subscriptions import audit
 from subscriptions.exceptions import ClockRefused
 from subscriptions.services.guards import require_staff
 from subscriptions.services.subscription import BillingRun, run_billing
@@ -61,8 +61,8 @@ def advance_clock(
 def _record(
     organisation: Organisation | None, before: date, after: date, acting_user: User | None
 ) -> None:
-    audit.record(
-        audit.Action.CLOCK_ADVANCED,
+    record(
+        Action.CLOCK_ADVANCED,
         acting_user=acting_user,
         organisation=organisation,
         target=organisation if organisation is not None else "clock:all",

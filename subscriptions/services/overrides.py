@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.services import Action, record
 from portal import clock
 from portal.models import Organisation
-from subscriptions import audit
 from subscriptions.exceptions import InvalidOverride
 from subscriptions.models import EntitlementOverride, Feature, Subscription
 from subscriptions.selectors.catalogue import get_feature
@@ -58,8 +58,8 @@ def grant_override(
             granted_by=acting_user.email if acting_user else "command",
         )
         _bump_entitlements(organisation)
-        audit.record(
-            audit.Action.OVERRIDE_GRANTED,
+        record(
+            Action.OVERRIDE_GRANTED,
             acting_user=acting_user,
             organisation=organisation,
             target=override,
@@ -88,8 +88,8 @@ def revoke_override(
         override.revoked_at = timezone.now()
         override.save(update_fields=["revoked_at"])
         _bump_entitlements(override.organisation)
-        audit.record(
-            audit.Action.OVERRIDE_REVOKED,
+        record(
+            Action.OVERRIDE_REVOKED,
             acting_user=acting_user,
             organisation=override.organisation,
             target=override,

@@ -12,9 +12,9 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.services import deactivate_for_seats
+from audit.services import Action, actor_fields, record
 from portal import clock
 from portal.models import Organisation
-from subscriptions import audit
 from subscriptions.exceptions import FeedbackReasonNotForChange
 from subscriptions.models import ChangeKind, FeedbackReason, PlanChange
 from subscriptions.payments import charge_key, payment_gateway
@@ -107,7 +107,7 @@ def change_plan(
             idempotency_key=idempotency_key or None,
             feedback_reason=feedback_reason,
             feedback_text=feedback_text.strip(),
-            **audit.actor_fields(acting_user),
+            **actor_fields(acting_user),
         )
         before = snapshot(subscription)
         new_period = preview.new_period
@@ -132,8 +132,8 @@ def change_plan(
         )
         # A change made now replaces one waiting for the period's end (docs/domain.md, Time).
         scheduled_changes.cancel_for_change(organisation, change, acting_user=acting_user)
-        audit.record(
-            audit.Action.PLAN_CHANGED,
+        record(
+            Action.PLAN_CHANGED,
             acting_user=acting_user,
             organisation=organisation,
             target=change,
@@ -198,8 +198,8 @@ def share_feedback(
         before = {"reason": change.feedback_reason, "text": change.feedback_text}
         change.feedback_reason, change.feedback_text = reason, (text or "").strip()[:2000]
         change.save(update_fields=["feedback_reason", "feedback_text"])
-        audit.record(
-            audit.Action.FEEDBACK_SHARED,
+        record(
+            Action.FEEDBACK_SHARED,
             acting_user=acting_user,
             organisation=change.organisation,
             target=change,

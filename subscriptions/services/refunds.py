@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.services import Action, record
 from portal import clock
 from portal.emails import send_after_commit
 from portal.selectors import organisation_url
-from subscriptions import audit
 from subscriptions.exceptions import (
     IllegalRefundMove,
     NoteRequired,
@@ -72,8 +72,8 @@ def request_refund(
             requested_by_id=acting_user.pk,
             requested_by_email=acting_user.email,
         )
-        audit.record(
-            audit.Action.REFUND_REQUESTED,
+        record(
+            Action.REFUND_REQUESTED,
             acting_user=acting_user,
             organisation=change.organisation,
             target=refund,
@@ -145,8 +145,8 @@ def _move_refund(
             paid = ledger.book_refund_paid(refund, day=clock.today(refund.organisation))
             if paid.invoice is not None:  # its return invoice
                 notices.send_document(refund.organisation, paid.invoice)
-        audit.record(
-            audit.Action.refund_moved(to_status),
+        record(
+            Action.refund_moved(to_status),
             acting_user=acting_user,
             organisation=refund.organisation,
             target=refund,

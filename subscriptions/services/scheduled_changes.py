@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from accounts.models import User
+from audit.services import Action, actor_fields, record
 from portal import clock
 from portal.models import Organisation
-from subscriptions import audit
 from subscriptions.exceptions import NothingScheduled
 from subscriptions.models import PlanChange, ScheduledChange
 from subscriptions.selectors.catalogue import get_plan
@@ -75,10 +75,10 @@ def schedule_change(
             keep_user_ids=sorted(int(pk) for pk in keep_user_ids or []) if leaving else [],
             effective=preview.effective,
             language=translation.get_language() or "",
-            **audit.actor_fields(acting_user),
+            **actor_fields(acting_user),
         )
-        audit.record(
-            audit.Action.CHANGE_SCHEDULED,
+        record(
+            Action.CHANGE_SCHEDULED,
             acting_user=acting_user,
             organisation=organisation,
             target=scheduled,
@@ -131,11 +131,11 @@ def _cancel(
     before = scheduled_snapshot(scheduled)
     scheduled.status = ScheduledChange.Status.CANCELLED
     scheduled.resolved_at = timezone.now()
-    scheduled.resolved_by = audit.actor_fields(acting_user)["actor_email"] or "command"
+    scheduled.resolved_by = actor_fields(acting_user)["actor_email"] or "command"
     scheduled.note = note
     scheduled.save(update_fields=["status", "resolved_at", "resolved_by", "note", "plan_change"])
-    audit.record(
-        audit.Action.SCHEDULED_CHANGE_CANCELLED,
+    record(
+        Action.SCHEDULED_CHANGE_CANCELLED,
         acting_user=acting_user,
         organisation=organisation,
         target=scheduled,

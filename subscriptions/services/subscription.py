@@ -17,10 +17,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.services import deactivate_for_seats
+from audit.services import Action, record
 from portal import clock
 from portal.exceptions import DomainError
 from portal.models import Organisation
-from subscriptions import audit
 from subscriptions.exceptions import InvalidChoice, ScheduledChangeOutdated
 from subscriptions.models import BillingCycle, Currency, PlanChange, ScheduledChange, Subscription
 from subscriptions.selectors.catalogue import (
@@ -96,8 +96,8 @@ def start_subscription(
         subscription.begin_period(day, paid)
         subscription.save()
         ledger.book_period_charge(organisation, subscription, issued_on=clock.today(organisation))
-        audit.record(
-            audit.Action.SUBSCRIPTION_STARTED,
+        record(
+            Action.SUBSCRIPTION_STARTED,
             acting_user=acting_user,
             organisation=organisation,
             target=subscription,
@@ -161,8 +161,8 @@ def _renew(
     current = periods[-1]
     before = snapshot(subscription)
     current.save_terms()
-    audit.record(
-        audit.Action.SUBSCRIPTION_RENEWED,
+    record(
+        Action.SUBSCRIPTION_RENEWED,
         acting_user=None,
         organisation=organisation,
         target=current,
@@ -231,8 +231,8 @@ def _apply_due_change(
     scheduled.plan_change = change
     scheduled.resolved_at = timezone.now()
     scheduled.save(update_fields=["status", "plan_change", "resolved_at"])
-    audit.record(
-        audit.Action.PLAN_CHANGED,
+    record(
+        Action.PLAN_CHANGED,
         acting_user=None,
         organisation=organisation,
         target=change,
@@ -257,8 +257,8 @@ def _set_aside(organisation: Organisation, scheduled: ScheduledChange, *, reason
     scheduled.note = reason
     scheduled.resolved_at = timezone.now()
     scheduled.save(update_fields=["status", "note", "resolved_at"])
-    audit.record(
-        audit.Action.SCHEDULED_CHANGE_NOT_APPLIED,
+    record(
+        Action.SCHEDULED_CHANGE_NOT_APPLIED,
         acting_user=None,
         organisation=organisation,
         target=scheduled,

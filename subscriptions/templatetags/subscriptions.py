@@ -19,16 +19,10 @@ from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from subscriptions.audit import Action
+from audit.models import AuditEvent
+from audit.services import Action
 from subscriptions.invoicing import TAX_RATES, totals
-from subscriptions.models import (
-    AuditEvent,
-    BillingCycle,
-    ChangeKind,
-    PlanChange,
-    RefundStatus,
-    ScheduledChange,
-)
+from subscriptions.models import BillingCycle, ChangeKind, PlanChange, RefundStatus, ScheduledChange
 from subscriptions.money import MINOR_UNITS
 
 register = template.Library()

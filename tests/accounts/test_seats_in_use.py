@@ -12,11 +12,11 @@ from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts import services
+from accounts.exceptions import SeatsExhausted
 from accounts.models import User
 from accounts.selectors import count_active_users
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
-from subscriptions.exceptions import SeatsExhausted
 from subscriptions.models import Subscription
 from subscriptions.services import plan_changes
 from tests.conftest import Site, drop_schemas

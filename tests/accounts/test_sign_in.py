@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import deactivate_user, reactivate_user
-from portal.services import create_organisation
+from organisations.services import create_organisation
 from tests.conftest import PASSWORD, Site, send_queued_emails, site_client
 from tests.factories import StaffFactory
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from audit.selectors import events_about
 from portal.tenancy import use_public_schema
-from subscriptions import audit
 from subscriptions.models import RefundRequest
 from subscriptions.services import plan_changes, refunds
 from tests.conftest import drop_schemas
@@ -60,7 +60,7 @@ def test_staff_approve_a_refund_in_the_admin(walk, pending_refund) -> None:
     refund.refresh_from_db()
     assert refund.status == "approved" and refund.decided_by == "billing@vendor.test"
     assert (
-        audit.events_about(refund)
+        events_about(refund)
         .filter(action="refund.approved", actor_email="billing@vendor.test")
         .exists()
     )

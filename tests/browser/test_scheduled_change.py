@@ -15,15 +15,9 @@ import pytest
 from django.utils import translation
 from django.utils.formats import date_format
 
+from audit.models import AuditEvent
 from portal.tenancy import use_public_schema
-from subscriptions.models import (
-    AuditEvent,
-    Plan,
-    PlanChange,
-    RefundRequest,
-    ScheduledChange,
-    Subscription,
-)
+from subscriptions.models import Plan, PlanChange, RefundRequest, ScheduledChange, Subscription
 from tests.browser.test_store import Shop, sign_in
 from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation

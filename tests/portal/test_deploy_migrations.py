@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from organisations.services import create_organisation
 from portal.models import Organisation
 from portal.schemas.provisioning import schema_template
 from portal.schemas.state import (
@@ -20,7 +21,6 @@ from portal.schemas.state import (
     organisation_schemas,
     record_state,
 )
-from portal.services import create_organisation
 from tests.conftest import drop_schemas, owner_role
 from tests.portal.schema_catalog import differences, schema_snapshot
 

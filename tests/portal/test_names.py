@@ -11,10 +11,10 @@ from django_tenants.utils import schema_context
 from accounts.exceptions import InvalidDepartmentName, InvalidFullName
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
+from organisations.services import create_organisation
 from portal.exceptions import InvalidOrganisationName
 from portal.models import Organisation
 from portal.names import NameField, is_acceptable, tidy
-from portal.services import create_organisation
 from subscriptions.models import Plan
 from tests.conftest import Site, signed_in
 from tests.factories import StaffFactory

@@ -14,6 +14,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, schema_exists
 
+from organisations.services import create_organisation
 from portal.models import Organisation
 from portal.schemas import provisioning
 from portal.schemas.provisioning import (
@@ -29,7 +30,6 @@ from portal.schemas.state import (
     organisation_schemas,
     project_migrations,
 )
-from portal.services import create_organisation
 from tests.conftest import drop_schemas
 from tests.portal.schema_catalog import differences, schema_snapshot
 

@@ -10,8 +10,9 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import Department
+from audit.models import AuditEvent
 from portal.tenancy import use_public_schema
-from subscriptions.models import AuditEvent, PlanChange
+from subscriptions.models import PlanChange
 from tests.conftest import Site, signed_in
 from tests.factories import StaffFactory
 
@@ -60,7 +61,7 @@ def test_a_query_with_a_nul_is_refused_on_an_organisations_site(northwind: Site,
     [
         "/admin/portal/organisation/?subscription__cycle__exact=%00",
         "/admin/subscriptions/refundrequest/?status__exact=%00",
-        "/admin/subscriptions/auditevent/?q=%00",
+        "/admin/audit/auditevent/?q=%00",
     ],
 )
 def test_a_query_with_a_nul_is_refused_in_the_admin(path: str) -> None:

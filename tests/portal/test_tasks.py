@@ -16,9 +16,11 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.jobs import Job
 from procrastinate.psycopg_connector import PsycopgConnector
 
+from audit.models import AuditEvent
+from audit.selectors import events_about
+from audit.services import Action
 from portal.tasks import EMAIL_RETRY, send_email
-from subscriptions import audit
-from subscriptions.models import AuditEvent, Subscription
+from subscriptions.models import Subscription
 from subscriptions.proration import add_months, period_end
 from subscriptions.tasks import daily_at, queue_billing_catch_up, run_billing
 from tests.conftest import Site
@@ -80,10 +82,10 @@ def test_the_billing_task_renews_what_is_due_and_logs_it(
         run_billing()  # the task's body, as the worker calls it
     renewed = Subscription.objects.get(organisation=northwind.organisation)
     assert renewed.period_start == ended + timedelta(days=1) and renewed.period_end >= today
-    assert audit.events_about(renewed).filter(action=audit.Action.SUBSCRIPTION_RENEWED).exists()
+    assert events_about(renewed).filter(action=Action.SUBSCRIPTION_RENEWED).exists()
     assert Subscription.objects.get(organisation=contoso.organisation) == contoso_before
     assert not AuditEvent.objects.filter(
-        organisation=contoso.organisation, action=audit.Action.SUBSCRIPTION_RENEWED
+        organisation=contoso.organisation, action=Action.SUBSCRIPTION_RENEWED
     ).exists()
     assert "northwind: renewed (1 period)" in caplog.text
     assert (

@@ -32,11 +32,12 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
-from portal import hosts, signups
+from audit.models import AuditEvent
+from organisations import signups
+from portal import hosts
 from portal.models import Domain, Organisation, SignUp
 from portal.tenancy import use_public_schema
 from subscriptions.models import (
-    AuditEvent,
     Invoice,
     LedgerLine,
     PlanChange,

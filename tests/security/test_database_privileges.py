@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import Action, record
 from portal.db import roles
 from portal.schemas.provisioning import current_template_key
-from subscriptions import audit
-from subscriptions.models import AuditEvent
 from tests.conftest import Site, owner_role
 
 pytestmark = pytest.mark.django_db
@@ -48,8 +48,8 @@ def _allowed_to_the_owner(statement: str) -> None:
 
 @pytest.fixture
 def an_event(northwind: Site) -> Iterator[AuditEvent]:
-    yield audit.record(
-        audit.Action.PLAN_CHANGED,
+    yield record(
+        Action.PLAN_CHANGED,
         acting_user=None,
         organisation=northwind.organisation,
         target=northwind.organisation,

@@ -93,7 +93,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_APPS = {"portal", "accounts", "subscriptions"}
+PROJECT_APPS = {"portal", "audit", "accounts", "subscriptions", "organisations"}
 
 # --- Hostile values -----------------------------------------------------------------------
 

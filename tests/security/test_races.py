@@ -16,9 +16,9 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
+from portal.exceptions import DomainError
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
-from subscriptions.exceptions import SubscriptionError
 from subscriptions.selectors.entitlements import entitlements_for
 from subscriptions.services import plan_changes
 from tests.conftest import drop_schemas, owner_role
@@ -49,7 +49,7 @@ def _in_threads(org: Organisation, *attempts: Callable[[], object]) -> list[str]
                 barrier.wait(timeout=10)
                 attempt()
             outcomes[index] = "done"
-        except SubscriptionError as error:
+        except DomainError as error:
             outcomes[index] = error.code
         finally:
             connection.close()
@@ -133,7 +133,7 @@ def test_an_addition_during_a_downgrade_sees_the_downgrade(organisation, additio
                 else:
                     create_department(name="Late", acting_user=owner)
             outcome.append("done")
-        except SubscriptionError as error:
+        except DomainError as error:
             outcome.append(error.code)
         finally:
             connection.close()

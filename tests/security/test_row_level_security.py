@@ -12,15 +12,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django_tenants.utils import schema_context
 
+from audit.models import AuditEvent
+from audit.services import Action, record
 from portal.models import SignUp
-from subscriptions import audit
-from subscriptions.models import (
-    AuditEvent,
-    Invoice,
-    LedgerLine,
-    PlanChange,
-    Subscription,
-)
+from subscriptions.models import Invoice, LedgerLine, PlanChange, Subscription
 from subscriptions.services import plan_changes
 from tests.conftest import Site, owner_role
 
@@ -116,16 +111,16 @@ def test_an_organisations_connection_may_not_write_another_organisations_rows(
         pytest.raises(DatabaseError, match="row-level security"),
         transaction.atomic(),
     ):
-        audit.record(
-            audit.Action.PLAN_CHANGED,
+        record(
+            Action.PLAN_CHANGED,
             acting_user=None,
             organisation=contoso.organisation,
             target=contoso.organisation,
         )
     assert AuditEvent.objects.filter(organisation=contoso.organisation).count() == before
     with schema_context(northwind.organisation.schema_name), transaction.atomic():
-        mine = audit.record(  # its own organisation's: written as ever
-            audit.Action.PLAN_CHANGED, acting_user=None, target=northwind.organisation
+        mine = record(  # its own organisation's: written as ever
+            Action.PLAN_CHANGED, acting_user=None, target=northwind.organisation
         )
     assert mine.organisation_id == northwind.organisation.pk
 

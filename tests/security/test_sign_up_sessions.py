@@ -1,5 +1,5 @@
 """A sign-up's browser is not a standing key to the new organisation, and an address cannot
-be squatted or its sign-up spied on (portal/signups.py, portal/views.py).
+be squatted or its sign-up spied on (organisations/signups.py, organisations/views.py).
 
 Before: every visit to a done sign-up's progress page issued a new welcome key, for whoever
 was the primary contact at that moment, to any browser holding the reference (14 days),
@@ -22,11 +22,11 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.models import User
 from accounts.services import add_user, transfer_primary_contact
-from portal.exceptions import OrganisationAddressTaken
+from organisations.exceptions import OrganisationAddressTaken
+from organisations.services import create_organisation
+from organisations.signups import WELCOME_ISSUE_WITHIN
+from organisations.tasks import provision_sign_up
 from portal.models import Organisation, SignUp
-from portal.services import create_organisation
-from portal.signups import WELCOME_ISSUE_WITHIN
-from portal.tasks import provision_sign_up
 from tests.conftest import PASSWORD, send_queued_emails
 
 pytestmark = pytest.mark.django_db

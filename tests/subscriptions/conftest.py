@@ -7,8 +7,8 @@ import itertools
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from organisations.services import create_organisation
 from portal.models import Organisation
-from portal.services import create_organisation
 
 _numbers = itertools.count(1)
 

@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
+from audit.models import AuditEvent
+from audit.selectors import events_about
+from audit.services import Action, record
 from portal.models import Organisation
-from subscriptions import audit
 from subscriptions.models import (
-    AuditEvent,
     EntitlementOverride,
     Feature,
     Plan,
@@ -131,7 +132,7 @@ def test_approve_then_mark_refunded_from_the_review_page(refunds) -> None:
     client.post(decide, {"decision": "mark_refunded", "reference": "BANK-42"})
     refund.refresh_from_db()
     assert (refund.status, refund.payment_reference) == ("refunded", "BANK-42")
-    events = audit.events_about(refund).filter(action__in=["refund.approved", "refund.refunded"])
+    events = events_about(refund).filter(action__in=["refund.approved", "refund.refunded"])
     assert {(e.actor_kind, e.actor_email) for e in events} == {("staff", "ops@vendor.test")}
 
 
@@ -205,7 +206,7 @@ def test_the_audit_log_is_read_only_even_for_superusers(refunds) -> None:
     client.force_login(boss)
     event = AuditEvent.objects.first()
     assert event is not None
-    base = "/admin/subscriptions/auditevent/"
+    base = "/admin/audit/auditevent/"
     assert client.get(base).status_code == 200
     assert client.get(f"{base}add/").status_code == 403
     assert client.get(f"{base}{event.pk}/delete/").status_code == 403
@@ -218,13 +219,25 @@ def test_the_audit_log_is_read_only_even_for_superusers(refunds) -> None:
 
 def test_the_audit_log_exports_the_filtered_list_as_csv(refunds) -> None:
     client = staff_client("Support", email="support@vendor.test")
-    response = client.get("/admin/subscriptions/auditevent/export/?action__exact=refund.rejected")
+    response = client.get("/admin/audit/auditevent/export/?action__exact=refund.rejected")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert [row["action"] for row in rows] == ["refund.rejected"]
     assert rows[0]["organisation"] == "contoso"
-    everything = client.get("/admin/subscriptions/auditevent/export/")
+    everything = client.get("/admin/audit/auditevent/export/")
     assert len(list(csv.DictReader(io.StringIO(everything.getvalue().decode())))) > 1
+
+
+def test_the_audit_logs_old_address_leads_to_the_same_page(refunds) -> None:
+    """Bookmarks from when the log was part of the subscriptions app keep working."""
+    client = staff_client("Support", email="support@vendor.test")
+    old = client.get("/admin/subscriptions/auditevent/?action__exact=refund.rejected")
+    assert old.status_code == 302
+    assert old["Location"] == "/admin/audit/auditevent/?action__exact=refund.rejected"
+    export = client.get("/admin/subscriptions/auditevent/export/?action__exact=refund.rejected")
+    assert export["Location"] == "/admin/audit/auditevent/export/?action__exact=refund.rejected"
+    rows = list(csv.DictReader(io.StringIO(client.get(export["Location"]).getvalue().decode())))
+    assert [row["action"] for row in rows] == ["refund.rejected"]
 
 
 @pytest.mark.parametrize(
@@ -237,14 +250,14 @@ def test_the_audit_log_exports_the_filtered_list_as_csv(refunds) -> None:
 )
 def test_the_audit_export_refuses_filters_it_does_not_know_with_a_400(refunds, query: str) -> None:
     client = staff_client("Support", email="support@vendor.test")
-    response = client.get(f"/admin/subscriptions/auditevent/export/?{query}")
+    response = client.get(f"/admin/audit/auditevent/export/?{query}")
     assert response.status_code == 400
     page = response.content.decode()
     assert "Nothing was exported" in page and "Back to the audit log" in page
     assert not response.get("Content-Type", "").startswith("text/csv")
 
 
-@pytest.mark.parametrize("url", [QUEUE, "/admin/subscriptions/auditevent/"])
+@pytest.mark.parametrize("url", [QUEUE, "/admin/audit/auditevent/"])
 def test_admin_query_budgets_do_not_grow_with_the_data(
     northwind: Site, contoso: Site, django_assert_num_queries, url: str
 ) -> None:
@@ -624,15 +637,15 @@ def test_the_audit_detail_shows_its_moments_in_the_zone_of_the_list(northwind: S
     """The list shows ``created_at`` in the portal's time zone; the event's own data
     (stored as UTC, ``…Z``) is shown in that zone too."""
     moment = datetime(2026, 12, 6, 8, 46, tzinfo=UTC)
-    event = audit.record(
-        audit.Action.PLAN_CHANGED,
+    event = record(
+        Action.PLAN_CHANGED,
         acting_user=None,
         target=northwind.organisation,
         organisation=northwind.organisation,
         after={"at": moment, "day": date(2026, 12, 6), "note": "2026-13-45T25:00Z"},
     )
     assert event.after["at"] == "2026-12-06T08:46:00Z"  # as stored
-    page = staff_client().get(f"/admin/subscriptions/auditevent/{event.pk}/change/")
+    page = staff_client().get(f"/admin/audit/auditevent/{event.pk}/change/")
     text = page.content.decode()
     assert "2026-12-06T17:46:00+09:00" in text  # Asia/Tokyo, as the list
     assert "08:46:00Z" not in text

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from subscriptions.models import AuditEvent, BillingDetails, Invoice
+from audit.models import AuditEvent
+from subscriptions.models import BillingDetails, Invoice
 from subscriptions.services import plan_changes
 from tests.conftest import Site, signed_in
 

@@ -14,9 +14,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.models import AuditEvent
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
-from subscriptions.models import AuditEvent, LedgerLine, PlanPrice, Subscription
+from subscriptions.models import LedgerLine, PlanPrice, Subscription
 from subscriptions.services.subscription import run_billing
 from tests.conftest import Site, drop_schemas, on
 from tests.subscriptions.conftest import make_organisation

@@ -16,10 +16,11 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from audit.models import AuditEvent
+from organisations.services import create_organisation
 from portal.models import Organisation
-from portal.services import create_organisation
 from portal.tenancy import use_public_schema
-from subscriptions.models import AuditEvent, LedgerLine, PlanChange, ScheduledChange, Subscription
+from subscriptions.models import LedgerLine, PlanChange, ScheduledChange, Subscription
 from subscriptions.proration import add_months
 from subscriptions.services import scheduled_changes
 from subscriptions.tasks import run_billing

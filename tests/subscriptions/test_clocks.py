@@ -15,11 +15,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from audit.models import AuditEvent
 from portal import clock
 from portal.models import Organisation
 from portal.production import unmet_needs
 from subscriptions.exceptions import ClockRefused
-from subscriptions.models import AuditEvent, Invoice, LedgerLine, PlanChange, Subscription
+from subscriptions.models import Invoice, LedgerLine, PlanChange, Subscription
 from subscriptions.services import plan_changes, scheduled_changes
 from subscriptions.services.clocks import advance_clock
 from subscriptions.services.subscription import run_billing

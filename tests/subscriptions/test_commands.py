@@ -18,9 +18,10 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import deactivate_user
+from audit.models import AuditEvent
+from organisations.services import create_organisation
 from portal.models import Organisation
-from portal.services import create_organisation
-from subscriptions.models import AuditEvent, PlanChange, RefundRequest, Subscription
+from subscriptions.models import PlanChange, RefundRequest, Subscription
 from subscriptions.services import plan_changes, refunds
 from tests.conftest import owner_role
 

@@ -11,10 +11,11 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
+from audit.models import AuditEvent
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.exceptions import SubscriptionError
-from subscriptions.models import AuditEvent, PlanChange, Subscription
+from subscriptions.models import PlanChange, Subscription
 from subscriptions.services import plan_changes
 from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation

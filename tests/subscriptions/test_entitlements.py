@@ -10,10 +10,11 @@ from django.core.cache import caches
 from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
+from accounts.exceptions import LimitReached, SeatsExhausted
 from accounts.models import Department
 from accounts.services import add_user, create_department, deactivate_user, reactivate_user
 from portal.models import Organisation
-from subscriptions.exceptions import InvalidOverride, LimitReached, SeatsExhausted
+from subscriptions.exceptions import InvalidOverride
 from subscriptions.models import Plan
 from subscriptions.selectors.entitlements import entitlements_for
 from subscriptions.services import overrides, plan_changes

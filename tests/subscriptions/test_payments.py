@@ -101,10 +101,11 @@ def _on_professional(site: Site) -> None:
 
 def _database(organisation: Organisation) -> dict[str, list[Any]]:
     """Every row of the subscriptions app's tables (subscriptions, plan changes, ledger
-    lines, invoices, audit events, ...) and of the organisation's users."""
+    lines, invoices, ...), of the audit log and of the organisation's users."""
     rows: dict[str, list[Any]] = {
         model._meta.label: list(model._default_manager.order_by("pk").values())
-        for model in apps.get_app_config("subscriptions").get_models()
+        for app in ("subscriptions", "audit")
+        for model in apps.get_app_config(app).get_models()
     }
     with schema_context(organisation.schema_name):
         rows["accounts.User"] = list(User.objects.order_by("pk").values())
@@ -218,8 +219,13 @@ def test_the_same_upgrade_charged_changes_the_database_and_sends_the_email(
         response = client.post("/store/plans/enterprise/", form)
     assert response.status_code == 302
     after = _database(northwind.organisation)
-    for table in ("Subscription", "PlanChange", "LedgerLine", "AuditEvent"):
-        assert after[f"subscriptions.{table}"] != before[f"subscriptions.{table}"], table
+    for table in (
+        "subscriptions.Subscription",
+        "subscriptions.PlanChange",
+        "subscriptions.LedgerLine",
+        "audit.AuditEvent",
+    ):
+        assert after[table] != before[table], table
     assert len(mail.outbox) == 1
 
 

@@ -12,8 +12,10 @@ from django.core import mail
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from accounts.exceptions import SeatsExhausted
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
+from audit.models import AuditEvent
 from subscriptions.exceptions import (
     FeedbackReasonNotForChange,
     InvalidChoice,
@@ -24,19 +26,11 @@ from subscriptions.exceptions import (
     PaymentFailed,
     SamePlan,
     SeatsAgainstTheChange,
-    SeatsExhausted,
     StaffPermissionRequired,
     TransitionNeedsStep,
     UnknownPlan,
 )
-from subscriptions.models import (
-    AuditEvent,
-    ChangeKind,
-    FeedbackReason,
-    PlanChange,
-    RefundRequest,
-    Subscription,
-)
+from subscriptions.models import ChangeKind, FeedbackReason, PlanChange, RefundRequest, Subscription
 from subscriptions.money import round_up
 from subscriptions.selectors import periods, previews
 from subscriptions.services import plan_changes

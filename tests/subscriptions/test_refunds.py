@@ -16,9 +16,10 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from portal.services import create_organisation
+from audit.models import AuditEvent
+from audit.selectors import events_about
+from organisations.services import create_organisation
 from portal.tenancy import use_public_schema
-from subscriptions import audit
 from subscriptions.exceptions import (
     IllegalRefundMove,
     NoteRequired,
@@ -28,7 +29,7 @@ from subscriptions.exceptions import (
     RefundNotAvailable,
     StaffPermissionRequired,
 )
-from subscriptions.models import AuditEvent, ChangeKind, PlanChange, RefundRequest, RefundStatus
+from subscriptions.models import ChangeKind, PlanChange, RefundRequest, RefundStatus
 from subscriptions.services import plan_changes, refunds
 from tests.conftest import Site, drop_schemas, sending_queued_emails
 from tests.factories import StaffFactory
@@ -132,7 +133,7 @@ def test_the_customer_requests_the_frozen_quote_and_payments_is_told_after_commi
     [message] = mail.outbox
     assert message.to == [settings.PAYMENTS_CONTACT_EMAIL]
     assert customer.email in message.body
-    event = audit.events_about(refund).get(action="refund.requested")
+    event = events_about(refund).get(action="refund.requested")
     assert event.organisation == northwind.organisation
     assert (event.actor_kind, event.actor_id, event.actor_email) == (
         AuditEvent.ActorKind.USER,
@@ -226,7 +227,7 @@ def test_only_the_life_cycles_moves_are_made(
 ) -> None:
     primary, staff = northwind.user("primary"), StaffFactory.create(permissions=DECIDES_REFUNDS)
     drive(pending, from_status, primary)
-    events = audit.events_about(pending)
+    events = events_about(pending)
     seen = set(events.values_list("pk", flat=True))
     actor = primary if to_status == WITHDRAWN else staff
 
@@ -271,7 +272,7 @@ def test_decisions_keep_the_decider_the_note_and_the_payment_reference(
     refund = RefundRequest.objects.get(pk=pending.pk)
     assert (refund.status, refund.decided_by) == (REFUNDED, staff.email)
     assert (refund.decision_note, refund.payment_reference) == ("Within policy.", "PAY-42")
-    event = audit.events_about(pending).get(action="refund.refunded")
+    event = events_about(pending).get(action="refund.refunded")
     assert event.after["payment_reference"] == "PAY-42"
 
 
@@ -307,7 +308,7 @@ def test_marking_refunded_needs_the_payment_reference(
 def test_a_command_decides_as_command(pending: RefundRequest) -> None:
     refunds.approve_refund(pending, acting_user=None)
     assert RefundRequest.objects.get(pk=pending.pk).decided_by == "command"
-    event = audit.events_about(pending).get(action="refund.approved")
+    event = events_about(pending).get(action="refund.approved")
     assert (event.actor_kind, event.actor_id, event.actor_email) == (
         AuditEvent.ActorKind.COMMAND,
         None,
@@ -444,7 +445,7 @@ def test_two_staff_decisions_at_once_only_one_is_made(catalogue: None) -> None:
         assert isinstance(error, IllegalRefundMove), outcomes
         [winner_status] = made.values()
         assert status_of(refund) == winner_status in (APPROVED, REJECTED)
-        decisions_made = audit.events_about(refund).filter(
+        decisions_made = events_about(refund).filter(
             action__in=["refund.approved", "refund.rejected"]
         )
         assert list(decisions_made.values_list("action", flat=True)) == [f"refund.{winner_status}"]

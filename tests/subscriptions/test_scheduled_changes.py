@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import add_user
+from audit.models import AuditEvent
 from portal.models import Organisation
 from subscriptions.exceptions import (
     KeepListRequired,
@@ -29,7 +30,6 @@ from subscriptions.exceptions import (
     SubscriptionError,
 )
 from subscriptions.models import (
-    AuditEvent,
     LedgerLine,
     PlanChange,
     PlanPrice,

@@ -17,18 +17,11 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import create_department
+from audit.models import AuditEvent
+from audit.services import Action
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
-from subscriptions import audit
-from subscriptions.models import (
-    AuditEvent,
-    Invoice,
-    Plan,
-    PlanChange,
-    PlanPrice,
-    RefundRequest,
-    Subscription,
-)
+from subscriptions.models import Invoice, Plan, PlanChange, PlanPrice, RefundRequest, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
 from subscriptions.services import overrides, plan_changes, refunds
@@ -555,7 +548,7 @@ def test_the_plan_names_are_cached_until_staff_edit_the_catalogue(
     Plan.objects.filter(pk=plan.pk).update(name_en="Standard+")
     assert catalogue.plan_names()["standard"] == "Standard"  # not read again
     with django_capture_on_commit_callbacks(execute=True):
-        record_catalogue_change(plan, acting_user=None, action=audit.Action.CATALOGUE_CHANGED)
+        record_catalogue_change(plan, acting_user=None, action=Action.CATALOGUE_CHANGED)
     assert catalogue.plan_names()["standard"] == "Standard+"
 
 

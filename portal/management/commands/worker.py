@@ -19,7 +19,7 @@ from procrastinate import cli, exceptions
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
-from subscriptions.tasks import queue_billing_catch_up
+from portal.signals import worker_starting
 
 # Seconds before starting again a worker that stopped without being asked: doubled each
 # time in a row, up to the last.
@@ -49,7 +49,7 @@ class Command(BaseCommand):
             self.worker_options.add(action.dest)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        queue_billing_catch_up()
+        worker_starting.send(sender=self.__class__)
         worker_options = {key: options[key] for key in self.worker_options if key in options}
         # The worker needs a connector with its own pool (Django's cannot listen for new
         # jobs); the tasks' ORM queries still use Django's connection.

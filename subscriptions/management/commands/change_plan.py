@@ -14,8 +14,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from portal.exceptions import DomainError
+from portal.management.rows import organisation_by_slug
 from portal.models import Organisation
-from subscriptions.management.commands._shared import organisation_by_slug
 from subscriptions.money import format_amount
 from subscriptions.selectors.previews import PlanChangePreview, preview_plan_change
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of

@@ -12,8 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from portal import clock
 from portal.exceptions import DomainError
 from portal.management.days import day
+from portal.management.rows import organisation_by_slug
 from portal.models import Organisation
-from subscriptions.management.commands._shared import organisation_by_slug, write_billing_run
+from subscriptions.management.commands._shared import write_billing_run
 from subscriptions.services.clocks import advance_clock
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from subscriptions.management.commands._shared import organisation_by_slug, render_rows
+from portal.management.rows import organisation_by_slug, render_rows
 from subscriptions.models import Invoice
 from subscriptions.money import in_currency
 from subscriptions.selectors.invoices import invoices_of

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from subscriptions.management.commands._shared import organisation_by_slug, render_rows
+from portal.management.rows import organisation_by_slug, render_rows
 from subscriptions.models import LedgerLine
 from subscriptions.money import in_currency
 from subscriptions.selectors.ledger import Account, accounts

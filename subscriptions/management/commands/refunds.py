@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.exceptions import DomainError
-from subscriptions.management.commands._shared import render_rows
+from portal.management.rows import render_rows
 from subscriptions.models import RefundRequest, RefundStatus
 from subscriptions.money import in_currency
 from subscriptions.services import refunds

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.exceptions import DomainError
-from subscriptions.management.commands._shared import render_rows
+from portal.management.rows import render_rows
 from subscriptions.selectors.backoffice import subscriptions_overview
 from subscriptions.selectors.catalogue import get_plan
 

@@ -1,0 +1,65 @@
+"""Forms of the public site. They only shape input; rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from organisations.services import address_refusal
+from portal.names import NameField
+
+
+class AddressField(forms.CharField):
+    """An organisation's address (its subdomain), lower-cased and trimmed."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).strip().lower()
+
+
+class AddressForm(forms.Form):
+    """The address alone: the availability check (with or without JavaScript)."""
+
+    address = AddressField(label=_("Address"), max_length=40)
+
+    def clean_address(self) -> str:
+        address: str = self.cleaned_data["address"]
+        if (refusal := address_refusal(address)) is not None:
+            raise forms.ValidationError(str(refusal), code="unavailable")
+        return address
+
+
+class SignUpForm(AddressForm):
+    organisation_name = NameField(label=_("Organisation name"), max_length=100)
+    full_name = NameField(label=_("Your name"), max_length=150)
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    field_order = ["organisation_name", "address", "full_name", "email", "password"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation_name"].widget.attrs["autocomplete"] = "organization"
+        self.fields["address"].widget.attrs.update(
+            autocomplete="off", autocapitalize="none", spellcheck="false"
+        )
+        self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if password:
+            someone = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+            try:
+                validate_password(password, someone)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned

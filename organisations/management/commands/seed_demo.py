@@ -1,0 +1,156 @@
+"""manage.py seed_demo: demo organisations, users in every role, and a staff user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django_tenants.utils import tenant_context
+
+from accounts.models import Department, User
+from accounts.services import add_user, create_department, deactivate_user
+from organisations.services import create_organisation, forget_every_organisation
+from portal.models import Organisation
+from portal.selectors import organisation_url, public_url
+from subscriptions.services.plan_changes import change_plan
+from subscriptions.services.refunds import request_refund
+from subscriptions.services.scheduled_changes import schedule_change
+
+DEMO_PASSWORD = "demo-pass-2026"
+STAFF_EMAIL = "staff@vendor.example"
+
+# (slug, name, (plan, seats, cycle), [(email, full name, roles)], [departments],
+# downgrade to make with a refund request, or None). The first user is the primary
+# contact. Roles: "super", "admin", "agent", "inactive" (a deactivated agent).
+DEMO_ORGANISATIONS = [
+    (
+        "acme",
+        "Acme Corporation",
+        ("enterprise", 10, "monthly"),
+        [
+            ("ayako@acme.example", "Ayako Sato", "primary"),
+            ("ken@acme.example", "Ken Suzuki", "super"),
+            ("mika@acme.example", "Mika Takahashi", "admin"),
+            ("taro@acme.example", "Taro Tanaka", "agent"),
+            ("hanako@acme.example", "Hanako Ito", "agent"),
+            ("jiro@acme.example", "Jiro Watanabe", "agent"),
+            ("emi@acme.example", "Emi Yamamoto", "inactive"),
+        ],
+        ["Billing", "Technical support", "Sales"],
+        None,
+    ),
+    (
+        "globex",
+        "Globex Japan",
+        ("enterprise", 5, "annual"),
+        [
+            ("hiro@globex.example", "Hiro Nakamura", "primary"),
+            ("yui@globex.example", "Yui Kobayashi", "admin"),
+            ("sora@globex.example", "Sora Kato", "agent"),
+        ],
+        ["Customer care", "Returns"],
+        "professional",
+    ),
+    (
+        "initech",
+        "Initech",
+        ("standard", 2, "monthly"),
+        [
+            ("peter@initech.example", "Peter Gibbons", "primary"),
+            ("joanna@initech.example", "Joanna Smith", "agent"),
+        ],
+        [],
+        "free",
+    ),
+]
+
+# Changes waiting for the end of the period: Globex goes down to 3 seats at its renewal.
+DEMO_SCHEDULED = {"globex": ("professional", 3)}
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo organisations, users and a vendor staff user (idempotent). "
+        "--reset first forgets every organisation and sign-up (development only)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Forget every organisation, its schema and its history first (DEBUG only).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["reset"]:
+            try:
+                forgotten = forget_every_organisation()
+            except ImproperlyConfigured as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(f"Forgot {forgotten} organisation(s); seeding the demo again.")
+        for slug, name, (plan, seats, cycle), people, departments, downgrade in DEMO_ORGANISATIONS:
+            organisation = Organisation.objects.filter(slug=slug).first()
+            new = organisation is None
+            if organisation is None:
+                primary_email, primary_name, _ = people[0]
+                organisation = create_organisation(
+                    name=name,
+                    slug=slug,
+                    primary_contact_email=primary_email,
+                    primary_contact_name=primary_name,
+                    primary_contact_password=DEMO_PASSWORD,
+                    plan_code=plan,
+                    seats=seats,
+                    cycle=cycle,
+                ).organisation
+            with tenant_context(organisation), transaction.atomic():
+                self._seed_people(people[1:])
+                for department in departments:
+                    if not Department.objects.filter(name__iexact=department).exists():
+                        create_department(name=department, acting_user=None)
+                primary = User.objects.get(is_primary_contact=True)
+            if new and downgrade:
+                # A downgrade mid-period whose refund the customer asked for: pending
+                # requests for the vendor's staff to review.
+                change = change_plan(organisation, downgrade, acting_user=primary)
+                request_refund(change, acting_user=primary)
+            if new and slug in DEMO_SCHEDULED:
+                plan_code, seats_then = DEMO_SCHEDULED[slug]
+                schedule_change(organisation, plan_code, seats=seats_then, acting_user=primary)
+        self._seed_staff()
+        self._print_summary()
+
+    def _seed_people(self, people: list[tuple[str, str, str]]) -> None:
+        for email, full_name, role in people:
+            if User.objects.filter(email=email).exists():
+                continue
+            user = add_user(
+                email=email,
+                full_name=full_name,
+                password=DEMO_PASSWORD,
+                is_super_admin=role == "super",
+                is_administrator=role == "admin",
+                acting_user=None,
+            )
+            if role == "inactive":
+                deactivate_user(user, acting_user=None)
+
+    def _seed_staff(self) -> None:
+        if not User.objects.filter(email=STAFF_EMAIL).exists():
+            User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, full_name="Vendor Staff")
+
+    def _print_summary(self) -> None:
+        self.stdout.write(
+            self.style.SUCCESS("Demo data is ready. Every demo password: " + DEMO_PASSWORD)
+        )
+        self.stdout.write(f"  Vendor staff admin: {public_url('/admin/')}  ({STAFF_EMAIL})")
+        for slug, name, _plan, people, _departments, _downgrade in DEMO_ORGANISATIONS:
+            organisation = Organisation.objects.get(slug=slug)
+            plan = organisation.subscription.plan.code
+            self.stdout.write(
+                f"  {name} ({plan}): {organisation_url(organisation, '/accounts/login/')}"
+            )
+            for email, _, role in people:
+                self.stdout.write(f"      {role:<8} {email}")

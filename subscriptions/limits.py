@@ -1,0 +1,22 @@
+"""The plan's answers to accounts (``accounts.limits.Limits``): seats and departments from
+the organisation's entitlements, the subscription row's lock, the count of seats in use."""
+
+from __future__ import annotations
+
+from portal.models import Organisation
+from subscriptions.selectors.entitlements import entitlements_for
+from subscriptions.services.seats import lock_seats, record_seats_in_use
+
+
+class PlanLimits:
+    def lock(self, organisation: Organisation) -> None:
+        lock_seats(organisation)
+
+    def seats(self, organisation: Organisation) -> int:
+        return entitlements_for(organisation).seats
+
+    def departments(self, organisation: Organisation) -> int | None:
+        return entitlements_for(organisation).limit("departments")
+
+    def record_seats_in_use(self, organisation: Organisation, used: int) -> None:
+        record_seats_in_use(organisation, used)
