@@ -1,3 +1,5 @@
+"""The accounts app's URLs on an organisation's site: the dashboard, users, departments."""
+
 from django.urls import path
 
 from accounts import views

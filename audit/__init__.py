@@ -1,0 +1,1 @@
+"""The append-only audit log, below every app that writes it."""

@@ -39,11 +39,12 @@ from subscriptions.models import (
     Feature,
     Plan,
     RefundStatus,
+    ScheduledChange,
 )
 from subscriptions.selectors import entitlements, ledger, previews, store
 from subscriptions.selectors.catalogue import MAX_SEATS
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import overrides, plan_changes, scheduled_changes
+from subscriptions.services import changes, overrides, scheduled_changes
 
 
 class DomainInline(admin.TabularInline):
@@ -306,35 +307,27 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         promise: str,
     ) -> str:
         """Make the change now or schedule it for the period's end, as the page showed it
-        (``promise``); says what was done."""
-        if at_period_end:
-            scheduled = scheduled_changes.schedule_change(
-                organisation,
-                plan_code,
-                acting_user=staff_user(request),
-                cycle=cycle,
-                seats=seats,
-                keep_user_ids=keep,
-                promise=promise,
-            )
-            return _("%(organisation)s moves to the %(plan)s plan on %(date)s.") % {
-                "organisation": organisation,
-                "plan": scheduled.to_plan,
-                "date": date_format(scheduled.effective, "DATE_FORMAT"),
-            }
-        change = plan_changes.change_plan(
+        (``promise``), once for the page's key; says what was done."""
+        done = changes.confirm_change(
             organisation,
             plan_code,
+            at_period_end=at_period_end,
             acting_user=staff_user(request),
             cycle=cycle,
             seats=seats,
             keep_user_ids=keep,
-            idempotency_key=request.POST.get("idempotency_key") or None,
             promise=promise,
+            idempotency_key=request.POST.get("idempotency_key") or None,
         )
+        if isinstance(done, ScheduledChange):
+            return _("%(organisation)s moves to the %(plan)s plan on %(date)s.") % {
+                "organisation": organisation,
+                "plan": done.to_plan,
+                "date": date_format(done.effective, "DATE_FORMAT"),
+            }
         return _("%(organisation)s is now on the %(plan)s plan.") % {
             "organisation": organisation,
-            "plan": change.to_plan,
+            "plan": done.to_plan,
         }
 
     def cancel_scheduled_view(self, request: HttpRequest, pk: int) -> HttpResponse:

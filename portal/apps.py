@@ -1,3 +1,5 @@
+"""The base app: its checks and the host cache's signals."""
+
 import importlib
 
 from django.apps import AppConfig

@@ -1,3 +1,5 @@
+"""The subscriptions app's configuration: its checks, and its catch-up when a worker starts."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

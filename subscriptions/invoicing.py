@@ -10,10 +10,9 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from subscriptions.money import round_down
+from subscriptions.money import CURRENCIES, round_down
 
-# Japan's consumption tax on JPY invoices; USD invoices go to customers abroad, untaxed.
-TAX_RATES = {"JPY": Decimal("0.10"), "USD": Decimal(0)}
+TAX_RATES = {code: facts.tax_rate for code, facts in CURRENCIES.items()}
 
 # The PostgreSQL sequences numbers are drawn from: a number is never given twice, even by
 # a transaction that rolled back (which leaves a gap instead). Return invoices have their

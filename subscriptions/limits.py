@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from portal.models import Organisation
 from subscriptions.selectors.entitlements import entitlements_for
-from subscriptions.services.seats import lock_seats, record_seats_in_use
+from subscriptions.services.locks import lock_subscription
+from subscriptions.services.seats import record_seats_in_use
 
 
 class PlanLimits:
     def lock(self, organisation: Organisation) -> None:
-        lock_seats(organisation)
+        lock_subscription(organisation)
 
     def seats(self, organisation: Organisation) -> int:
         return entitlements_for(organisation).seats

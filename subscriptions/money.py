@@ -7,10 +7,48 @@ refunds more than was paid.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-MINOR_UNITS = {"JPY": 0, "USD": 2}
+from django.db import models
+
+
+class Currency(models.TextChoices):
+    """The currencies the catalogue prices in (the models' choices); ``CURRENCIES`` says
+    what the portal knows of each."""
+
+    JPY = "JPY", "JPY"
+    USD = "USD", "USD"
+
+
+@dataclass(frozen=True)
+class CurrencyFacts:
+    """What the portal knows of a currency it bills in."""
+
+    code: str
+    minor_units: int  # decimals of its smallest unit: JPY 0, USD 2
+    symbol: str
+    # The consumption tax on invoices in it: Japan's 10% on JPY invoices; USD invoices go
+    # to customers abroad, untaxed.
+    tax_rate: Decimal
+    # Its invoices are qualified invoices (適格請求書) when the seller is registered.
+    qualified_invoices: bool
+
+
+# The one table of currencies' facts: rounding, the tax, the symbol shown and the invoices'
+# kind all read it.
+CURRENCIES = {
+    facts.code: facts
+    for facts in (
+        CurrencyFacts(Currency.JPY, minor_units=0, symbol="¥", tax_rate=Decimal("0.10"),
+                      qualified_invoices=True),
+        CurrencyFacts(Currency.USD, minor_units=2, symbol="$", tax_rate=Decimal(0),
+                      qualified_invoices=False),
+    )
+}  # fmt: skip
+assert set(CURRENCIES) == set(Currency.values), "every currency has its facts"
+MINOR_UNITS = {code: facts.minor_units for code, facts in CURRENCIES.items()}
 
 
 def round_down(amount: Decimal | Fraction, currency: str) -> Decimal:

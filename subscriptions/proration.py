@@ -95,3 +95,29 @@ def quote_change(
     due = round_up(max(Fraction(0), -difference), currency)
     after = max(paid_value, new_value)
     return Quote(remaining, paid_daily, new_daily, Decimal(0), due, after)
+
+
+def quote_cycle_switch(
+    *,
+    paid_value: Decimal,
+    days_in_period: int,
+    remaining: int,
+    new_price: Decimal,
+    new_period_days: int,
+    currency: str,
+) -> Quote:
+    """A switch to another billing cycle (docs/domain.md): the unused value of the current
+    period, ``paid_value * R / days``, is credited against a new period of the new cycle
+    starting on the change day, whose price is ``new_price``. What the credit does not
+    cover is due (rounded up); what it exceeds is refunded (rounded down). Computed
+    exactly (fractions), rounded once."""
+    credit = Fraction(paid_value) * remaining / days_in_period
+    difference = credit - Fraction(new_price)
+    return Quote(
+        remaining_days=remaining,
+        paid_daily=per_day(paid_value, days_in_period),
+        new_daily=per_day(new_price, new_period_days),
+        refund=round_down(max(Fraction(0), difference), currency),
+        due=round_up(max(Fraction(0), -difference), currency),
+        paid_value_after=new_price,
+    )

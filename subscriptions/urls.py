@@ -1,10 +1,12 @@
+"""The subscriptions app's URLs on an organisation's site: the Features page and the Store."""
+
 from django.urls import path, re_path
 
-from subscriptions import store, views
+from subscriptions.views import features, store
 
 urlpatterns = [
-    path("features/", views.features, name="features"),
-    path("live-chat/", views.live_chat, name="live_chat"),
+    path("features/", features.features, name="features"),
+    path("live-chat/", features.live_chat, name="live_chat"),
     path("store/", store.home, name="store_home"),
     path("store/plans/", store.plans, name="store_plans"),
     path("store/history/", store.history, name="store_history"),

@@ -5,7 +5,6 @@ through ``services.refunds``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -22,6 +21,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import User
 from audit.selectors import events_about
 from portal.admin import ReadOnlyAdmin
 from portal.exceptions import DomainError
@@ -63,40 +63,20 @@ class DecisionForm(forms.Form):
     )
 
 
-# action name → (service call, what the form needs)
-DECISIONS: dict[str, tuple[Callable[..., RefundRequest], str | None]] = {
-    "approve": (
-        lambda refund, user, form: refunds.approve_refund(
-            refund, acting_user=user, note=form["note"]
-        ),
-        None,
-    ),
-    "reject": (
-        lambda refund, user, form: refunds.reject_refund(
-            refund, acting_user=user, note=form["note"]
-        ),
-        "note",
-    ),
-    "mark_refunded": (
-        lambda refund, user, form: refunds.mark_refunded(
-            refund, acting_user=user, payment_reference=form["reference"]
-        ),
-        "reference",
-    ),
-}
-
-# action name → the status it moves a request to
-DECISION_TARGETS = {
-    "approve": RefundStatus.APPROVED,
-    "reject": RefundStatus.REJECTED,
-    "mark_refunded": RefundStatus.REFUNDED,
-}
+# What a decision requires (services.refunds.REFUND_MOVES) → the form's field that holds it.
+FORM_FIELDS = {"note": "note", "payment_reference": "reference"}
 
 
-def possible_decisions(refund: RefundRequest) -> list[str]:
-    """The decisions that can be taken on this request now, in the form's order."""
-    moves = refunds.staff_moves(refund)
-    return [decision for decision, target in DECISION_TARGETS.items() if target in moves]
+def _perform(
+    refund: RefundRequest, decision: str, user: User, values: dict[str, str]
+) -> RefundRequest:
+    return refunds.decide_refund(
+        refund,
+        decision,
+        acting_user=user,
+        note=values.get("note", ""),
+        payment_reference=values.get("reference", ""),
+    )
 
 
 @admin.register(RefundRequest)
@@ -199,7 +179,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     ) -> HttpResponse | None:
         """Apply a decision to each request; a refusal is reported for its item only.
         Decisions needing a note or a reference first ask for it."""
-        perform, needs = DECISIONS[decision]
+        requires = refunds.STAFF_DECISIONS[decision].requires
+        needs = FORM_FIELDS[requires] if requires else None
         form = DecisionForm(request.POST if "apply" in request.POST else None)
         if needs and not (form.is_valid() and form.cleaned_data[needs].strip()):
             if form.is_bound:
@@ -226,19 +207,19 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             else {"note": "", "reference": ""}
         )
         for refund in queryset:
-            self._apply(request, refund, perform, values)
+            self._apply(request, refund, decision, values)
         return None
 
     def _apply(
         self,
         request: HttpRequest,
         refund: RefundRequest,
-        perform: Callable[..., RefundRequest],
+        decision: str,
         values: dict[str, str],
     ) -> None:
         label = f"#{refund.pk} {refund.organisation} ({money(refund.amount, refund.currency)})"
         try:
-            done = perform(refund, staff_user(request), values)
+            done = _perform(refund, decision, staff_user(request), values)
         except DomainError as error:
             self.message_user(request, f"{label}: {error}", messages.ERROR)
         else:
@@ -259,16 +240,15 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         refund = RefundRequest.objects.filter(pk=pk).select_related("organisation").first()
         decision = request.POST.get("decision", "")
-        if refund is None or decision not in DECISIONS:
+        if refund is None or decision not in refunds.STAFF_DECISIONS:
             raise PermissionDenied
-        perform, _needs = DECISIONS[decision]
         form = DecisionForm(request.POST)
         form.is_valid()
         values = {
             "note": form.cleaned_data.get("note", ""),
             "reference": form.cleaned_data.get("reference", ""),
         }
-        self._apply(request, refund, perform, values)
+        self._apply(request, refund, decision, values)
         return HttpResponseRedirect(reverse("admin:subscriptions_refundrequest_change", args=[pk]))
 
     def change_view(
@@ -294,7 +274,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 trail=events_about(refund, change),
                 later_changes=backoffice.later_changes(change),
                 may_decide=self.has_decide_permission(request),
-                decisions=possible_decisions(refund),
+                decisions=[move.decision for move in refunds.staff_decisions(refund)],
+                fields={field for move in refunds.staff_decisions(refund) for field in move.takes},
                 decide_url=reverse("admin:subscriptions_refundrequest_decide", args=[refund.pk]),
             )
         return super().change_view(request, object_id, form_url, context)

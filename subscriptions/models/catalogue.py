@@ -8,17 +8,12 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.money import format_amount
+from subscriptions.money import Currency, format_amount
 
 
 class BillingCycle(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
     ANNUAL = "annual", _("Annual")
-
-
-class Currency(models.TextChoices):
-    JPY = "JPY", "JPY"
-    USD = "USD", "USD"
 
 
 class Bilingual(models.Model):

@@ -4,6 +4,7 @@ made for them."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -78,15 +79,11 @@ FEEDBACK_REASONS_BY_KIND: dict[str, tuple[FeedbackReason, ...]] = {
 }
 
 
-class PlanChange(models.Model):
-    """One applied change of plan (or cycle), with the money as it was at that moment."""
+class ChangeTerms(models.Model):
+    """What a change is, made now (``PlanChange``) or waiting for the period's end
+    (``ScheduledChange``): from which plan, cycle and seats to which, and its kind. Defined
+    once, here; ``terms_of`` copies them from a preview or a scheduled change."""
 
-    organisation = models.ForeignKey(
-        Organisation,
-        on_delete=models.PROTECT,
-        related_name="plan_changes",
-        verbose_name=_("organisation"),
-    )
     from_plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("from plan")
     )
@@ -95,9 +92,32 @@ class PlanChange(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
     from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
-    to_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
+    to_cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
     seats_before = models.PositiveIntegerField()
-    seats_after = models.PositiveIntegerField()
+    seats_after = models.PositiveIntegerField(_("seats"))
+
+    class Meta:
+        abstract = True
+
+
+TERMS = ("from_plan", "to_plan", "kind", "from_cycle", "to_cycle", "seats_before", "seats_after")
+
+
+def terms_of(source: Any) -> dict[str, Any]:
+    """The terms of a change as ``source`` has them (a ``PlanChangePreview``, a
+    ``ScheduledChange``): the fields ``ChangeTerms`` defines, by name."""
+    return {name: getattr(source, name) for name in TERMS}
+
+
+class PlanChange(ChangeTerms):
+    """One applied change of plan (or cycle), with the money as it was at that moment."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="plan_changes",
+        verbose_name=_("organisation"),
+    )
     currency = models.CharField(max_length=3, choices=Currency.choices)
     changed_on = models.DateField(_("changed on"))
     period_end = models.DateField(
@@ -213,7 +233,7 @@ class RefundRequest(models.Model):
         return self.amount + self.tax
 
 
-class ScheduledChange(models.Model):
+class ScheduledChange(ChangeTerms):
     """A change the customer (or staff, or an operator) asked for at the end of the
     period: a downgrade, fewer seats or the other billing cycle. Nothing changes until
     ``effective``, the first day of the next period, when the renewal starts that period
@@ -234,17 +254,6 @@ class ScheduledChange(models.Model):
         related_name="scheduled_changes",
         verbose_name=_("organisation"),
     )
-    from_plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("from plan")
-    )
-    to_plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("to plan")
-    )
-    kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
-    from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
-    to_cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
-    seats_before = models.PositiveIntegerField()
-    seats_after = models.PositiveIntegerField(_("seats"))
     # Who stays active when active users exceed the new seats: chosen when scheduling,
     # checked again when the change applies.
     keep_user_ids = models.JSONField(default=list, blank=True)
@@ -255,6 +264,9 @@ class ScheduledChange(models.Model):
     actor_kind = models.CharField(max_length=10)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_email = models.CharField(_("scheduled by"), max_length=254, blank=True)
+    # The confirmation form's key: the same form sent twice schedules once (NULL, not "":
+    # changes scheduled without a key must not clash in the unique constraint).
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(_("scheduled"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.CharField(_("resolved by"), max_length=254, blank=True)
@@ -282,6 +294,11 @@ class ScheduledChange(models.Model):
                 fields=["organisation"],
                 condition=Q(status="scheduled"),
                 name="subscriptions_one_scheduled_change",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="subscriptions_scheduled_change_idempotent",
             ),
         ]
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 from subscriptions.models.catalogue import Currency
+from subscriptions.money import CURRENCIES
 
 
 class InvoiceKind(models.TextChoices):
@@ -74,6 +75,12 @@ class Invoice(models.Model):
     @property
     def is_return(self) -> bool:
         return self.kind == InvoiceKind.RETURN_INVOICE
+
+    @property
+    def is_qualified(self) -> bool:
+        """A qualified invoice (適格請求書, or its return invoice): in a currency that has
+        them, issued with the seller's registration number."""
+        return CURRENCIES[self.currency].qualified_invoices and bool(self.registration_number)
 
 
 class BillingDetails(models.Model):

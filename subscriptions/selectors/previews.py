@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from fractions import Fraction
 
 from portal import clock
 from portal.models import Organisation
@@ -24,13 +23,13 @@ from subscriptions.exceptions import (
 )
 from subscriptions.invoicing import TAX_RATES, Totals, tax_on_return, totals
 from subscriptions.models import BillingCycle, ChangeKind, Feature, Plan, Subscription
-from subscriptions.money import per_day, round_down, round_up
 from subscriptions.proration import (
     Quote,
     cycle_price,
     period_days,
     period_end,
     quote_change,
+    quote_cycle_switch,
     remaining_days,
 )
 from subscriptions.selectors.catalogue import (
@@ -269,39 +268,46 @@ def _quote(
             or (kind == ChangeKind.SEATS and seats_after < subscription.seats),
         )
         return quote, subscription.period_start, subscription.period_end
-    unused_days = remaining_days(subscription.period_end, today)
-    credit = Fraction(subscription.paid_value) * unused_days / subscription.period_days
     start, end = today, period_end(today, to_cycle)
-    difference = credit - Fraction(new_price)
-    quote = Quote(
-        remaining_days=unused_days,
-        paid_daily=subscription.paid_daily,
-        new_daily=per_day(new_price, period_days(start, end)),
-        refund=round_down(max(Fraction(0), difference), subscription.currency),
-        due=round_up(max(Fraction(0), -difference), subscription.currency),
-        paid_value_after=new_price,
+    quote = quote_cycle_switch(
+        paid_value=subscription.paid_value,
+        days_in_period=subscription.period_days,
+        remaining=remaining_days(subscription.period_end, today),
+        new_price=new_price,
+        new_period_days=period_days(start, end),
+        currency=subscription.currency,
     )
     return quote, start, end
 
 
-def _refusal(
+def change_refusal(
     subscription: Subscription,
     to_plan: Plan,
+    *,
     to_cycle: str,
     seats_after: int,
-    *,
-    kind: str,
-    seats_allowed: tuple[int, int],
     new_price: Decimal,
+    transitions: dict[int, SubscriptionError | None] | None = None,
 ) -> SubscriptionError | None:
-    """Why the change may not be made, or None (``seats_allowed``: ``seat_range``)."""
+    """Why ``subscription`` may not change to ``to_plan``, ``to_cycle`` and
+    ``seats_after`` (one period of which costs ``new_price``, tax-exclusive), or None: the
+    one rule for a change made now, one scheduled, the one a renewal applies when its day
+    comes, and the Store's cards. A cycle switch must have something to bill, a change of
+    seats must change them, the transition table must allow a move to another plan, and
+    seats move with the plan (``seat_range``). ``transitions``: the table's answers for
+    many plans at once (``transition_refusals``), else it is read for this one."""
+    kind = change_kind(subscription, to_plan, to_cycle)
     if kind == ChangeKind.CYCLE and new_price == 0:
         return NothingToBill(plan=to_plan.name)
     if kind == ChangeKind.SEATS and seats_after == subscription.seats:
         return SamePlan(plan=to_plan.name)
-    same_plan = kind in (ChangeKind.CYCLE, ChangeKind.SEATS)
-    refusal = None if same_plan else transition_refusal(subscription.plan, to_plan)
-    low, high = seats_allowed
+    if kind in (ChangeKind.CYCLE, ChangeKind.SEATS):
+        refusal = None
+    elif transitions is not None:
+        refusal = transitions[to_plan.pk]
+    else:
+        refusal = transition_refusal(subscription.plan, to_plan)
+    low, high = seat_range(subscription, to_plan, kind=kind)
     if refusal is None and not low <= seats_after <= high:
         return SeatsAgainstTheChange(plan=to_plan.name, seats=subscription.seats)
     return refusal
@@ -356,13 +362,11 @@ def build_preview(
         from_cycle=subscription.cycle,
         to_cycle=to_cycle,
         kind=kind,
-        refusal=_refusal(
+        refusal=change_refusal(
             subscription,
             to_plan,
-            to_cycle,
-            seats_after,
-            kind=kind,
-            seats_allowed=(seats_min, seats_max),
+            to_cycle=to_cycle,
+            seats_after=seats_after,
             new_price=new_price,
         ),
         features_lost=changes.lost,
@@ -446,19 +450,29 @@ def store_offers(organisation: Organisation) -> list[PlanOffer]:
     offers = []
     for (plan, seats), after in zip(targets, entitlements_on(organisation, targets), strict=True):
         changes = feature_changes(current, after, features)
-        refusal = refusals[plan.pk]
-        if refusal is None and plan.pk not in rates:
-            refusal = PriceMissing(
+        price = cycle_price(rates.get(plan.pk, Decimal(0)), seats, subscription.cycle)
+        refusal = (
+            change_refusal(
+                subscription,
+                plan,
+                to_cycle=subscription.cycle,
+                seats_after=seats,
+                new_price=price,
+                transitions=refusals,
+            )
+            if plan.pk in rates
+            else PriceMissing(
                 plan=plan.name,
                 cycle=BillingCycle(subscription.cycle).label,
                 currency=subscription.currency,
             )
+        )
         offers.append(
             PlanOffer(
                 plan=plan,
                 kind=change_kind(subscription, plan),
                 refusal=refusal,
-                price=cycle_price(rates.get(plan.pk, Decimal(0)), seats, subscription.cycle),
+                price=price,
                 currency=subscription.currency,
                 cycle=subscription.cycle,
                 seats=seats,

@@ -39,7 +39,7 @@ def check_change(
     promise: str | None = None,
     at_period_end: bool = False,
 ) -> CheckedChange:
-    """With ``subscription`` locked (``seats.locked_subscription``): the actor may manage
+    """With ``subscription`` locked (``locks.locked_subscription``): the actor may manage
     the subscription, the periods that ended are renewed (the only write), the change is
     previewed as of ``today`` and allowed (``at_period_end``: and may wait for the end of
     the period, ``PlanChangePreview.schedulable``), its figures are still the ones

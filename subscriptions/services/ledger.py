@@ -32,6 +32,7 @@ from subscriptions.models import (
     RefundRequest,
     Subscription,
 )
+from subscriptions.money import CURRENCIES
 from subscriptions.selectors.invoices import ChangeDocuments, billing_details_of
 
 
@@ -79,7 +80,9 @@ def _issue(
         **_buyer(organisation),
         seller_name=settings.PORTAL_INVOICE_SELLER,
         registration_number=(
-            settings.PORTAL_INVOICE_REGISTRATION_NUMBER if currency == "JPY" else ""
+            settings.PORTAL_INVOICE_REGISTRATION_NUMBER
+            if CURRENCIES[currency].qualified_invoices
+            else ""
         ),
         tax_rate=TAX_RATES[currency],
         subtotal=subtotal,

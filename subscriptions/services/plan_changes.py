@@ -17,14 +17,15 @@ from portal import clock
 from portal.models import Organisation
 from subscriptions.exceptions import FeedbackReasonNotForChange
 from subscriptions.models import ChangeKind, FeedbackReason, PlanChange
+from subscriptions.models.changes import terms_of
 from subscriptions.payments import charge_key, payment_gateway
 from subscriptions.selectors.catalogue import get_plan, valid_choice
 from subscriptions.selectors.entitlements import forget_entitlements
 from subscriptions.services import ledger, notices, scheduled_changes
 from subscriptions.services.change_checks import check_change
 from subscriptions.services.guards import require_subscription_manager
-from subscriptions.services.seats import locked_subscription
-from subscriptions.services.subscription import snapshot
+from subscriptions.services.locks import locked_subscription
+from subscriptions.snapshots import snapshot
 
 
 def change_plan(
@@ -86,13 +87,7 @@ def change_plan(
         key = charge_key(preview, given=idempotency_key, today=day) if preview.quote.due > 0 else ""
         change = PlanChange.objects.create(
             organisation=organisation,
-            from_plan=preview.from_plan,
-            to_plan=to_plan,
-            kind=preview.kind,
-            from_cycle=preview.from_cycle,
-            to_cycle=preview.to_cycle,
-            seats_before=preview.seats_before,
-            seats_after=preview.seats_after,
+            **terms_of(preview),
             currency=preview.currency,
             changed_on=day,
             period_end=preview.period_end,

@@ -4,8 +4,8 @@ withdraw it while pending. Every move is audited and the requester emailed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -20,27 +20,71 @@ from subscriptions.exceptions import (
     IllegalRefundMove,
     NoteRequired,
     PaymentReferenceRequired,
-    RefundAlreadyRequested,
-    RefundNotAvailable,
 )
 from subscriptions.models import PlanChange, RefundRequest, RefundStatus
+from subscriptions.selectors.refunds import refund_refusal
 from subscriptions.services import ledger, notices
 from subscriptions.services.guards import require_customer_manager, require_staff
-
-# The refund life cycle as data: (from, to) → who may make the move.
-REFUND_MOVES: dict[tuple[str, str], str] = {
-    (RefundStatus.PENDING, RefundStatus.APPROVED): "staff",
-    (RefundStatus.PENDING, RefundStatus.REJECTED): "staff",
-    (RefundStatus.PENDING, RefundStatus.WITHDRAWN): "customer",
-    (RefundStatus.APPROVED, RefundStatus.REFUNDED): "staff",
-}
+from subscriptions.snapshots import refund_snapshot
 
 
-def staff_moves(refund: RefundRequest) -> list[str]:
-    """The statuses staff may move this request to now (``REFUND_MOVES``)."""
-    return [
-        to for (start, to), who in REFUND_MOVES.items() if start == refund.status and who == "staff"
-    ]
+@dataclass(frozen=True)
+class RefundMove:
+    """One move of the refund life cycle: from a status to another, who may make it, the
+    name the admin and ``manage.py refunds`` give it, the fields it takes (the note that
+    tells the customer why, the payment's reference) and the one it cannot be made
+    without."""
+
+    start: str
+    to: str
+    who: str  # "staff" or "customer"
+    decision: str
+    takes: tuple[str, ...] = ()  # of "note", "payment_reference"
+    requires: str | None = None
+
+
+# The refund life cycle as data: every move, and only these, can be made.
+REFUND_MOVES: tuple[RefundMove, ...] = (
+    RefundMove(RefundStatus.PENDING, RefundStatus.APPROVED, "staff", "approve", ("note",)),
+    RefundMove(RefundStatus.PENDING, RefundStatus.REJECTED, "staff", "reject", ("note",), "note"),
+    RefundMove(RefundStatus.PENDING, RefundStatus.WITHDRAWN, "customer", "withdraw"),
+    RefundMove(
+        RefundStatus.APPROVED,
+        RefundStatus.REFUNDED,
+        "staff",
+        "mark_refunded",
+        ("payment_reference",),
+        "payment_reference",
+    ),
+)
+STAFF_DECISIONS = {move.decision: move for move in REFUND_MOVES if move.who == "staff"}
+_REQUIRED = {"note": NoteRequired, "payment_reference": PaymentReferenceRequired}
+
+
+def staff_decisions(refund: RefundRequest) -> list[RefundMove]:
+    """The decisions staff may take on this request now, in the table's order."""
+    return [move for move in STAFF_DECISIONS.values() if move.start == refund.status]
+
+
+def decide_refund(
+    refund: RefundRequest,
+    decision: str,
+    *,
+    acting_user: User | None,
+    note: str = "",
+    payment_reference: str = "",
+) -> RefundRequest:
+    """Take a staff decision by its name (``STAFF_DECISIONS``: approve, reject,
+    mark_refunded), with the field the move requires; the admin's actions, its review
+    page and ``manage.py refunds`` all come here."""
+    move = STAFF_DECISIONS.get(decision)
+    if move is None:
+        raise IllegalRefundMove(
+            status=str(RefundStatus(refund.status).label).lower(), move=decision
+        )
+    return _move_refund(
+        refund, move.to, acting_user=acting_user, note=note, payment_reference=payment_reference
+    )
 
 
 def request_refund(
@@ -57,12 +101,8 @@ def request_refund(
         day = today or clock.today(change.organisation)
         require_customer_manager(change.organisation, acting_user)  # staff decide, not ask
         assert acting_user is not None  # the guard refuses commands
-        if change.refund_quote <= 0:
-            raise RefundNotAvailable(reason=_("there is no amount to refund."))
-        if day > change.period_end:
-            raise RefundNotAvailable(reason=_("the billing period of the change has ended."))
-        if RefundRequest.objects.filter(plan_change=change).exists():
-            raise RefundAlreadyRequested()
+        if (refusal := refund_refusal(change, today=day)) is not None:
+            raise refusal
         refund = RefundRequest.objects.create(
             plan_change=change,
             organisation=change.organisation,
@@ -77,7 +117,7 @@ def request_refund(
             acting_user=acting_user,
             organisation=change.organisation,
             target=refund,
-            after=_refund_snapshot(refund),
+            after=refund_snapshot(refund),
         )
         send_after_commit(
             "subscriptions/email/refund_requested",
@@ -85,17 +125,6 @@ def request_refund(
             {"refund": refund, "change": change, "organisation": change.organisation},
         )
     return refund
-
-
-def _refund_snapshot(refund: RefundRequest) -> dict[str, Any]:
-    return {
-        "status": refund.status,
-        "amount": refund.amount,
-        "tax": refund.tax,
-        "currency": refund.currency,
-        "note": refund.decision_note,
-        "payment_reference": refund.payment_reference,
-    }
 
 
 def _move_refund(
@@ -106,27 +135,35 @@ def _move_refund(
     note: str = "",
     payment_reference: str = "",
 ) -> RefundRequest:
+    """Move the request along ``REFUND_MOVES``: the move must be in the table, made by
+    whom it says, with the field it requires (blank counts as missing)."""
+    note, payment_reference = (note or "").strip(), (payment_reference or "").strip()
     with transaction.atomic():
         refund = (
             RefundRequest.objects.select_for_update()
             .select_related("organisation")
             .get(pk=refund.pk)
         )
-        who = REFUND_MOVES.get((refund.status, to_status))
-        if who is None:
+        move = next(
+            (m for m in REFUND_MOVES if (m.start, m.to) == (refund.status, to_status)), None
+        )
+        if move is None:
             status = str(RefundStatus(refund.status).label).lower()
             if refund.status == to_status:
                 raise IllegalRefundMove(
                     _("This refund request is already %(status)s."), status=status
                 )
             raise IllegalRefundMove(status=status, move=str(RefundStatus(to_status).label).lower())
-        if who == "customer":
+        if move.who == "customer":
             require_customer_manager(refund.organisation, acting_user)
         else:
             require_staff(acting_user, "subscriptions.decide_refundrequest")
-        before = _refund_snapshot(refund)
+        given = {"note": note, "payment_reference": payment_reference}
+        if move.requires is not None and not given[move.requires]:
+            raise _REQUIRED[move.requires]()
+        before = refund_snapshot(refund)
         refund.status = to_status
-        if who == "staff":
+        if move.who == "staff":
             refund.decided_by = acting_user.email if acting_user is not None else "command"
         if note:
             refund.decision_note = note
@@ -151,7 +188,7 @@ def _move_refund(
             organisation=refund.organisation,
             target=refund,
             before=before,
-            after=_refund_snapshot(refund),
+            after=refund_snapshot(refund),
         )
         send_after_commit(
             "subscriptions/email/refund_moved",
@@ -165,6 +202,11 @@ def _move_refund(
     return refund
 
 
+def may_withdraw(refund: RefundRequest) -> bool:
+    """Whether the customer may still take the request back (``REFUND_MOVES``)."""
+    return any(m.who == "customer" and m.start == refund.status for m in REFUND_MOVES)
+
+
 def withdraw_refund(refund: RefundRequest, *, acting_user: User | None) -> RefundRequest:
     """The customer takes back a pending request."""
     return _move_refund(refund, RefundStatus.WITHDRAWN, acting_user=acting_user)
@@ -173,14 +215,12 @@ def withdraw_refund(refund: RefundRequest, *, acting_user: User | None) -> Refun
 def approve_refund(
     refund: RefundRequest, *, acting_user: User | None, note: str = ""
 ) -> RefundRequest:
-    return _move_refund(refund, RefundStatus.APPROVED, acting_user=acting_user, note=note.strip())
+    return decide_refund(refund, "approve", acting_user=acting_user, note=note)
 
 
 def reject_refund(refund: RefundRequest, *, acting_user: User | None, note: str) -> RefundRequest:
     """Refuse a pending request; the note (required) tells the customer why."""
-    if not (note or "").strip():
-        raise NoteRequired()
-    return _move_refund(refund, RefundStatus.REJECTED, acting_user=acting_user, note=note.strip())
+    return decide_refund(refund, "reject", acting_user=acting_user, note=note)
 
 
 def mark_refunded(
@@ -188,11 +228,6 @@ def mark_refunded(
 ) -> RefundRequest:
     """Record that an approved refund was paid, with the payment's reference: the
     refund becomes a ledger line."""
-    if not (payment_reference or "").strip():
-        raise PaymentReferenceRequired()
-    return _move_refund(
-        refund,
-        RefundStatus.REFUNDED,
-        acting_user=acting_user,
-        payment_reference=payment_reference.strip(),
+    return decide_refund(
+        refund, "mark_refunded", acting_user=acting_user, payment_reference=payment_reference
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 
 from accounts.models import User
 from audit.services import Action, actor_fields, record
@@ -16,13 +16,14 @@ from portal import clock
 from portal.models import Organisation
 from subscriptions.exceptions import NothingScheduled
 from subscriptions.models import PlanChange, ScheduledChange
+from subscriptions.models.changes import terms_of
 from subscriptions.selectors.catalogue import get_plan
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import notices
+from subscriptions.services import notices, resolutions
 from subscriptions.services.change_checks import check_change
 from subscriptions.services.guards import require_subscription_manager
-from subscriptions.services.seats import locked_subscription
-from subscriptions.services.subscription import scheduled_snapshot
+from subscriptions.services.locks import locked_subscription
+from subscriptions.snapshots import scheduled_snapshot
 
 
 def schedule_change(
@@ -35,6 +36,7 @@ def schedule_change(
     keep_user_ids: Iterable[int] | None = None,
     today: date | None = None,
     promise: str | None = None,
+    idempotency_key: str | None = None,
 ) -> ScheduledChange:
     """Schedule a downgrade, fewer seats or the other billing cycle for the first day
     of the next period; nothing else changes now and no refund is quoted. The change must
@@ -42,11 +44,19 @@ def schedule_change(
     (``PlanChangePreview.schedulable``); who keeps a seat is chosen now, as for a change
     now, and checked again when it applies. A change already scheduled is replaced (at
     most one per organisation). The primary contact is told. ``promise``: as for
-    ``change_plan``, the figures the confirmer saw (``QuoteChanged`` when they moved)."""
+    ``change_plan``, the figures the confirmer saw (``QuoteChanged`` when they moved). A
+    repeated ``idempotency_key`` returns the change it scheduled, changing nothing."""
     day = today or clock.today(organisation)
     to_plan = get_plan(plan_code)
     with transaction.atomic():
         subscription = locked_subscription(organisation)
+        if idempotency_key:
+            done = ScheduledChange.objects.filter(
+                organisation=organisation, idempotency_key=idempotency_key
+            ).first()
+            if done is not None:  # returned only to someone who may change the plan now
+                require_subscription_manager(organisation, acting_user)
+                return done
         checked = check_change(
             organisation,
             subscription,
@@ -65,16 +75,11 @@ def schedule_change(
             _cancel(organisation, replaced, acting_user=acting_user, note="replaced")
         scheduled = ScheduledChange.objects.create(
             organisation=organisation,
-            from_plan=preview.from_plan,
-            to_plan=to_plan,
-            kind=preview.kind,
-            from_cycle=preview.from_cycle,
-            to_cycle=preview.to_cycle,
-            seats_before=preview.seats_before,
-            seats_after=preview.seats_after,
+            **terms_of(preview),
             keep_user_ids=sorted(int(pk) for pk in keep_user_ids or []) if leaving else [],
             effective=preview.effective,
             language=translation.get_language() or "",
+            idempotency_key=idempotency_key or None,
             **actor_fields(acting_user),
         )
         record(
@@ -116,8 +121,13 @@ def cancel_for_change(
     page says so. Returns it, or None."""
     scheduled = scheduled_change_of(organisation)
     if scheduled is not None:
-        scheduled.plan_change = change
-        _cancel(organisation, scheduled, acting_user=acting_user, note="replaced_by_change")
+        _cancel(
+            organisation,
+            scheduled,
+            acting_user=acting_user,
+            note="replaced_by_change",
+            plan_change=change,
+        )
     return scheduled
 
 
@@ -127,18 +137,13 @@ def _cancel(
     *,
     acting_user: User | None,
     note: str = "",
+    plan_change: PlanChange | None = None,
 ) -> None:
-    before = scheduled_snapshot(scheduled)
-    scheduled.status = ScheduledChange.Status.CANCELLED
-    scheduled.resolved_at = timezone.now()
-    scheduled.resolved_by = actor_fields(acting_user)["actor_email"] or "command"
-    scheduled.note = note
-    scheduled.save(update_fields=["status", "resolved_at", "resolved_by", "note", "plan_change"])
-    record(
-        Action.SCHEDULED_CHANGE_CANCELLED,
+    resolutions.resolve(
+        organisation,
+        scheduled,
+        ScheduledChange.Status.CANCELLED,
         acting_user=acting_user,
-        organisation=organisation,
-        target=scheduled,
-        before=before,
-        after={**scheduled_snapshot(scheduled), "note": note},
+        note=note,
+        plan_change=plan_change,
     )

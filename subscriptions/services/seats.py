@@ -1,6 +1,6 @@
-"""The subscription's lock and who keeps a seat when a change leaves fewer seats than
-active users: the rules every change applies (now, scheduled, or when a scheduled change
-comes due)."""
+"""Seats: who keeps one when a change leaves fewer seats than active users (the rules every
+change applies: now, scheduled, or when a scheduled change comes due), and the count of
+seats in use the public schema keeps."""
 
 from __future__ import annotations
 
@@ -12,23 +12,9 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from accounts.selectors import seat_holders
 from portal.models import Organisation
-from subscriptions.exceptions import KeepListInvalid, KeepListRequired, NoSubscription
+from subscriptions.exceptions import KeepListInvalid, KeepListRequired
 from subscriptions.models import Subscription
-from subscriptions.selectors.entitlements import forget_subscription
 from subscriptions.services.guards import is_vendor_staff
-
-
-def locked_subscription(organisation: Organisation) -> Subscription:
-    """The organisation's subscription, its row locked until the transaction ends: every
-    change of the subscription takes this lock first, so changes are serialised."""
-    # Lock the row alone: with a join, PostgreSQL re-checks a row updated while we
-    # waited against the old joined plan row and would drop it from the result.
-    subscription = (
-        Subscription.objects.select_for_update().filter(organisation=organisation).first()
-    )
-    if subscription is None:
-        raise NoSubscription(organisation=organisation)
-    return subscription
 
 
 def leaving_users(
@@ -86,16 +72,6 @@ def leaving_when_due(organisation: Organisation, *, seats: int, kept: Iterable[i
             reason=_("the users to keep no longer fit in %(seats)s seats.") % {"seats": seats}
         )
     return sorted(active.keys() - keep)
-
-
-def lock_seats(organisation: Organisation) -> None:
-    """Before a change counted against the plan's limits (a user added, deactivated or
-    reactivated, a department added): lock the subscription row, as every plan change
-    does first, so that these checks, plan changes and the count of seats in use are
-    serialised. What the request read of the subscription before is forgotten: the
-    checks then see a plan change that committed while this waited for the lock."""
-    Subscription.objects.select_for_update().filter(organisation=organisation).first()
-    forget_subscription(organisation)
 
 
 def record_seats_in_use(organisation: Organisation, used: int) -> None:

@@ -8,11 +8,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -23,44 +22,21 @@ from portal.exceptions import DomainError
 from portal.models import Organisation
 from subscriptions.exceptions import InvalidChoice, ScheduledChangeOutdated
 from subscriptions.models import BillingCycle, Currency, PlanChange, ScheduledChange, Subscription
+from subscriptions.models.changes import terms_of
 from subscriptions.selectors.catalogue import (
     get_plan,
-    transition_refusal,
     valid_choice,
     valid_seats,
 )
 from subscriptions.selectors.periods import Rates, list_price, renewals
+from subscriptions.selectors.previews import change_refusal
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import ledger, notices, reminders
+from subscriptions.services import ledger, notices, reminders, resolutions
 from subscriptions.services.guards import require_staff
 from subscriptions.services.seats import leaving_when_due
+from subscriptions.snapshots import snapshot
 
 logger = logging.getLogger(__name__)
-
-
-def snapshot(subscription: Subscription) -> dict[str, Any]:
-    """The subscription's plan and period as the audit log records them."""
-    return {
-        "plan": subscription.plan.code,
-        "cycle": subscription.cycle,
-        "seats": subscription.seats,
-        "currency": subscription.currency,
-        "period_start": subscription.period_start,
-        "period_end": subscription.period_end,
-        "amount_paid": subscription.amount_paid,
-        "paid_daily": subscription.paid_daily,
-    }
-
-
-def scheduled_snapshot(scheduled: ScheduledChange) -> dict[str, Any]:
-    """A scheduled change as the audit log records it."""
-    return {
-        "plan": scheduled.to_plan.code,
-        "cycle": scheduled.to_cycle,
-        "seats": scheduled.seats_after,
-        "effective": scheduled.effective,
-        "status": scheduled.status,
-    }
 
 
 def start_subscription(
@@ -176,18 +152,24 @@ def _check_due_change(
     organisation: Organisation, subscription: Subscription, scheduled: ScheduledChange
 ) -> list[int]:
     """Whether the change scheduled for the end of the period can still be made as it
-    was chosen: its day is the next period's first, the catalogue still allows it and
-    prices it, and who keeps a seat still fits (``seats.leaving_when_due``). Returns who
+    was chosen: its day is the next period's first, it is still a change that could be
+    made (``previews.change_refusal``, the rule of every change) at a price the catalogue
+    has, and who keeps a seat still fits (``seats.leaving_when_due``). Returns who
     leaves; raises the domain error that stops it."""
     if scheduled.effective != subscription.period_end + timedelta(days=1):
         raise ScheduledChangeOutdated()
     to_plan = scheduled.to_plan
-    if to_plan.pk != subscription.plan_id:
-        refusal = transition_refusal(subscription.plan, to_plan)
-        if refusal is not None:
-            raise refusal
-    valid_seats(to_plan, scheduled.seats_after)
-    list_price(to_plan, scheduled.to_cycle, scheduled.seats_after, subscription.currency)
+    refusal = change_refusal(
+        subscription,
+        to_plan,
+        to_cycle=scheduled.to_cycle,
+        seats_after=valid_seats(to_plan, scheduled.seats_after),
+        new_price=list_price(
+            to_plan, scheduled.to_cycle, scheduled.seats_after, subscription.currency
+        ),
+    )
+    if refusal is not None:
+        raise refusal
     return leaving_when_due(organisation, seats=scheduled.seats_after, kept=scheduled.keep_user_ids)
 
 
@@ -206,13 +188,7 @@ def _apply_due_change(
             deactivate_for_seats(leaving, acting_user=None, organisation=organisation)
     change = PlanChange.objects.create(
         organisation=organisation,
-        from_plan=before.plan,
-        to_plan=after.plan,
-        kind=scheduled.kind,
-        from_cycle=before.cycle,
-        to_cycle=after.cycle,
-        seats_before=before.seats,
-        seats_after=after.seats,
+        **terms_of(scheduled),
         currency=after.currency,
         changed_on=after.period_start,
         period_end=after.period_end,
@@ -227,10 +203,13 @@ def _apply_due_change(
         actor_id=scheduled.actor_id,
         actor_email=scheduled.actor_email,
     )
-    scheduled.status = ScheduledChange.Status.APPLIED
-    scheduled.plan_change = change
-    scheduled.resolved_at = timezone.now()
-    scheduled.save(update_fields=["status", "plan_change", "resolved_at"])
+    resolutions.resolve(
+        organisation,
+        scheduled,
+        ScheduledChange.Status.APPLIED,
+        acting_user=None,
+        plan_change=change,
+    )
     record(
         Action.PLAN_CHANGED,
         acting_user=None,
@@ -253,16 +232,8 @@ def _set_aside(organisation: Organisation, scheduled: ScheduledChange, *, reason
     """A scheduled change whose day came but that can no longer be made: kept as "not
     applied" with the reason, audited, and the customer told; the subscription renews as
     it is."""
-    scheduled.status = ScheduledChange.Status.NOT_APPLIED
-    scheduled.note = reason
-    scheduled.resolved_at = timezone.now()
-    scheduled.save(update_fields=["status", "note", "resolved_at"])
-    record(
-        Action.SCHEDULED_CHANGE_NOT_APPLIED,
-        acting_user=None,
-        organisation=organisation,
-        target=scheduled,
-        after={**scheduled_snapshot(scheduled), "reason": reason},
+    resolutions.resolve(
+        organisation, scheduled, ScheduledChange.Status.NOT_APPLIED, acting_user=None, note=reason
     )
     notices.tell_primary_contact(
         organisation, "scheduled_not_applied", scheduled=scheduled, language=scheduled.language

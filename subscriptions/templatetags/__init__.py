@@ -1,0 +1,1 @@
+"""The subscriptions template library (``{% load subscriptions %}``)."""

@@ -23,11 +23,9 @@ from audit.models import AuditEvent
 from audit.services import Action
 from subscriptions.invoicing import TAX_RATES, totals
 from subscriptions.models import BillingCycle, ChangeKind, PlanChange, RefundStatus, ScheduledChange
-from subscriptions.money import MINOR_UNITS
+from subscriptions.money import CURRENCIES
 
 register = template.Library()
-
-SYMBOLS = {"JPY": "¥", "USD": "$"}
 
 
 @register.filter
@@ -46,11 +44,11 @@ def money(amount: Decimal | None, currency: str) -> str:
     before the symbol (−¥32,516, never ¥-32,516)."""
     if amount is None:
         return ""
-    places = MINOR_UNITS.get(currency, 2)
+    facts = CURRENCIES[currency]
     value = Decimal(amount)
-    figure = number_format(abs(value), decimal_pos=places, force_grouping=True)
+    figure = number_format(abs(value), decimal_pos=facts.minor_units, force_grouping=True)
     sign = "\u2212" if value < 0 else ""
-    return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{figure}"
+    return f"{sign}{facts.symbol}{figure}"
 
 
 def move_text(

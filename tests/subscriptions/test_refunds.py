@@ -211,9 +211,15 @@ def test_staff_and_commands_do_not_request_refunds(downgrade: PlanChange, actor:
 
 
 def test_the_life_cycle_table_is_the_domains() -> None:
-    assert set(refunds.REFUND_MOVES) == LEGAL_MOVES
-    assert {move: who for move, who in refunds.REFUND_MOVES.items() if who == "customer"} == {
-        (PENDING, WITHDRAWN): "customer"
+    assert {(move.start, move.to) for move in refunds.REFUND_MOVES} == LEGAL_MOVES
+    assert {(m.start, m.to) for m in refunds.REFUND_MOVES if m.who == "customer"} == {
+        (PENDING, WITHDRAWN)
+    }
+    # A rejection tells the customer why; a refund paid says by which payment.
+    assert {m.decision: m.requires for m in refunds.REFUND_MOVES if m.who == "staff"} == {
+        "approve": None,
+        "reject": "note",
+        "mark_refunded": "payment_reference",
     }
 
 

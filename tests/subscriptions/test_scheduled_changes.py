@@ -434,6 +434,42 @@ def test_staff_schedule_see_and_cancel_it_in_the_admin(northwind: Site) -> None:
     assert "Northwind" in listing
 
 
+def test_the_admins_schedule_sent_twice_schedules_once(northwind: Site) -> None:
+    """The same confirmation (its key) sent again, as a double click or a resent form
+    does: one scheduled change, one email, one event; the second answer says the same."""
+    organisation = northwind.organisation
+    client = staff_client()
+    url = f"/admin/portal/organisation/{organisation.pk}/change-plan/"
+    page = client.get(url, {"plan": "professional"}).content.decode()
+    form = confirmation_of(page, plan="professional", schedule="1")
+    first = client.post(url, form)
+    second = client.post(url, form)
+    assert first.status_code == second.status_code == 302
+    [scheduled] = ScheduledChange.objects.filter(organisation=organisation)
+    assert scheduled.status == "scheduled"
+    assert AuditEvent.objects.filter(action="plan.change_scheduled").count() == 1
+    told = [email for email in queued_emails() if "professional" in email["body"].lower()]
+    assert len(told) == 1
+
+
+def test_a_scheduling_key_is_no_pass(northwind: Site) -> None:
+    """A repeated key returns the scheduled change only to someone who may change the
+    plan now."""
+    scheduled = scheduled_changes.schedule_change(
+        northwind.organisation, "professional", acting_user=None, idempotency_key="k-1"
+    )
+    again = scheduled_changes.schedule_change(
+        northwind.organisation, "professional", acting_user=None, idempotency_key="k-1"
+    )
+    assert again.pk == scheduled.pk
+    with schema_context(northwind.organisation.schema_name):
+        agent = User.objects.get(pk=northwind.user_ids["agent"])
+    with pytest.raises(NotSubscriptionManager):
+        scheduled_changes.schedule_change(
+            northwind.organisation, "professional", acting_user=agent, idempotency_key="k-1"
+        )
+
+
 def test_its_later_emails_are_in_the_language_it_was_scheduled_in(northwind: Site) -> None:
     with translation.override("ja"):
         scheduled = scheduled_changes.schedule_change(

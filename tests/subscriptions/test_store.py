@@ -26,7 +26,7 @@ from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
 from subscriptions.services import overrides, plan_changes, refunds
 from subscriptions.services.catalogue import record_catalogue_change
-from tests.conftest import Site, confirmation_of, signed_in
+from tests.conftest import Site, confirmation_of, on, signed_in
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -507,6 +507,26 @@ def test_the_downgrade_result_offers_the_refund_and_the_next_bill(northwind: Sit
     assert _fact(result, "new-price") == f"{_priced(42_000)} a month"
     assert _fact(result, "next-bill") == f"{_priced(42_000)} on {_day(next_bill_on)}"
     assert _reasons(result) == DOWNGRADE_REASONS
+
+
+def test_the_result_stops_offering_the_refund_once_the_period_ended(northwind: Site) -> None:
+    """The page offers the refund exactly while the service would make it."""
+    _period(northwind)
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/professional/").content.decode()
+    response = client.post("/store/plans/professional/", confirmation_of(page))
+    change = PlanChange.objects.get(organisation=northwind.organisation)
+
+    with on(change.period_end):  # its last day: still offered (signed in that day)
+        last_day = signed_in(northwind, "primary").get(response["Location"]).content.decode()
+    assert 'data-testid="request-refund"' in last_day
+    with on(change.period_end + timedelta(days=1)):
+        client = signed_in(northwind, "primary")
+        result = client.get(response["Location"]).content.decode()
+        refused = client.post(f"/store/changes/{change.pk}/refund/", {"idempotency_key": "k1"})
+    assert 'data-testid="request-refund"' not in result
+    assert refused.status_code == 302  # back to the Store, which says why
+    assert not RefundRequest.objects.filter(plan_change=change).exists()
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from organisations.services import create_organisation
 from portal.exceptions import DomainError
 from portal.management.days import day_within
 from portal.selectors import organisation_url
+from subscriptions.money import CURRENCIES
 
 # A customer imported with its current period: the period may have begun a while ago (its
 # renewals since are booked by the next billing run) or begin later, within these bounds.
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             "--seats", type=int, help="Licensed agent seats (default: 1, or Free's 3)."
         )
         parser.add_argument("--cycle", choices=["monthly", "annual"], default="monthly")
-        parser.add_argument("--currency", choices=["JPY", "USD"], default="JPY")
+        parser.add_argument("--currency", choices=list(CURRENCIES), default="JPY")
         parser.add_argument(
             "--period-start",
             type=PERIOD_START,

@@ -16,11 +16,12 @@ from accounts.models import User
 from portal.exceptions import DomainError
 from portal.management.rows import organisation_by_slug
 from portal.models import Organisation
+from subscriptions.models import ScheduledChange
 from subscriptions.money import format_amount
 from subscriptions.selectors.previews import PlanChangePreview, preview_plan_change
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
-from subscriptions.services.plan_changes import change_plan
-from subscriptions.services.scheduled_changes import cancel_scheduled_change, schedule_change
+from subscriptions.services.changes import confirm_change
+from subscriptions.services.scheduled_changes import cancel_scheduled_change
 
 
 class Command(BaseCommand):
@@ -87,27 +88,10 @@ class Command(BaseCommand):
             if preview.refusal is not None:
                 raise preview.refusal
             keep = self._keep_ids(organisation, options["keep_agent"])
-            if options["at_period_end"]:
-                scheduled = schedule_change(
-                    organisation,
-                    options["plan"],
-                    acting_user=None,
-                    cycle=options["cycle"],
-                    seats=options["seats"],
-                    keep_user_ids=keep,
-                    promise=options["promise"] or preview.promise,
-                )
-                self.stdout.write(
-                    self.style.SUCCESS(
-                        f"{organisation.slug} moves to {scheduled.to_plan.code} "
-                        f"({scheduled.to_cycle}, {scheduled.seats_after} seats) on "
-                        f"{scheduled.effective.isoformat()}."
-                    )
-                )
-                return
-            change = change_plan(
+            done = confirm_change(
                 organisation,
                 options["plan"],
+                at_period_end=options["at_period_end"],
                 acting_user=None,
                 cycle=options["cycle"],
                 seats=options["seats"],
@@ -116,13 +100,22 @@ class Command(BaseCommand):
             )
         except DomainError as error:
             raise CommandError(str(error)) from None
+        if isinstance(done, ScheduledChange):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{organisation.slug} moves to {done.to_plan.code} "
+                    f"({done.to_cycle}, {done.seats_after} seats) on "
+                    f"{done.effective.isoformat()}."
+                )
+            )
+            return
         self.stdout.write(
             self.style.SUCCESS(
-                f"{organisation.slug} is now on {change.to_plan.code} "
-                f"({change.to_cycle}, {change.seats_after} seats)."
+                f"{organisation.slug} is now on {done.to_plan.code} "
+                f"({done.to_cycle}, {done.seats_after} seats)."
             )
         )
-        if cancelled_by(change) is not None:
+        if cancelled_by(done) is not None:
             self.stdout.write("The change scheduled for the end of the period was cancelled.")
 
     def _cancel(self, organisation: Organisation, *, dry_run: bool) -> None:

@@ -27,6 +27,17 @@ COLUMNS = [
 ]
 
 
+HELP = {
+    "approve": "Approve a pending request.",
+    "reject": "Reject a pending request (a note is required).",
+    "mark_refunded": "Record the payment of an approved refund.",
+}
+OPTIONS = {
+    "note": ("--note", "A note, sent to the customer."),
+    "payment_reference": ("--reference", "The payment's reference."),
+}
+
+
 class Command(BaseCommand):
     help = "List refund requests and decide them (as an operator)."
 
@@ -35,17 +46,12 @@ class Command(BaseCommand):
         listing = actions.add_parser("list", help="List refund requests, newest first.")
         listing.add_argument("--status", choices=RefundStatus.values)
         listing.add_argument("--format", choices=["table", "csv", "json"], default="table")
-        approve = actions.add_parser("approve", help="Approve a pending request.")
-        approve.add_argument("id", type=int)
-        approve.add_argument("--note", default="")
-        reject = actions.add_parser("reject", help="Reject a pending request (a note is required).")
-        reject.add_argument("id", type=int)
-        reject.add_argument("--note", required=True)
-        refunded = actions.add_parser(
-            "mark-refunded", help="Record the payment of an approved refund."
-        )
-        refunded.add_argument("id", type=int)
-        refunded.add_argument("--reference", required=True, help="The payment's reference.")
+        for move in refunds.STAFF_DECISIONS.values():
+            decision = actions.add_parser(move.decision.replace("_", "-"), help=HELP[move.decision])
+            decision.add_argument("id", type=int)
+            for field in move.takes:  # the table says what each decision takes and requires
+                flag, text = OPTIONS[field]
+                decision.add_argument(flag, dest=field, required=field == move.requires, help=text)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
@@ -55,14 +61,13 @@ class Command(BaseCommand):
         if refund is None:
             raise CommandError(f"There is no refund request {options['id']}.")
         try:
-            if options["action"] == "approve":
-                refund = refunds.approve_refund(refund, acting_user=None, note=options["note"])
-            elif options["action"] == "reject":
-                refund = refunds.reject_refund(refund, acting_user=None, note=options["note"])
-            else:
-                refund = refunds.mark_refunded(
-                    refund, acting_user=None, payment_reference=options["reference"]
-                )
+            refund = refunds.decide_refund(
+                refund,
+                options["action"].replace("-", "_"),  # mark-refunded: the table's mark_refunded
+                acting_user=None,
+                note=options.get("note") or "",
+                payment_reference=options.get("payment_reference") or "",
+            )
         except DomainError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(self.style.SUCCESS(f"Refund request {refund.pk} is now {refund.status}."))

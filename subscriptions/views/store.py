@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import can_manage_subscription, hidden_departments, list_active_users
 from accounts.views import organisation_page
+from portal import clock
 from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
@@ -31,7 +32,6 @@ from subscriptions.models import (
     ChangeKind,
     PlanChange,
     RefundRequest,
-    RefundStatus,
     ScheduledChange,
 )
 from subscriptions.selectors import (
@@ -44,9 +44,10 @@ from subscriptions.selectors import (
     store,
 )
 from subscriptions.selectors.catalogue import MAX_SEATS
+from subscriptions.selectors.refunds import refund_refusal
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
 from subscriptions.services import billing_details as billing_details_service
-from subscriptions.services import plan_changes, refunds, scheduled_changes
+from subscriptions.services import changes, plan_changes, refunds, scheduled_changes
 
 store_page = organisation_page(can_manage_subscription)
 # The Store page shows the latest of its histories; their own pages show them all.
@@ -176,29 +177,21 @@ def _make_change(
 ) -> HttpResponse:
     """Make the confirmed change now, or schedule it for the end of the period; the
     page that says so. Raises the domain error that refuses it."""
-    keep = choice.kept_user_ids()
-    if choice.at_period_end:
-        scheduled = scheduled_changes.schedule_change(
-            request.organisation,
-            plan_code,
-            acting_user=request.user,
-            seats=seats,
-            cycle=cycle,
-            keep_user_ids=keep,
-            promise=choice.promise_shown,
-        )
-        messages.success(request, _scheduled(scheduled))
-        return HttpResponseRedirect(reverse("store_home") + "#scheduled")
-    change = plan_changes.change_plan(
+    done = changes.confirm_change(
         request.organisation,
         plan_code,
+        at_period_end=choice.at_period_end,
         acting_user=request.user,
         seats=seats,
         cycle=cycle,
-        keep_user_ids=keep,
-        idempotency_key=request.idempotency_key,
+        keep_user_ids=choice.kept_user_ids(),
         promise=choice.promise_shown,
+        idempotency_key=request.idempotency_key,
     )
+    if isinstance(done, ScheduledChange):
+        messages.success(request, _scheduled(done))
+        return HttpResponseRedirect(reverse("store_home") + "#scheduled")
+    change = done
     messages.success(request, _done(change))
     return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
 
@@ -262,7 +255,8 @@ def _result_page(
         ),
         "documents": invoices.documents_of_change(change),
         "feedback_form": feedback_form,
-        "may_request_refund": change.refund_quote > 0 and refund is None,
+        "may_request_refund": refund_refusal(change, today=clock.today(request.organisation))
+        is None,
         "new_key": new_key,
     }
     return render(request, "subscriptions/store/result.html", context, status=status)
@@ -324,7 +318,7 @@ def withdraw_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (a withdrawn request cannot be made again); POST withdraws."""
     refund = get_object_or_404(RefundRequest, pk=pk, organisation=request.organisation)
     if request.method == "GET":
-        if refund.status != RefundStatus.PENDING:
+        if not refunds.may_withdraw(refund):
             messages.info(request, _("This refund request can no longer be withdrawn."))
             return HttpResponseRedirect(reverse("store_home") + "#refunds")
         context = {"refund": refund, "new_key": new_key()}
