@@ -20,8 +20,8 @@ from accounts import selectors, services
 from accounts.forms import DepartmentForm, InviteUserForm, RolesForm
 from accounts.limits import limits
 from accounts.models import Department, User
-from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
+from portal.refusals import answered
 
 View = Callable[..., HttpResponse]
 
@@ -77,22 +77,19 @@ def user_add(request: OrganisationRequest) -> HttpResponse:
     form = InviteUserForm(request.POST or None, may_grant_super_admin=may_grant)
     status = 200
     if request.method == "POST" and form.is_valid():
-        try:
+        with answered(request, form=form) as refusal:
             user = services.invite_user(
                 organisation=request.organisation,
                 acting_user=request.user,
                 **form.cleaned_data,
             )
-        except DomainError as error:
-            form.add_error(None, str(error))
-            status = error.status
-        else:
             messages.success(
                 request,
                 _("%(email)s was added. We emailed them a link to choose a password.")
                 % {"email": user.email},
             )
             return redirect("user_list")
+        status = refusal.status
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/user_add.html", {"form": form}, status=status)
@@ -133,26 +130,22 @@ def user_detail(request: OrganisationRequest, pk: int) -> HttpResponse:
     )
     if not form.is_valid():
         return _user_page(request, user, form, status=400)
-    try:
+    with answered(request) as refusal:
         services.update_roles(user, acting_user=request.user, **form.cleaned_data)
-    except DomainError as error:
-        messages.error(request, str(error))
-        return _user_page(request, user, form, status=error.status)
-    messages.success(request, _("The roles of %(user)s were saved.") % {"user": user})
-    return redirect("user_detail", pk=user.pk)
+        messages.success(request, _("The roles of %(user)s were saved.") % {"user": user})
+        return redirect("user_detail", pk=user.pk)
+    return _user_page(request, user, form, status=refusal.status)
 
 
 def _user_action(
     request: OrganisationRequest, pk: int, action: Callable[..., User], done: str
 ) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
-    try:
+    with answered(request) as refusal:
         user = action(user, acting_user=request.user)
-    except DomainError as error:
-        messages.error(request, str(error))
-        return _user_page(request, user, status=error.status)
-    messages.success(request, done % {"user": user})
-    return redirect("user_detail", pk=user.pk)
+        messages.success(request, done % {"user": user})
+        return redirect("user_detail", pk=user.pk)
+    return _user_page(request, user, status=refusal.status)
 
 
 @require_POST
@@ -193,19 +186,16 @@ def department_list(request: OrganisationRequest) -> HttpResponse:
         if not may_manage:
             raise PermissionDenied
         if form.is_valid():
-            try:
+            with answered(request, form=form, field="name") as refusal:
                 department = services.create_department(
                     name=form.cleaned_data["name"],
                     acting_user=request.user,
                 )
-            except DomainError as error:
-                form.add_error("name", str(error))
-                status = error.status
-            else:
                 messages.success(
                     request, _("Department “%(name)s” was created.") % {"name": department.name}
                 )
                 return redirect("department_list")
+            status = refusal.status
         else:
             status = 400
     departments = _departments(request)
@@ -228,18 +218,15 @@ def department_rename(request: OrganisationRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
+            with answered(request, form=form, field="name") as refusal:
                 services.rename_department(
                     department,
                     name=form.cleaned_data["name"],
                     acting_user=request.user,
                 )
-            except DomainError as error:
-                form.add_error("name", str(error))
-                status = error.status
-            else:
                 messages.success(request, _("The department was renamed."))
                 return redirect("department_list")
+            status = refusal.status
         else:
             status = 400
     return render(

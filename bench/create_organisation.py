@@ -19,10 +19,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 
 def main(count: int) -> None:
-    import django
     from django.test.utils import setup_test_environment
 
-    django.setup()
+    from bench import setup_django
+
+    setup_django()
     from portal.db.roles import connect_as_owner
 
     connect_as_owner()  # it makes and drops its own database

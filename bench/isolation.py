@@ -51,10 +51,11 @@ SAMPLES = 2000
 
 
 def owner_params() -> dict[str, Any]:
-    import django
     from django.conf import settings
 
-    django.setup()
+    from bench import setup_django
+
+    setup_django()
     owner = settings.PORTAL_DATABASE_OWNER
     return {
         "host": owner["HOST"] or None,

@@ -147,10 +147,11 @@ def measure_deploys(count: int) -> None:
 
 
 def main(count: int) -> None:
-    import django
     from django.test.utils import setup_test_environment
 
-    django.setup()
+    from bench import setup_django
+
+    setup_django()
     from portal.db.roles import connect_as_owner
 
     connect_as_owner()  # it makes and drops its own database

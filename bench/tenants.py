@@ -615,9 +615,10 @@ def report_rows(reports: list[Reports]) -> list[tuple[str, ...]]:
 
 
 def main(count: int) -> None:
-    import django
 
-    django.setup()
+    from bench import setup_django
+
+    setup_django()
     from portal.db.roles import connect_as_owner
 
     connect_as_owner()  # it makes and drops its own database

@@ -28,9 +28,9 @@ from audit.selectors import events_of
 from organisations import signups
 from organisations.services import create_organisation
 from portal import clock
-from portal.exceptions import DomainError
 from portal.models import Domain, Organisation, SignUp
 from portal.names import NameField
+from portal.refusals import answered
 from subscriptions.admin.base import staff_user
 from subscriptions.models import (
     BillingCycle,
@@ -247,19 +247,17 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 form.cleaned_data["cycle"] or None,
                 form.cleaned_data["seats"],
             )
-            try:
+            with answered(request, admin=self):
                 preview = previews.preview_plan_change(
                     organisation, plan.code, cycle=cycle, seats=seats
                 )
-            except DomainError as error:
-                self.message_user(request, str(error), messages.ERROR)
             if preview is not None and preview.seats_over:
                 with tenant_context(organisation):
                     active_users = list(list_active_users())
             wanted = {"confirm", "schedule"} & request.POST.keys()
             if request.method == "POST" and preview is not None and wanted:
                 keep = [int(pk) for pk in request.POST.getlist("keep") if pk.isdigit()]
-                try:
+                with answered(request, admin=self) as refusal:
                     done = self._change_plan(
                         request,
                         organisation,
@@ -270,12 +268,9 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                         at_period_end="schedule" in wanted,
                         promise=request.POST.get("promise", ""),
                     )
-                except DomainError as error:
-                    self.message_user(request, str(error), messages.ERROR)
-                    status = error.status
-                else:
                     self.message_user(request, done, messages.SUCCESS)
                     return self._back(organisation)
+                status = refusal.status
         context = {
             **self.admin_site.each_context(request),
             "title": _("Change the plan of %(organisation)s") % {"organisation": organisation},
@@ -334,13 +329,10 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         """Cancel the organisation's change scheduled for the end of the period (POST)."""
         organisation = self._organisation(pk)
         if request.method == "POST":
-            try:
+            with answered(request, admin=self):
                 scheduled_changes.cancel_scheduled_change(
                     organisation, acting_user=staff_user(request)
                 )
-            except DomainError as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
                 self.message_user(
                     request, _("The scheduled change was cancelled."), messages.SUCCESS
                 )
@@ -358,7 +350,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 messages.ERROR,
             )
             return self._back(organisation)
-        try:
+        with answered(request, admin=self):
             overrides.grant_override(
                 organisation,
                 form.cleaned_data["feature"].code,
@@ -367,9 +359,6 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 limit=form.cleaned_data["limit"],
                 valid_until=form.cleaned_data["valid_until"],
             )
-        except DomainError as error:
-            self.message_user(request, str(error), messages.ERROR)
-        else:
             self.message_user(request, _("The override was granted."), messages.SUCCESS)
         return self._back(organisation)
 
@@ -379,11 +368,8 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
             pk=override_pk, organisation=organisation
         ).first()
         if request.method == "POST" and override is not None:
-            try:
+            with answered(request, admin=self):
                 overrides.revoke_override(override, acting_user=staff_user(request))
-            except DomainError as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
                 self.message_user(request, _("The override was revoked."), messages.SUCCESS)
         return self._back(organisation)
 
@@ -417,7 +403,7 @@ def add_organisation_view(model_admin: admin.ModelAdmin, request: HttpRequest) -
     form = NewOrganisationForm(request.POST or None, initial={"plan": "free"})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with answered(request, form=form):
             created = create_organisation(
                 name=data["name"],
                 slug=data["slug"],
@@ -429,9 +415,6 @@ def add_organisation_view(model_admin: admin.ModelAdmin, request: HttpRequest) -
                 currency=data["currency"],
                 acting_user=staff_user(request),
             )
-        except DomainError as error:
-            form.add_error(None, str(error))
-        else:
             model_admin.message_user(
                 request,
                 _(
@@ -491,11 +474,8 @@ class SignUpAdmin(admin.ModelAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[SignUp]) -> None:
         retried = 0
         for sign_up in queryset.filter(state=SignUp.State.FAILED):
-            try:
+            with answered(request, admin=self, about=str(sign_up)):
                 signups.retry(sign_up, acting_user=staff_user(request))
-            except DomainError as error:
-                self.message_user(request, f"{sign_up}: {error}", messages.ERROR)
-            else:
                 retried += 1
         self.message_user(
             request,

@@ -24,10 +24,11 @@ from organisations.exceptions import (
     SignUpWelcomeSpent,
 )
 from organisations.forms import AddressForm, SignUpForm
-from portal.exceptions import DomainError, InvalidOrganisation
+from portal.exceptions import InvalidOrganisation
 from portal.http import PortalRequest
 from portal.idempotency import idempotent, new_key
 from portal.models import SignUp
+from portal.refusals import answered
 from portal.selectors import organisation_url
 from subscriptions.selectors.catalogue import starter_plan
 
@@ -75,7 +76,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"].lower()
         if not ratelimit.consume(request, action="start_organisation", key=email):
             return render(request, "429.html", status=429)
-        try:
+        with answered(request, form=form, fields={InvalidOrganisation: "address"}):
             started = signups.start_sign_up(
                 organisation_name=form.cleaned_data["organisation_name"],
                 slug=form.cleaned_data["address"],
@@ -84,11 +85,6 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 ip_address=get_adapter(request).get_client_ip(request),
             )
-        except InvalidOrganisation as error:
-            form.add_error("address", str(error))
-        except DomainError as error:
-            form.add_error(None, str(error))
-        else:
             request.session["portal_sign_up_sent_to"] = started.email
             return redirect("sign_up_sent")
     context["form"] = form
@@ -206,10 +202,8 @@ def sign_up_status(request: HttpRequest, reference: UUID) -> JsonResponse:
 @idempotent
 def sign_up_retry(request: HttpRequest, reference: UUID) -> HttpResponse:
     found = _owned_sign_up(request, reference)
-    try:
+    with answered(request):
         signups.retry(found, acting_user=None)
-    except DomainError as error:
-        messages.error(request, str(error))
     return redirect("sign_up_progress", reference=reference)
 
 

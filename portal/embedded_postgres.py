@@ -1,5 +1,14 @@
 """Embedded PostgreSQL for development and tests when ``DATABASE_URL`` is not set.
 
+Loading the settings starts nothing (nor do mypy, ``pytest --collect-only`` or a command that
+needs no database): the settings then point at ``NOT_STARTED``, which no connection accepts.
+What needs the database starts the server and exports its address as ``DATABASE_URL`` and
+``DATABASE_OWNER_URL`` for itself and the processes it starts
+(``start_for_environment``): ``manage.py`` for the commands that touch the database, the
+launcher of ``make run`` (which holds it for the whole session, so runserver's reloads do
+not stop it), gunicorn's master, the benchmarks, and the test suite when its first test
+needs the database (tests/conftest.py).
+
 ``pgserver`` (a PyPI wheel that ships PostgreSQL 16's binaries) runs the server with its data
 under ``.data/pg``, listening on a Unix socket only. It initialises the data directory and
 starts the server unless one is running there. Several processes share that server:
@@ -43,6 +52,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
@@ -53,6 +63,17 @@ DATABASE_NAME = "portal"
 OWNER_ROLE = "postgres"
 APP_ROLE = "portal_app"
 HANDLE_LIST = ".handle_pids.json"  # pgserver's name for it
+
+
+# The host the settings name while no process started the embedded server: a connection to
+# it is refused, saying what starts it (portal/db/postgresql_backend).
+NOT_STARTED = "embedded-postgres-not-started"
+NOT_STARTED_HELP = (
+    "The embedded PostgreSQL is not started in this process: DATABASE_URL is not set, and "
+    "the server is started by manage.py (for commands that use the database), make run, "
+    "make serve, make bench and the test suite. Run through one of them, or set "
+    "DATABASE_URL."
+)
 
 
 class EmbeddedPostgresUnavailable(RuntimeError):
@@ -241,4 +262,30 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> Connection:
         connection = Connection(socket_dir=info.socket_dir, port=info.port)
         # Under the lock: two processes starting at once would both see no database or role.
         _ensure_database(connection, database)
+    return connection
+
+
+def not_started(user: str, database: str = DATABASE_NAME) -> dict[str, object]:
+    """The settings of the embedded server while no process of this run started it."""
+    return {"NAME": database, "USER": user, "PASSWORD": "", "HOST": NOT_STARTED, "PORT": ""}
+
+
+def urls(connection: Connection, database: str = DATABASE_NAME) -> dict[str, str]:
+    """``DATABASE_URL`` (the app's role) and ``DATABASE_OWNER_URL`` (the owner's) of the
+    server at ``connection``: a socket directory as the host, as libpq takes it."""
+    where = f"{database}?host={quote(str(connection.socket_dir), safe='')}&port={connection.port}"
+    return {
+        "DATABASE_URL": f"postgres://{APP_ROLE}@/{where}",
+        "DATABASE_OWNER_URL": f"postgres://{OWNER_ROLE}@/{where}",
+    }
+
+
+def start_for_environment(data_dir: Path) -> Connection | None:
+    """Unless ``DATABASE_URL`` is set: start (or join) the server under ``data_dir``, hold it
+    until this process exits, and export its address to this process and those it starts.
+    Returns the server's address, or None when ``DATABASE_URL`` names another."""
+    if os.environ.get("DATABASE_URL"):
+        return None
+    connection = start(data_dir)
+    os.environ.update(urls(connection))
     return connection

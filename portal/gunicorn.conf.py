@@ -5,10 +5,10 @@ production variables in the environment (README.md, "Production").
 Before any worker starts, the master runs the preflight (``python -m portal.production``)
 in a process of its own: it refuses to start, with one message naming what is missing,
 without a secret key, a shared cache, a mail server or a payment gateway; runs the deploy
-checks; collects the static files. The master itself never loads Django, so nothing it
-opened (a database connection, the embedded database's registration) is shared by the
-forked workers. Each worker loads the portal and keeps one database connection open
-across requests (DATABASE_CONN_MAX_AGE).
+checks; collects the static files. The master itself never loads Django, so no database
+connection it opened is shared by the forked workers (without DATABASE_URL it holds the
+embedded server, whose address the workers inherit). Each worker loads the portal and
+keeps one database connection open across requests (DATABASE_CONN_MAX_AGE).
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
-    """Stop before serving anything unless the preflight passes (its output says why)."""
+    """Stop before serving anything unless the preflight passes (its output says why).
+    Without DATABASE_URL, the master starts the embedded server first and holds it; the
+    preflight and the workers inherit its address."""
+    from portal import embedded_postgres  # noqa: PLC0415 - imports no Django
+
+    embedded_postgres.start_for_environment(BASE_DIR / ".data")
     preflight = subprocess.run(
         [sys.executable, "-m", "portal.production"], cwd=BASE_DIR, check=False
     )

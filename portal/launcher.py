@@ -18,7 +18,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
+
+from portal import embedded_postgres
 
 GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -94,6 +97,13 @@ def run(commands: list[list[str]], *, grace: float = GRACE_SECONDS) -> int:
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
+        return 2
+    # Without DATABASE_URL: the embedded server, started once and held by the launcher for
+    # the whole session; the commands it runs inherit its address.
+    try:
+        embedded_postgres.start_for_environment(Path(__file__).resolve().parent.parent / ".data")
+    except embedded_postgres.EmbeddedPostgresUnavailable as error:
+        print(error, file=sys.stderr)
         return 2
     return run([shlex.split(command) for command in argv])
 

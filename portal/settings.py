@@ -17,7 +17,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal import logs, registration_numbers
+from portal import embedded_postgres, logs, registration_numbers
 from portal.env import Env, development_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -131,18 +131,15 @@ ASGI_APPLICATION = "portal.asgi.application"
 # --- Database: DATABASE_URL, else the embedded server under .data/ ---
 # Two roles (portal/db/roles.py): the app connects as one that owns nothing (DATABASE_URL);
 # the deploy's migrations as the owner (DATABASE_OWNER_URL; without it, DATABASE_URL's).
+# Without DATABASE_URL, the embedded server: loading the settings starts nothing; what needs
+# the database starts it and sets DATABASE_URL (portal/embedded_postgres.py).
 if "DATABASE_URL" in env:
     _database = env.db_url("DATABASE_URL")
     _owner = env.db_url("DATABASE_OWNER_URL") if "DATABASE_OWNER_URL" in env else _database
 else:
-    from portal import embedded_postgres
-
-    try:
-        _embedded = embedded_postgres.start(BASE_DIR / ".data")
-    except embedded_postgres.EmbeddedPostgresUnavailable as error:
-        raise ImproperlyConfigured(str(error)) from None
-    _database = _embedded.as_django_settings(user=embedded_postgres.APP_ROLE)
-    _owner = _embedded.as_django_settings()
+    _database = embedded_postgres.not_started(embedded_postgres.APP_ROLE)
+    _owner = embedded_postgres.not_started(embedded_postgres.OWNER_ROLE)
+PORTAL_EMBEDDED_DATA_DIR = BASE_DIR / ".data"
 PORTAL_DATABASE_APP_ROLE = str(_database["USER"])
 PORTAL_DATABASE_OWNER = {key: _owner[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
 # Connections persist across requests (a new one per request was 43% of the dashboard's time

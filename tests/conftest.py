@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.cache import caches
 from django.core.mail import EmailMessage
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -48,7 +48,7 @@ from pytest_django import DjangoDbBlocker
 from accounts.models import User
 from accounts.services import add_user, deactivate_user
 from organisations.services import create_organisation
-from portal import hosts
+from portal import embedded_postgres, hosts
 from portal.db.roles import connect_as_owner
 from portal.models import Organisation
 from portal.schemas.provisioning import schema_template
@@ -178,9 +178,11 @@ TEST_APP_ROLE = "portal_app"
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
-    """Before the test database is made: every connection is the owner's, and the app role
-    the migrations grant rights to exists (with one role configured, as with a plain
-    DATABASE_URL, the tests make ``portal_app``)."""
+    """Before the test database is made: the embedded server started, when the settings
+    name it (they load without starting it; so does ``pytest --collect-only``), every
+    connection is the owner's, and the app role the migrations grant rights to exists (with
+    one role configured, as with a plain DATABASE_URL, the tests make ``portal_app``)."""
+    _start_embedded_database()
     if settings.PORTAL_DATABASE_OWNER["USER"] == settings.PORTAL_DATABASE_APP_ROLE:
         settings.PORTAL_DATABASE_APP_ROLE = TEST_APP_ROLE
         _ensure_role(TEST_APP_ROLE)
@@ -190,6 +192,17 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 _app_password = {"password": ""}
+
+
+def _start_embedded_database() -> None:
+    """Without DATABASE_URL: start (or join) the embedded server for the session, point the
+    settings at it, and export its address to the processes tests start."""
+    if settings.DATABASES["default"]["HOST"] != embedded_postgres.NOT_STARTED:
+        return
+    server = embedded_postgres.start(settings.PORTAL_EMBEDDED_DATA_DIR)
+    os.environ.update(embedded_postgres.urls(server))
+    for database in (settings.DATABASES["default"], settings.PORTAL_DATABASE_OWNER):
+        database["HOST"], database["PORT"] = str(server.socket_dir), str(server.port)
 
 
 def _ensure_role(name: str) -> None:
@@ -226,6 +239,18 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
     yield
     with django_db_blocker.unblock():
         _session_options(as_app=False)  # the owner drops the test database
+
+
+@contextmanager
+def harness_transaction() -> Iterator[None]:
+    """A transaction a test opens around services of its own accord (an example undone, a
+    lock held while another thread waits), marked as the test harness's as Django marks
+    TestCase's: the money services' durable transactions then run inside it as they run
+    inside every test's, while a caller's own transaction is still refused."""
+    atomic = transaction.atomic()
+    atomic._from_testcase = True  # type: ignore[attr-defined]  # as TestCase marks its own
+    with atomic:
+        yield
 
 
 @contextmanager

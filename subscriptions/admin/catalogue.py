@@ -13,8 +13,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from audit.services import Action
-from portal.exceptions import DomainError
 from portal.names import VisibleNamesAdmin
+from portal.refusals import answered
 from subscriptions.admin.base import staff_user
 from subscriptions.models import Feature, Plan, PlanFeature, PlanPrice, PlanTransition
 from subscriptions.selectors import catalogue as catalogue_selectors
@@ -55,10 +55,8 @@ class RuleCheckedForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.errors:
-            try:
+            with answered(None, form=self):
                 self.check_rules(data)
-            except DomainError as error:
-                raise forms.ValidationError(str(error)) from None
         return data
 
 

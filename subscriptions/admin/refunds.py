@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from audit.selectors import events_about
 from portal.admin import ReadOnlyAdmin
-from portal.exceptions import DomainError
+from portal.refusals import answered
 from subscriptions.admin.base import staff_user
 from subscriptions.models import PlanTransition, RefundRequest, RefundStatus
 from subscriptions.selectors import backoffice, ledger
@@ -218,11 +218,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         values: dict[str, str],
     ) -> None:
         label = f"#{refund.pk} {refund.organisation} ({money(refund.amount, refund.currency)})"
-        try:
+        with answered(request, admin=self, about=label):
             done = _perform(refund, decision, staff_user(request), values)
-        except DomainError as error:
-            self.message_user(request, f"{label}: {error}", messages.ERROR)
-        else:
             self.message_user(request, f"{label}: {done.get_status_display()}", messages.SUCCESS)
 
     # --- The review page -----------------------------------------------------------------

@@ -49,12 +49,15 @@ def change_plan(
     is charged through ``subscriptions.payments`` as the last step, under the caller's key
     (or one derived from the change); when it fails nothing is changed. With ``promise``
     (the ``PlanChangePreview.promise`` of the page or dry run the confirmer saw), the change
-    is made only if its figures are still those: else ``QuoteChanged``, nothing changed."""
+    is made only if its figures are still those: else ``QuoteChanged``, nothing changed.
+    Refused (``RuntimeError``) inside a caller's transaction: it commits on its own."""
     day = today or clock.today(organisation)
     to_plan = get_plan(plan_code)
     if feedback_reason:
         valid_choice(feedback_reason, FeedbackReason, "reason")
-    with transaction.atomic():
+    # Durable: the charge is the last write only if this transaction is the outermost (a
+    # caller's own transaction would commit, or roll back, after the money was taken).
+    with transaction.atomic(durable=True):
         subscription = locked_subscription(organisation)
         if idempotency_key:
             done = PlanChange.objects.filter(

@@ -136,9 +136,11 @@ def _move_refund(
     payment_reference: str = "",
 ) -> RefundRequest:
     """Move the request along ``REFUND_MOVES``: the move must be in the table, made by
-    whom it says, with the field it requires (blank counts as missing)."""
+    whom it says, with the field it requires (blank counts as missing). Refused
+    (``RuntimeError``) inside a caller's transaction: it commits on its own."""
     note, payment_reference = (note or "").strip(), (payment_reference or "").strip()
-    with transaction.atomic():
+    # Durable: a refund paid is money gone; no caller's transaction may outlive it.
+    with transaction.atomic(durable=True):
         refund = (
             RefundRequest.objects.select_for_update()
             .select_related("organisation")

@@ -264,6 +264,11 @@ def run_billing(today: date | None = None) -> BillingRun:
     (``reminders``). One organisation's failure is reported and does not stop the others.
     Work per subscription does not grow with the number of tenant schemas."""
     report = BillingRun(today or clock.today())
+    # Each renewal commits on its own, its charges and invoices final: a caller's transaction
+    # is refused here (``RuntimeError``), before any renewal (a durable block must be the
+    # outermost; the test harness's own transaction passes).
+    with transaction.atomic(durable=True):
+        pass
 
     def by_its_day(field: str, lookup: str) -> Q:
         if today is not None:
@@ -281,7 +286,7 @@ def run_billing(today: date | None = None) -> BillingRun:
     due = Subscription.objects.filter(by_its_day("period_end", "lt")).order_by("pk")
     for pk, slug in due.values_list("pk", "organisation__slug"):
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 # Lock the subscription row alone (not the plan or the organisation that
                 # every other renewal joins), and skip it if another run renewed it.
                 subscription = (

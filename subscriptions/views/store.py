@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.selectors import can_manage_subscription, hidden_departments, list_active_users
 from accounts.views import organisation_page
 from portal import clock
-from portal.exceptions import DomainError
 from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
+from portal.refusals import answered
 from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
 from subscriptions.forms import (
     BillingDetailsForm,
@@ -125,21 +125,21 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         status = 400  # unless the change is made
         choice = ConfirmChangeForm(request.POST, active_users=list_active_users())
         if not problems[0] and choice.is_valid():
-            try:
+            with answered(request, problems=problems) as refusal:
                 return _make_change(request, plan_code, choice, seats=seats, cycle=cycle)
-            except DomainError as error:
-                problems.append(str(error))
-                status = error.status
-    try:
-        preview = previews.preview_plan_change(organisation, plan_code, seats=seats, cycle=cycle)
-    except UnknownPlan as error:
-        raise Http404(str(error)) from None
-    except InvalidSeats as error:  # out of the plan's bounds: show the default instead
-        problems.append(str(error))
-        seats = None
-        preview = previews.preview_plan_change(organisation, plan_code, cycle=cycle)
-    except DomainError as error:  # e.g. the plan has no price in this currency
-        messages.error(request, str(error))
+            status = refusal.status
+    with answered(request) as refusal:  # e.g. the plan has no price in this currency
+        try:
+            preview = previews.preview_plan_change(
+                organisation, plan_code, seats=seats, cycle=cycle
+            )
+        except UnknownPlan as error:
+            raise Http404(str(error)) from None
+        except InvalidSeats as error:  # out of the plan's bounds: show the default instead
+            problems.append(str(error))
+            seats = None
+            preview = previews.preview_plan_change(organisation, plan_code, cycle=cycle)
+    if refusal:
         return HttpResponseRedirect(reverse("store_plans"))
     if seats is not None and isinstance(preview.refusal, SeatsAgainstTheChange):
         # Seats the change may not have (more on a downgrade, fewer on an upgrade): say
@@ -216,11 +216,8 @@ def _done(change: PlanChange) -> str:
 @idempotent
 def cancel_scheduled(request: OrganisationRequest) -> HttpResponse:
     """Cancel the change waiting for the end of the period: the plan renews as it is."""
-    try:
+    with answered(request):
         scheduled_changes.cancel_scheduled_change(request.organisation, acting_user=request.user)
-    except DomainError as error:
-        messages.error(request, str(error))
-    else:
         messages.success(
             request, _("The scheduled change was cancelled. Your plan renews as it is.")
         )
@@ -285,13 +282,11 @@ def feedback(request: OrganisationRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a reason to share your feedback."))
         return _result_page(request, change, form, status=400)
-    try:
+    with answered(request) as refusal:
         plan_changes.share_feedback(change, acting_user=request.user, **form.cleaned_data)
-    except DomainError as error:
-        messages.error(request, str(error))
-        return _result_page(request, change, form, status=error.status)
-    messages.success(request, _("Thank you for your feedback."))
-    return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
+        messages.success(request, _("Thank you for your feedback."))
+        return HttpResponseRedirect(reverse("store_result", args=[change.pk]))
+    return _result_page(request, change, form, status=refusal.status)
 
 
 @require_POST
@@ -299,11 +294,8 @@ def feedback(request: OrganisationRequest, pk: int) -> HttpResponse:
 @idempotent
 def request_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
     change = _change(request, pk)
-    try:
+    with answered(request):
         refunds.request_refund(change, acting_user=request.user)
-    except DomainError as error:
-        messages.error(request, str(error))
-    else:
         messages.success(
             request,
             _("Your refund request was sent. We will email you when it has been reviewed."),
@@ -323,11 +315,8 @@ def withdraw_refund(request: OrganisationRequest, pk: int) -> HttpResponse:
             return HttpResponseRedirect(reverse("store_home") + "#refunds")
         context = {"refund": refund, "new_key": new_key()}
         return render(request, "subscriptions/store/withdraw_refund.html", context)
-    try:
+    with answered(request):
         refunds.withdraw_refund(refund, acting_user=request.user)
-    except DomainError as error:
-        messages.error(request, str(error))
-    else:
         messages.success(request, _("Your refund request was withdrawn."))
     return HttpResponseRedirect(reverse("store_home") + "#refunds")
 
@@ -352,16 +341,13 @@ def billing_details(request: OrganisationRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
+            with answered(request, form=form) as refusal:
                 billing_details_service.set_billing_details(
                     organisation, acting_user=request.user, **form.cleaned_data
                 )
-            except DomainError as error:
-                form.add_error(None, str(error))
-                status = error.status
-            else:
                 messages.success(request, _("Your billing details were saved."))
                 return HttpResponseRedirect(reverse("store_billing_details"))
+            status = refusal.status
     context = {"form": form, "new_key": new_key}
     return render(request, "subscriptions/store/billing_details.html", context, status=status)
 

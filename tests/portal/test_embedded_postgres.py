@@ -321,20 +321,62 @@ def test_without_pgserver_the_error_says_what_to_do(tmp_path: Path, monkeypatch)
     assert not (tmp_path / "data").exists()
 
 
-def test_settings_without_pgserver_or_database_url_say_what_to_do() -> None:
-    """What `make run` shows when pgserver is missing; nothing is started under .data/."""
-    script = "import sys; sys.modules['pgserver'] = None; import django; django.setup()"
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    env |= {"DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
+def _without_database_url(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_OWNER_URL")}
+    return env | {"DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1", **extra}
+
+
+# pgserver made unimportable: any attempt to start the embedded server fails loudly.
+NO_PGSERVER = "import sys; sys.modules['pgserver'] = None; "
+
+
+def _without_pgserver(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", NO_PGSERVER + script],
         cwd=ROOT,
-        env=env,
+        env=_without_database_url(),
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode != 0
+
+
+def _manage_py(*arguments: str) -> str:
+    """``manage.py ARGUMENTS`` as a script, for ``_without_pgserver``."""
+    return f"import runpy; sys.argv = ['manage.py', *{list(arguments)!r}]; " + (
+        "runpy.run_path('manage.py', run_name='__main__')"
+    )
+
+
+def test_loading_the_settings_starts_no_database() -> None:
+    """Without DATABASE_URL, Django sets up (as mypy's plugin and ``pytest --collect-only``
+    load the settings) without starting anything: pgserver cannot even be imported here.
+    A connection is then refused with what starts the server."""
+    result = _without_pgserver(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['HOST']); "
+        "from django.db import connection; connection.ensure_connection()"
+    )
+    assert result.stdout.strip() == embedded_postgres.NOT_STARTED
     last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: "), result.stderr
-    assert "DATABASE_URL" in last_line and "requirements.txt" in last_line
+    assert last_line == (
+        f"django.core.exceptions.ImproperlyConfigured: {embedded_postgres.NOT_STARTED_HELP}"
+    )
+
+
+def test_a_command_without_pgserver_or_database_url_says_what_to_do() -> None:
+    """What `make run` shows when pgserver is missing: manage.py, which starts the server
+    for the commands that use the database, says what to do."""
+    result = _without_pgserver(_manage_py("showmigrations"))
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert message.startswith("CommandError: ") and "Traceback" not in message
+    assert "DATABASE_URL" in message and "requirements.txt" in message
+
+
+def test_a_command_without_a_database_starts_none() -> None:
+    """``manage.py compilemessages`` (and help, makemessages, collectstatic) need no
+    database: with pgserver unimportable it still runs."""
+    result = _without_pgserver(_manage_py("help", "compilemessages"))
+    assert result.returncode == 0, result.stderr
+    assert "compilemessages" in result.stdout

@@ -46,7 +46,7 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.services import plan_changes, refunds, scheduled_changes
-from tests.conftest import Site, signed_in, site_client
+from tests.conftest import Site, harness_transaction, signed_in, site_client
 
 # Rows an organisation's request could touch: in its schema, and its rows in public.
 SCHEMA_MODELS: tuple[type[models.Model], ...] = (User, Department, EmailAddress)
@@ -142,7 +142,7 @@ def rolled_back() -> Iterator[None]:
     for alias in ("default", "entitlements"):
         caches[alias].clear()
     hosts.forget_all()
-    with transaction.atomic():
+    with harness_transaction():
         yield
         transaction.set_rollback(True)
 

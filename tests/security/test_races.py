@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import Department, User
@@ -21,7 +21,7 @@ from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.selectors.entitlements import entitlements_for
 from subscriptions.services import plan_changes
-from tests.conftest import drop_schemas, owner_role
+from tests.conftest import drop_schemas, harness_transaction, owner_role
 from tests.subscriptions.conftest import make_organisation
 
 # Committed data is needed for other connections to see it (the flush afterwards empties
@@ -141,7 +141,7 @@ def test_an_addition_during_a_downgrade_sees_the_downgrade(organisation, additio
     thread = threading.Thread(target=add)
     thread.start()
     assert read.wait(timeout=10)
-    with transaction.atomic():
+    with harness_transaction():  # the change's transaction, held open while the other waits
         plan_changes.change_plan(org, "standard", acting_user=owner, seats=2)
         go.set()
         _wait_until_blocked_on_a_lock()

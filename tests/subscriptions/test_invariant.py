@@ -32,6 +32,7 @@ from subscriptions.models import Invoice, PlanChange, Subscription
 from subscriptions.selectors import catalogue, ledger
 from subscriptions.services import plan_changes, refunds
 from subscriptions.services.subscription import start_subscription
+from tests.conftest import harness_transaction
 from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
@@ -90,7 +91,7 @@ def test_refunds_never_exceed_what_was_paid(
     organisation, db, start_plan, start_seats, cycle, currency, discount, changes
 ) -> None:
     organisation, owner = organisation
-    with transaction.atomic():
+    with harness_transaction():
         # Test set-up: replace the subscription with this example's starting point.
         Subscription.objects.filter(organisation=organisation).delete()
         list_price = proration.cycle_price(
@@ -232,7 +233,7 @@ def test_refunds_paid_never_exceed_charges_and_every_page_shows_the_same_sums(
     organisation, db, start_plan, start_seats, cycle, steps_taken
 ) -> None:
     organisation, owner = organisation
-    with transaction.atomic():
+    with harness_transaction():
         Subscription.objects.filter(organisation=organisation).delete()
         subscription = start_subscription(
             organisation, plan_code=start_plan, seats=start_seats, cycle=cycle,

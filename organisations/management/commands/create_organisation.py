@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from organisations.services import create_organisation
-from portal.exceptions import DomainError
 from portal.management.days import day_within
+from portal.refusals import DomainCommand
 from portal.selectors import organisation_url
 from subscriptions.money import CURRENCIES
 
@@ -18,7 +18,7 @@ from subscriptions.money import CURRENCIES
 PERIOD_START = day_within(days_before=5 * 366, days_after=366)
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Create an organisation: its schema, its site <slug>.PORTAL_BASE_DOMAIN, a first "
         "department and its primary contact, who gets a link to choose a password."
@@ -49,20 +49,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            created = create_organisation(
-                name=options["name"],
-                slug=options["slug"],
-                primary_contact_email=options["primary_contact"],
-                primary_contact_name=options["primary_contact_name"],
-                plan_code=options["plan"],
-                seats=options["seats"],
-                cycle=options["cycle"],
-                currency=options["currency"],
-                period_start=options["period_start"],
-            )
-        except DomainError as error:
-            raise CommandError(str(error)) from None
+        created = create_organisation(
+            name=options["name"],
+            slug=options["slug"],
+            primary_contact_email=options["primary_contact"],
+            primary_contact_name=options["primary_contact_name"],
+            plan_code=options["plan"],
+            seats=options["seats"],
+            cycle=options["cycle"],
+            currency=options["currency"],
+            period_start=options["period_start"],
+        )
         organisation = created.organisation
         self.stdout.write(self.style.SUCCESS(f"Created {organisation.name} ({organisation.slug})."))
         self.stdout.write(f"Site:          {organisation_url(organisation)}")

@@ -27,6 +27,9 @@ before every cursor anyway.
 Its operations flush (the test suite's, between tests that commit) as the session's own user:
 the tests run as the app role (``SET ROLE``, tests/conftest.py), which may not truncate.
 
+A connection to the embedded server that no process started is refused with what starts
+it (``embedded_postgres.NOT_STARTED``).
+
 Used as ``DATABASES["default"]["ENGINE"] = "portal.db.postgresql_backend"``. Do not
 point django-tenants' ``ORIGINAL_BACKEND`` here: that setting names the backend
 *under* django-tenants' wrapper (Django's PostgreSQL one), and this module sits above.
@@ -38,10 +41,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.utils.asyncio import async_unsafe
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsDatabaseWrapper
+
+from portal import embedded_postgres
 
 
 class DatabaseOperations(PostgresOperations):
@@ -96,6 +101,13 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
     # --- When the session may have lost or never had the path --------------------------
 
     @async_unsafe
+    def get_connection_params(self) -> dict[str, Any]:
+        """Refuse, saying what starts it, the embedded server no process started (the
+        settings load without starting it: portal/embedded_postgres.py)."""
+        if self.settings_dict["HOST"] == embedded_postgres.NOT_STARTED:
+            raise ImproperlyConfigured(embedded_postgres.NOT_STARTED_HELP)
+        return super().get_connection_params()
+
     def connect(self) -> None:
         # A new session (or one from a pool) has the server's search path, not ours.
         self._session_search_path = None

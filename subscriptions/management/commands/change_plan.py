@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from portal.exceptions import DomainError
 from portal.management.rows import organisation_by_slug
 from portal.models import Organisation
+from portal.refusals import DomainCommand
 from subscriptions.models import ScheduledChange
 from subscriptions.money import format_amount
 from subscriptions.selectors.previews import PlanChangePreview, preview_plan_change
@@ -24,7 +24,7 @@ from subscriptions.services.changes import confirm_change
 from subscriptions.services.scheduled_changes import cancel_scheduled_change
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Change an organisation's plan now, or at the end of its period (--at-period-end), "
         "as an operator; --cancel-scheduled (no PLAN) cancels a scheduled change. "
@@ -78,28 +78,25 @@ class Command(BaseCommand):
             return
         if not options["plan"]:
             raise CommandError("Give the PLAN to change to (or --cancel-scheduled).")
-        try:
-            preview = preview_plan_change(
-                organisation, options["plan"], cycle=options["cycle"], seats=options["seats"]
-            )
-            self.stdout.write(describe(preview, at_period_end=options["at_period_end"]))
-            if options["dry_run"]:
-                return
-            if preview.refusal is not None:
-                raise preview.refusal
-            keep = self._keep_ids(organisation, options["keep_agent"])
-            done = confirm_change(
-                organisation,
-                options["plan"],
-                at_period_end=options["at_period_end"],
-                acting_user=None,
-                cycle=options["cycle"],
-                seats=options["seats"],
-                keep_user_ids=keep,
-                promise=options["promise"] or preview.promise,
-            )
-        except DomainError as error:
-            raise CommandError(str(error)) from None
+        preview = preview_plan_change(
+            organisation, options["plan"], cycle=options["cycle"], seats=options["seats"]
+        )
+        self.stdout.write(describe(preview, at_period_end=options["at_period_end"]))
+        if options["dry_run"]:
+            return
+        if preview.refusal is not None:
+            raise preview.refusal
+        keep = self._keep_ids(organisation, options["keep_agent"])
+        done = confirm_change(
+            organisation,
+            options["plan"],
+            at_period_end=options["at_period_end"],
+            acting_user=None,
+            cycle=options["cycle"],
+            seats=options["seats"],
+            keep_user_ids=keep,
+            promise=options["promise"] or preview.promise,
+        )
         if isinstance(done, ScheduledChange):
             self.stdout.write(
                 self.style.SUCCESS(
@@ -128,10 +125,7 @@ class Command(BaseCommand):
         )
         if dry_run:
             return
-        try:
-            cancel_scheduled_change(organisation, acting_user=None)
-        except DomainError as error:
-            raise CommandError(str(error)) from None
+        cancel_scheduled_change(organisation, acting_user=None)
         self.stdout.write(self.style.SUCCESS("Cancelled; the subscription renews as it is."))
 
     def _keep_ids(self, organisation: Organisation, emails: list[str]) -> list[int]:

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from portal import clock
-from portal.exceptions import DomainError
 from portal.management.days import day
 from portal.management.rows import organisation_by_slug
 from portal.models import Organisation
+from portal.refusals import DomainCommand
 from subscriptions.management.commands._shared import write_billing_run
 from subscriptions.services.clocks import advance_clock
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Test clocks for demos and staging (PORTAL_TEST_CLOCKS): show each organisation's "
         "today, or move one organisation's (--org) or every one's (--all) forward to a day, "
@@ -40,10 +40,7 @@ class Command(BaseCommand):
             self._show(options.get("org"))
             return
         organisation = organisation_by_slug(options["org"]) if options.get("org") else None
-        try:
-            report = advance_clock(organisation, options["to"])
-        except DomainError as error:
-            raise CommandError(str(error)) from None
+        report = advance_clock(organisation, options["to"])
         who = organisation.slug if organisation is not None else "every organisation"
         self.stdout.write(f"{who}: today is {options['to'].isoformat()} (test clock).")
         write_billing_run(self, report)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from portal.exceptions import DomainError
 from portal.management.rows import render_rows
+from portal.refusals import DomainCommand
 from subscriptions.models import RefundRequest, RefundStatus
 from subscriptions.money import in_currency
 from subscriptions.services import refunds
@@ -38,7 +38,7 @@ OPTIONS = {
 }
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "List refund requests and decide them (as an operator)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,16 +60,13 @@ class Command(BaseCommand):
         refund = RefundRequest.objects.filter(pk=options["id"]).first()
         if refund is None:
             raise CommandError(f"There is no refund request {options['id']}.")
-        try:
-            refund = refunds.decide_refund(
-                refund,
-                options["action"].replace("-", "_"),  # mark-refunded: the table's mark_refunded
-                acting_user=None,
-                note=options.get("note") or "",
-                payment_reference=options.get("payment_reference") or "",
-            )
-        except DomainError as error:
-            raise CommandError(str(error)) from None
+        refund = refunds.decide_refund(
+            refund,
+            options["action"].replace("-", "_"),  # mark-refunded: the table's mark_refunded
+            acting_user=None,
+            note=options.get("note") or "",
+            payment_reference=options.get("payment_reference") or "",
+        )
         self.stdout.write(self.style.SUCCESS(f"Refund request {refund.pk} is now {refund.status}."))
 
     def _list(self, status: str | None, output_format: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from portal.exceptions import DomainError
 from portal.management.rows import render_rows
+from portal.refusals import DomainCommand
 from subscriptions.selectors.backoffice import subscriptions_overview
 from subscriptions.selectors.catalogue import get_plan
 
@@ -24,7 +24,7 @@ ALL_COLUMNS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "One line per organisation: plan, cycle, seats used/licensed, period end."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,10 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            plan_code = get_plan(options["plan"]).code if options["plan"] else None
-        except DomainError as error:
-            raise CommandError(str(error)) from None
+        plan_code = get_plan(options["plan"]).code if options["plan"] else None
         rows = subscriptions_overview(plan_code)
         if rows or options["format"] != "table":
             columns = ALL_COLUMNS if options["format"] == "json" else COLUMNS
