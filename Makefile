@@ -21,26 +21,40 @@ $(VENV)/.installed: requirements.txt | check-python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-local.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-local
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # The demo's seller has an example registration number (valid, belonging to nobody), so its
 # JPY invoices are qualified invoices (適格請求書); set your own to replace it.
+# It pays through Stripe's SDK: with STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY (test keys)
+# set, Stripe's test mode; else the local provider `make run` starts on 127.0.0.1:STRIPE_PORT.
+STRIPE_PORT ?= 8420
+LOCAL_STRIPE := $(if $(STRIPE_SECRET_KEY),,1)
 DEMO_ENV := DJANGO_DEBUG=1 \
-	PORTAL_INVOICE_REGISTRATION_NUMBER=$(or $(PORTAL_INVOICE_REGISTRATION_NUMBER),T7123456789012)
+	PORTAL_INVOICE_REGISTRATION_NUMBER=$(or $(PORTAL_INVOICE_REGISTRATION_NUMBER),T7123456789012) \
+	SUBSCRIPTIONS_PAYMENT_GATEWAY=subscriptions.stripe_gateway.StripeGateway \
+	STRIPE_SECRET_KEY=$(or $(STRIPE_SECRET_KEY),sk_test_local) \
+	STRIPE_PUBLISHABLE_KEY=$(or $(STRIPE_PUBLISHABLE_KEY),pk_test_local) \
+	$(if $(LOCAL_STRIPE),STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT))
 
-# The web server and one worker (emails, daily billing); one Ctrl-C stops both.
-run: $(VENV)/.installed
+# The web server, one worker (emails, daily billing) and the local payment provider (unless
+# Stripe's test keys are set); one Ctrl-C stops them all.
+run: $(VENV)/.installed-local
 	mkdir -p .data && echo $(PORT) > .data/port  # commands run beside it link to this port
 	$(DEMO_ENV) $(BIN)/python manage.py migrate_organisations -v 0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	exec env $(DEMO_ENV) PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
-		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker"
+		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker" \
+		$(if $(LOCAL_STRIPE),"$(BIN)/python -m subscriptions.local_provider --port $(STRIPE_PORT) --state .data/localstripe.pickle")
 
 # The demo as `make run` first made it: every organisation (the demo's and any signed up)
 # forgotten, then seeded again. Works beside a running `make run` (its links on its port).
-demo-reset: $(VENV)/.installed
+demo-reset: $(VENV)/.installed-local
 	$(DEMO_ENV) $(BIN)/python manage.py migrate_organisations -v 0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --reset
 

@@ -56,6 +56,7 @@ class Action(StrEnum):
 
     CLOCK_ADVANCED = "clock.advanced"
     BILLING_DETAILS_CHANGED = "billing.details_changed"
+    PAYMENT_METHOD_CHANGED = "payment.method_changed"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:

@@ -93,9 +93,8 @@ def unmet_needs() -> list[Need]:
                 "portal.E002",
             )
         )
-    gateway = _payment_gateway_wanted()
-    if gateway:
-        unmet.append(Need("SUBSCRIPTIONS_PAYMENT_GATEWAY", gateway, "portal.E003"))
+    if (payments := _payment_gateway_need()) is not None:
+        unmet.append(payments)
     if settings.PORTAL_TEST_CLOCKS and not settings.SUBSCRIPTIONS_DEMO:
         unmet.append(
             Need(
@@ -109,19 +108,29 @@ def unmet_needs() -> list[Need]:
     return unmet
 
 
-def _payment_gateway_wanted() -> str | None:
-    # A gateway says it takes no money (``takes_money = False``: subscriptions/payments.py).
+def _payment_gateway_need() -> Need | None:
+    """A gateway that can be imported and takes money (``takes_money = False`` says it
+    takes none: subscriptions/payments.py), with the settings it says it lacks
+    (``unmet()``: Stripe's secret key)."""
     path = settings.SUBSCRIPTIONS_PAYMENT_GATEWAY
     try:
         gateway = import_string(path)
     except ImportError as error:
-        return f"a gateway that can be imported; {path!r} cannot: {error}"
-    if getattr(gateway, "takes_money", True) or settings.SUBSCRIPTIONS_DEMO:
+        wanted = f"a gateway that can be imported; {path!r} cannot: {error}"
+        return Need("SUBSCRIPTIONS_PAYMENT_GATEWAY", wanted, "portal.E003")
+    if not getattr(gateway, "takes_money", True) and not settings.SUBSCRIPTIONS_DEMO:
+        wanted = (
+            "your payment processor's gateway (Stripe: "
+            "subscriptions.stripe_gateway.StripeGateway; subscriptions/payments.py); the "
+            "record-only one takes no money (a demo says so with SUBSCRIPTIONS_DEMO=1)"
+        )
+        return Need("SUBSCRIPTIONS_PAYMENT_GATEWAY", wanted, "portal.E003")
+    unmet = getattr(gateway, "unmet", None)
+    lacking = unmet() if callable(unmet) else None
+    if not lacking:
         return None
-    return (
-        "your payment processor's gateway (subscriptions/payments.py); the record-only "
-        "one takes no money (a demo says so with SUBSCRIPTIONS_DEMO=1)"
-    )
+    variable, wanted = lacking
+    return Need(variable, wanted, "portal.E003")
 
 
 def refusal(needs: list[Need]) -> str:

@@ -296,6 +296,14 @@ SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTIONS_RENEWAL_REMINDER_DA
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
 )
+# Stripe (subscriptions/stripe_gateway.py, with SUBSCRIPTIONS_PAYMENT_GATEWAY =
+# "subscriptions.stripe_gateway.StripeGateway"): the keys of the account, and the address of
+# a local provider instead of Stripe's API (localstripe: `python -m subscriptions.local_provider`;
+# test mode, no real money).
+STRIPE_SECRET_KEY = env.text("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = env.text("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = env.text("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env.text("STRIPE_API_BASE", "")
 # Test clocks (portal/clock.py): an organisation's days moved forward for demos and staging.
 # The production server refuses them unless SUBSCRIPTIONS_DEMO declares a demo.
 PORTAL_TEST_CLOCKS = env.bool("PORTAL_TEST_CLOCKS", default=DEBUG)

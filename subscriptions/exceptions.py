@@ -99,6 +99,12 @@ class KeepListInvalid(SubscriptionError):
     message = _("The users to keep active are not valid: %(reason)s")
 
 
+class CardRefused(SubscriptionError):
+    code = "card_refused"
+    message = _("The card could not be added: %(reason)s")
+    status = 402
+
+
 class PaymentFailed(SubscriptionError):
     code = "payment_failed"
     message = _("The payment of %(amount)s could not be taken: %(reason)s")

@@ -160,3 +160,19 @@ class BillingDetailsForm(forms.Form):
                     gettext("“%(email)s” is not an email address.") % {"email": address}
                 ) from None
         return found
+
+
+class CardForm(forms.Form):
+    """What the Store's card form sends: the provider's payment method, made in the browser
+    from the card (whose number never reaches us)."""
+
+    payment_method = forms.RegexField(
+        label=_("Card"),
+        regex=r"^pm_[A-Za-z0-9_]{1,96}$",
+        max_length=100,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Enter the card's details, then save."),
+            "invalid": _("The card form sent something else than a card. Try again."),
+        },
+    )

@@ -1,12 +1,12 @@
 """What the audit log keeps of the subscriptions app's rows (``before`` and ``after`` of an
-event): a subscription, a scheduled change, a refund request. ``audit.services.record``
-writes them."""
+event): a subscription, a scheduled change, a refund request, the card on file.
+``audit.services.record`` writes them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from subscriptions.models import RefundRequest, ScheduledChange, Subscription
+from subscriptions.models import PaymentAccount, RefundRequest, ScheduledChange, Subscription
 
 
 def snapshot(subscription: Subscription) -> dict[str, Any]:
@@ -43,4 +43,14 @@ def refund_snapshot(refund: RefundRequest) -> dict[str, Any]:
         "currency": refund.currency,
         "note": refund.decision_note,
         "payment_reference": refund.payment_reference,
+    }
+
+
+def card_snapshot(account: PaymentAccount) -> dict[str, Any]:
+    """The card on file as the audit log records it (never more than the provider shows)."""
+    return {
+        "brand": account.brand,
+        "last4": account.last4,
+        "exp_month": account.exp_month,
+        "exp_year": account.exp_year,
     }

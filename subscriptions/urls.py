@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from subscriptions.views import features, store
+from subscriptions.views import features, payment_method, store
 
 urlpatterns = [
     path("features/", features.features, name="features"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("store/history/", store.history, name="store_history"),
     path("store/billing/", store.billing, name="store_billing"),
     path("store/billing-details/", store.billing_details, name="store_billing_details"),
+    path("store/payment-method/", payment_method.payment_method, name="store_payment_method"),
     path("store/plans/<slug:plan_code>/", store.confirm, name="store_confirm"),
     path("store/scheduled/cancel/", store.cancel_scheduled, name="store_cancel_scheduled"),
     path("store/changes/<int:pk>/", store.result, name="store_result"),

@@ -20,10 +20,14 @@ import importlib
 import os
 import random
 import re
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from time import monotonic, sleep
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -475,3 +479,53 @@ def _empty_the_queue_after_committed_tests(
     if committed:
         with django_db_blocker.unblock():
             empty_the_queue()
+
+
+# --- The local payment provider ----------------------------------------------------------
+# localstripe in a process of its own (subscriptions/local_provider.py), over real HTTP
+# through Stripe's SDK: never a mocked SDK.
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def local_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """localstripe on 127.0.0.1 for the session, its state in a temporary file: its API's
+    address (``STRIPE_API_BASE``)."""
+    port = free_port()
+    state = tmp_path_factory.mktemp("localstripe") / "state.pickle"
+    command = ["-m", "subscriptions.local_provider", "--port", str(port), "--state", str(state)]
+    process = subprocess.Popen(
+        [sys.executable, *command],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or monotonic() > deadline:
+                process.kill()
+                _, stderr = process.communicate()
+                raise RuntimeError(f"localstripe did not start: {stderr!r}") from None
+            sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe_payments(settings: Any, local_provider: str) -> str:
+    """Payments through Stripe's SDK to the local provider, in test mode."""
+    settings.SUBSCRIPTIONS_PAYMENT_GATEWAY = "subscriptions.stripe_gateway.StripeGateway"
+    settings.STRIPE_SECRET_KEY = "sk_test_local"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_local"
+    settings.STRIPE_API_BASE = local_provider
+    return local_provider

@@ -27,6 +27,7 @@ from subscriptions.models.changes import (
 )
 from subscriptions.models.invoices import BillingDetails, Invoice, InvoiceKind
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
+from subscriptions.models.payments import PaymentAccount
 from subscriptions.models.subscription import EntitlementOverride, Subscription
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "InvoiceKind",
     "LedgerKind",
     "LedgerLine",
+    "PaymentAccount",
     "Plan",
     "PlanChange",
     "PlanFeature",

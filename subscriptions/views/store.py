@@ -20,6 +20,7 @@ from portal import clock
 from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
 from portal.refusals import answered
+from subscriptions import stripe_gateway
 from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
 from subscriptions.forms import (
     BillingDetailsForm,
@@ -44,6 +45,7 @@ from subscriptions.selectors import (
     store,
 )
 from subscriptions.selectors.catalogue import MAX_SEATS
+from subscriptions.selectors.payments import payment_account_of
 from subscriptions.selectors.refunds import refund_refusal
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
 from subscriptions.services import billing_details as billing_details_service
@@ -74,6 +76,9 @@ def home(request: OrganisationRequest) -> HttpResponse:
         "activity": store.subscription_activity(organisation),
         "plan_names": catalogue.plan_names(),
         "new_key": new_key,
+        # The card on file, where payments go through the provider (one query then).
+        "cards_kept": stripe_gateway.in_use(),
+        "card": payment_account_of(organisation) if stripe_gateway.in_use() else None,
     }
     return render(request, "subscriptions/store/home.html", context)
 
@@ -163,6 +168,8 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         "scheduled": scheduled_change_of(organisation),
         "hidden_departments": hidden_departments(hides.get("departments")),
         "new_key": new_key,
+        # A change that takes money now asks for a card first, where cards are kept.
+        "needs_card": preview.quote.due > 0 and stripe_gateway.needs_card(organisation),
     }
     return render(request, "subscriptions/store/confirm.html", context, status=status)
 

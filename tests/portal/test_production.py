@@ -146,6 +146,19 @@ def test_a_demo_says_it_takes_no_money(tmp_path: Path) -> None:
     assert "(subscriptions.W001)" in started.stderr  # still said, as a warning
 
 
+def test_stripe_starts_with_its_secret_key_and_is_refused_without(tmp_path: Path) -> None:
+    stripe = "subscriptions.stripe_gateway.StripeGateway"
+    refused = _preflight(**_production(tmp_path, SUBSCRIPTIONS_PAYMENT_GATEWAY=stripe))
+    assert refused.returncode != 0, refused.stderr
+    assert _named(refused.stderr) == {"STRIPE_SECRET_KEY"}
+    with_key = _production(
+        tmp_path, SUBSCRIPTIONS_PAYMENT_GATEWAY=stripe, STRIPE_SECRET_KEY="sk_live_example"
+    )
+    started = _preflight(**with_key)
+    assert started.returncode == 0, started.stderr
+    assert "subscriptions.W001" not in started.stderr  # it takes money
+
+
 def test_the_deploy_checks_still_stop_the_server(tmp_path: Path) -> None:
     refused = _preflight(**_production(tmp_path, PORTAL_ALLOW_TRUNCATE="1"))
     assert refused.returncode != 0

@@ -704,6 +704,12 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             )
         ],
         "run_billing": [option("today", _days(years=1, extremes=False))],
+        # Outside test mode (the suite's settings take no card) it refuses, saying why.
+        "test_card": [
+            required("org", slugs),
+            required("number", st.one_of(st.just("4242424242424242"), shell_text())),
+            option("expires", st.one_of(st.just("12/2034"), shell_text())),
+        ],
         "clock": [
             st.one_of(
                 st.tuples(st.just(["show"]), option("org", slugs)).map(

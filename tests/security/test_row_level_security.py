@@ -31,6 +31,7 @@ TABLES = [
     "subscriptions_invoice",
     "subscriptions_auditevent",
     "subscriptions_billingdetails",
+    "subscriptions_paymentaccount",
     "portal_signup",
 ]
 # What both organisations have rows in, once each made a plan change.

@@ -1,0 +1,72 @@
+"""The card on file: attached at the payment provider to the organisation's customer (made
+on first use), made its default, and kept here as brand, last four digits and expiry."""
+
+from __future__ import annotations
+
+import stripe
+from django.db import transaction
+from stripe.params import SetupIntentCreateParams
+
+from accounts.models import User
+from audit.services import Action, record
+from portal.models import Organisation
+from subscriptions.exceptions import CardRefused
+from subscriptions.models import PaymentAccount
+from subscriptions.services.guards import require_subscription_manager
+from subscriptions.snapshots import card_snapshot
+from subscriptions.stripe_gateway import client
+
+
+def attach_card(
+    organisation: Organisation, payment_method_id: str, *, acting_user: User | None
+) -> PaymentAccount:
+    """Make the provider's payment method ``payment_method_id`` (made by its card form, or
+    by ``manage.py test_card``) the organisation's card on file, replacing any other;
+    audited. ``CardRefused`` when the provider refuses the card; nothing changes then."""
+    require_subscription_manager(organisation, acting_user)
+    api = client()
+    with transaction.atomic():
+        account = (
+            PaymentAccount.objects.select_for_update().filter(organisation=organisation).first()
+        )
+        if account is None:
+            customer = api.v1.customers.create(
+                params={"name": organisation.name, "metadata": {"organisation": organisation.slug}}
+            )
+            account = PaymentAccount(organisation=organisation, customer_id=customer.id)
+        before = card_snapshot(account)
+        try:
+            method = api.v1.payment_methods.attach(
+                payment_method_id, params={"customer": account.customer_id}
+            )
+        except stripe.CardError as error:
+            raise CardRefused(reason=error.user_message or error.code or "card_error") from None
+        api.v1.customers.update(
+            account.customer_id,
+            params={"invoice_settings": {"default_payment_method": method.id}},
+        )
+        card = method.card
+        account.payment_method_id = method.id
+        account.brand = card.brand if card else ""
+        account.last4 = card.last4 if card else ""
+        account.exp_month = card.exp_month if card else None
+        account.exp_year = card.exp_year if card else None
+        account.save()
+        record(
+            Action.PAYMENT_METHOD_CHANGED,
+            acting_user=acting_user,
+            organisation=organisation,
+            target=account,
+            before=before,
+            after=card_snapshot(account),
+        )
+    return account
+
+
+def start_card_setup() -> str:
+    """A SetupIntent for the Store's card form, to be confirmed in the browser by the
+    provider's script (3-D Secure there if the card asks): its client secret. Saves
+    nothing here; ``attach_card`` keeps the card the form then sends."""
+    intent = client().v1.setup_intents.create(params=SetupIntentCreateParams(usage="off_session"))
+    assert intent.client_secret is not None
+    return intent.client_secret

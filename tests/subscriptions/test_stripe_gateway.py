@@ -1,0 +1,110 @@
+"""Stripe behind the payment seam, through Stripe's SDK over real HTTP to the local provider
+(localstripe): a test card put on file, an upgrade charged for its invoice's total under a
+PaymentIntent, and a declined or missing card that changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from audit.models import AuditEvent
+from subscriptions.models import Invoice, LedgerLine, PaymentAccount, PlanChange, Subscription
+from subscriptions.services import plan_changes
+from subscriptions.stripe_gateway import client, minor_units
+from tests.conftest import Site, confirmation_of, signed_in
+
+pytestmark = pytest.mark.usefixtures("stripe_payments")
+
+VISA = "4242424242424242"
+DECLINED_WHEN_CHARGED = "4000000000000341"
+
+
+def _test_card(site: Site, number: str) -> str:
+    out = StringIO()
+    call_command("test_card", "--org", site.organisation.slug, "--number", number, stdout=out)
+    return out.getvalue()
+
+
+def _rows(site: Site) -> tuple[object, ...]:
+    organisation = site.organisation
+    subscription = Subscription.objects.get(organisation=organisation)
+    return (
+        subscription.plan_id,
+        subscription.seats,
+        PlanChange.objects.filter(organisation=organisation).count(),
+        LedgerLine.objects.filter(organisation=organisation).count(),
+        Invoice.objects.filter(organisation=organisation).count(),
+    )
+
+
+def _on_professional(site: Site) -> None:
+    """Northwind moved down to Professional (no charge), so that Enterprise is an upgrade."""
+    plan_changes.change_plan(site.organisation, "professional", acting_user=None)
+
+
+def _upgrade(site: Site) -> tuple[int, str]:
+    """The Store's upgrade to Enterprise, confirmed as the page shows it."""
+    client = signed_in(site, "primary")
+    page = client.get("/store/plans/enterprise/").content.decode()
+    response = client.post("/store/plans/enterprise/", confirmation_of(page))
+    return response.status_code, response.content.decode()
+
+
+def test_a_test_card_goes_on_file_at_the_provider(northwind: Site) -> None:
+    said = _test_card(northwind, VISA)
+    account = PaymentAccount.objects.get(organisation=northwind.organisation)
+    assert (account.brand, account.last4, account.exp_month, account.exp_year) == (
+        "visa",
+        "4242",
+        12,
+        2034,
+    )
+    assert "visa •••• 4242, expires 12/2034" in said
+    customer = client().v1.customers.retrieve(account.customer_id)
+    assert customer.invoice_settings is not None
+    assert customer.invoice_settings.default_payment_method == account.payment_method_id
+    [event] = AuditEvent.objects.filter(action="payment.method_changed")
+    assert event.after["last4"] == "4242" and event.organisation == northwind.organisation
+
+
+def test_an_upgrade_is_paid_by_a_payment_intent_for_its_invoices_total(northwind: Site) -> None:
+    _test_card(northwind, VISA)
+    _on_professional(northwind)
+    status, _page = _upgrade(northwind)
+    assert status == 302
+    change = PlanChange.objects.get(organisation=northwind.organisation, kind="upgrade")
+    invoice = Invoice.objects.get(lines__plan_change=change)
+    intent = client().v1.payment_intents.retrieve(change.payment_reference)
+    assert intent.status == "succeeded"
+    assert (intent.amount, intent.currency) == (minor_units(invoice.total, "JPY"), "jpy")
+    assert intent.customer == northwind.organisation.payment_account.customer_id
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [(DECLINED_WHEN_CHARGED, "the card was declined"), (None, "there is no card on file")],
+    ids=["declined", "no-card"],
+)
+def test_a_payment_refused_changes_nothing(
+    northwind: Site, number: str | None, reason: str
+) -> None:
+    if number is not None:
+        _test_card(northwind, number)
+    _on_professional(northwind)
+    before = _rows(northwind)
+    status, page = _upgrade(northwind)
+    assert status == 402
+    assert reason in page
+    assert _rows(northwind) == before
+    # The page asks for a card first exactly when there is none.
+    assert ('data-testid="needs-card"' in page) is (number is None)
+
+
+def test_test_cards_are_refused_outside_test_mode(northwind: Site, settings) -> None:
+    settings.STRIPE_API_BASE = ""
+    settings.STRIPE_SECRET_KEY = "sk_live_example"
+    with pytest.raises(CommandError, match="test mode only"):
+        _test_card(northwind, VISA)
+    assert not PaymentAccount.objects.exists()
