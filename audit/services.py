@@ -57,6 +57,7 @@ class Action(StrEnum):
     CLOCK_ADVANCED = "clock.advanced"
     BILLING_DETAILS_CHANGED = "billing.details_changed"
     PAYMENT_METHOD_CHANGED = "payment.method_changed"
+    PAYMENT_DISPUTED = "payment.disputed"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:

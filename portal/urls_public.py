@@ -11,6 +11,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("", views.landing, name="landing"),
     path("", include("organisations.urls")),
+    path("", include("subscriptions.urls_public")),
     # The audit log's pages when it was part of the subscriptions app (bookmarks, links
     # in notes): the same page, filters kept.
     path(

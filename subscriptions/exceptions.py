@@ -99,6 +99,15 @@ class KeepListInvalid(SubscriptionError):
     message = _("The users to keep active are not valid: %(reason)s")
 
 
+class ProviderUnavailable(SubscriptionError):
+    code = "provider_unavailable"
+    message = _(
+        "The payment provider cannot be reached just now. Nothing was changed: try again "
+        "in a few minutes."
+    )
+    status = 503
+
+
 class CardRefused(SubscriptionError):
     code = "card_refused"
     message = _("The card could not be added: %(reason)s")

@@ -11,7 +11,6 @@ local provider, or a ``sk_test_`` key.
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
@@ -35,46 +34,6 @@ def in_use() -> bool:
     """Whether the payment seam is Stripe's (``SUBSCRIPTIONS_PAYMENT_GATEWAY``)."""
     gateway = import_string(settings.SUBSCRIPTIONS_PAYMENT_GATEWAY)
     return isinstance(gateway, type) and issubclass(gateway, StripeGateway)
-
-
-def needs_card(organisation: Organisation) -> bool:
-    """Whether payments go through the provider and the organisation has no card on file
-    (one query then)."""
-    if not in_use():
-        return False
-    account = PaymentAccount.objects.filter(organisation=organisation).first()
-    return account is None or not account.has_card
-
-
-def script_url() -> str:
-    """Stripe.js, or the local provider's stand-in for it."""
-    if settings.STRIPE_API_BASE:
-        return f"{settings.STRIPE_API_BASE.rstrip('/')}/js.stripe.com/v3/"
-    return "https://js.stripe.com/v3/"
-
-
-def page_csp() -> str:
-    """The Content-Security-Policy of a page with the provider's card form: ours
-    (``PORTAL_CSP``), with the provider's origins for its script, its requests and its
-    frames, and nothing else."""
-    if settings.STRIPE_API_BASE:
-        parts = urlsplit(settings.STRIPE_API_BASE)
-        origins = {d: f"{parts.scheme}://{parts.netloc}" for d in ("script", "connect", "frame")}
-    else:
-        origins = {
-            "script": "https://js.stripe.com",
-            "connect": "https://api.stripe.com",
-            "frame": "https://js.stripe.com https://hooks.stripe.com",
-        }
-    directives = [d.strip() for d in settings.PORTAL_CSP.split(";")]
-    for kind, origin in origins.items():
-        name = f"{kind}-src"
-        found = [i for i, d in enumerate(directives) if d.split()[0] == name]
-        if found:
-            directives[found[0]] += f" {origin}"
-        else:
-            directives.append(f"{name} {origin}")
-    return "; ".join(directives)
 
 
 def client() -> stripe.StripeClient:

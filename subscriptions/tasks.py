@@ -15,7 +15,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from subscriptions.services import subscription
+from subscriptions.services import payment_events, subscription
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +78,12 @@ def queue_billing_catch_up() -> bool:
         return False
     logger.info("Queued a billing run to catch up")
     return True
+
+
+@app.task(queue="payments")
+def process_payment_event(*, event_id: str) -> None:
+    """Process an event the payment provider sent (``services.payment_events.process``: a
+    second run changes nothing)."""
+    stored = payment_events.process(event_id)
+    if stored is not None:
+        logger.info("Payment event %s (%s): %s", event_id, stored.type, stored.outcome)

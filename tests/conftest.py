@@ -144,9 +144,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """A random profile's seed is chosen here, so that the header can print it."""
     config.addinivalue_line(
         "markers",
-        "real_clock: the test compares with the database's clock (now()), which "
-        "time-machine cannot move (the job queue's retries, the events' timestamps): it "
-        "runs on the real clock, not the suite's frozen one",
+        "real_clock: the test compares with a clock time-machine cannot move: the "
+        "database's (now(): the job queue's retries, the events' timestamps) or another "
+        "process's (the payment provider's signatures); it runs on the real clock, not the "
+        "suite's frozen one",
     )
     random_profile = hypothesis_settings.get_current_profile_name() == "random"
     if random_profile and config.getoption("hypothesis_seed") is None:

@@ -27,7 +27,7 @@ from subscriptions.models.changes import (
 )
 from subscriptions.models.invoices import BillingDetails, Invoice, InvoiceKind
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
-from subscriptions.models.payments import PaymentAccount
+from subscriptions.models.payments import PaymentAccount, ProviderEvent
 from subscriptions.models.subscription import EntitlementOverride, Subscription
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "PlanFeature",
     "PlanPrice",
     "PlanTransition",
+    "ProviderEvent",
     "RefundRequest",
     "RefundStatus",
     "ScheduledChange",

@@ -41,3 +41,23 @@ class PaymentAccount(models.Model):
     @property
     def has_card(self) -> bool:
         return bool(self.payment_method_id)
+
+
+class ProviderEvent(models.Model):
+    """An event the payment provider sent to the webhook, kept once by its id (a replay finds
+    it and changes nothing) and processed by a job; what processing did is its outcome."""
+
+    event_id = models.CharField(_("event"), max_length=100, unique=True)
+    type = models.CharField(_("type"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        verbose_name = _("payment provider event")
+        verbose_name_plural = _("payment provider events")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

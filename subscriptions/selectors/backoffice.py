@@ -17,6 +17,7 @@ from django.utils import timezone
 from portal.models import Organisation
 from subscriptions.models import (
     FeedbackReason,
+    PaymentAccount,
     PlanChange,
     RefundRequest,
     RefundStatus,
@@ -26,9 +27,9 @@ from subscriptions.models import (
 
 
 def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]:
-    """One row per organisation (plan, cycle, seats used/licensed, period, anchor and
-    scheduled change): two queries whatever the number of organisations (seats in use
-    are kept in the public schema: ``Subscription.seats_in_use``)."""
+    """One row per organisation (plan, cycle, seats used/licensed, period, anchor, scheduled
+    change and card on file): three queries whatever the number of organisations (seats in
+    use are kept in the public schema: ``Subscription.seats_in_use``)."""
     subscriptions = Subscription.objects.select_related("organisation", "plan").order_by(
         "organisation__slug"
     )
@@ -40,6 +41,12 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
         for change in ScheduledChange.objects.select_related("to_plan").filter(
             status=ScheduledChange.Status.SCHEDULED,
             organisation__in=subscriptions.values("organisation_id"),
+        )
+    }
+    cards = {
+        account.organisation_id: account
+        for account in PaymentAccount.objects.filter(
+            organisation__in=subscriptions.values("organisation_id")
         )
     }
     return [
@@ -56,9 +63,22 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
             "anchor_day": row.billing_anchor.day,
             "anchor_month": row.billing_anchor.month if row.cycle == "annual" else None,
             "scheduled_change": _scheduled_row(scheduled.get(row.organisation_id)),
+            "payment_method": _card_row(cards.get(row.organisation_id)),
         }
         for row in rows
     ]
+
+
+def _card_row(account: PaymentAccount | None) -> dict[str, Any] | None:
+    """The card on file as commands print it (brand, last four digits, expiry), or None."""
+    if account is None or not account.has_card:
+        return None
+    return {
+        "brand": account.brand,
+        "last4": account.last4,
+        "exp_month": account.exp_month,
+        "exp_year": account.exp_year,
+    }
 
 
 def _scheduled_row(change: ScheduledChange | None) -> dict[str, Any] | None:

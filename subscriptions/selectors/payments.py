@@ -1,11 +1,22 @@
-"""What the Store shows of an organisation's payments: its card on file."""
+"""What the Store shows of an organisation's payments: its card on file, and whether a
+change that costs money must ask for one first."""
 
 from __future__ import annotations
 
 from portal.models import Organisation
+from subscriptions import stripe_gateway
 from subscriptions.models import PaymentAccount
 
 
 def payment_account_of(organisation: Organisation) -> PaymentAccount | None:
     """The organisation's account at the payment provider, or None (one query)."""
     return PaymentAccount.objects.filter(organisation=organisation).first()
+
+
+def needs_card(organisation: Organisation) -> bool:
+    """Whether payments go through the provider and the organisation has no card on file
+    (one query then)."""
+    if not stripe_gateway.in_use():
+        return False
+    account = payment_account_of(organisation)
+    return account is None or not account.has_card

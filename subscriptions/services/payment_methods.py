@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import stripe
 from django.db import transaction
+from django.utils.translation import gettext as _
 from stripe.params import SetupIntentCreateParams
 
 from accounts.models import User
 from audit.services import Action, record
 from portal.models import Organisation
-from subscriptions.exceptions import CardRefused
+from subscriptions.exceptions import CardRefused, ProviderUnavailable
 from subscriptions.models import PaymentAccount
 from subscriptions.services.guards import require_subscription_manager
 from subscriptions.snapshots import card_snapshot
@@ -24,6 +25,15 @@ def attach_card(
     by ``manage.py test_card``) the organisation's card on file, replacing any other;
     audited. ``CardRefused`` when the provider refuses the card; nothing changes then."""
     require_subscription_manager(organisation, acting_user)
+    try:
+        return _attach(organisation, payment_method_id, acting_user=acting_user)
+    except (stripe.APIConnectionError, stripe.APIError):
+        raise ProviderUnavailable() from None
+
+
+def _attach(
+    organisation: Organisation, payment_method_id: str, *, acting_user: User | None
+) -> PaymentAccount:
     api = client()
     with transaction.atomic():
         account = (
@@ -41,6 +51,8 @@ def attach_card(
             )
         except stripe.CardError as error:
             raise CardRefused(reason=error.user_message or error.code or "card_error") from None
+        except stripe.InvalidRequestError:
+            raise CardRefused(reason=_("the provider knows no such card.")) from None
         api.v1.customers.update(
             account.customer_id,
             params={"invoice_settings": {"default_payment_method": method.id}},
@@ -66,7 +78,13 @@ def attach_card(
 def start_card_setup() -> str:
     """A SetupIntent for the Store's card form, to be confirmed in the browser by the
     provider's script (3-D Secure there if the card asks): its client secret. Saves
-    nothing here; ``attach_card`` keeps the card the form then sends."""
-    intent = client().v1.setup_intents.create(params=SetupIntentCreateParams(usage="off_session"))
+    nothing here; ``attach_card`` keeps the card the form then sends.
+    ``ProviderUnavailable`` when the provider cannot be reached."""
+    try:
+        intent = client().v1.setup_intents.create(
+            params=SetupIntentCreateParams(usage="off_session")
+        )
+    except (stripe.APIConnectionError, stripe.APIError):
+        raise ProviderUnavailable() from None
     assert intent.client_secret is not None
     return intent.client_secret

@@ -4,6 +4,8 @@ provider, never to the portal; 3-D Secure happens there too)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -20,6 +22,37 @@ from subscriptions.forms import CardForm
 from subscriptions.selectors.payments import payment_account_of
 from subscriptions.services import payment_methods
 from subscriptions.views.store import store_page
+
+
+def script_url() -> str:
+    """Stripe.js, or the local provider's stand-in for it."""
+    if settings.STRIPE_API_BASE:
+        return f"{settings.STRIPE_API_BASE.rstrip('/')}/js.stripe.com/v3/"
+    return "https://js.stripe.com/v3/"
+
+
+def page_csp() -> str:
+    """The Content-Security-Policy of a page with the provider's card form: ours
+    (``PORTAL_CSP``), with the provider's origins for its script, its requests and its
+    frames, and nothing else."""
+    if settings.STRIPE_API_BASE:
+        parts = urlsplit(settings.STRIPE_API_BASE)
+        origins = {d: f"{parts.scheme}://{parts.netloc}" for d in ("script", "connect", "frame")}
+    else:
+        origins = {
+            "script": "https://js.stripe.com",
+            "connect": "https://api.stripe.com",
+            "frame": "https://js.stripe.com https://hooks.stripe.com",
+        }
+    directives = [d.strip() for d in settings.PORTAL_CSP.split(";")]
+    for kind, origin in origins.items():
+        name = f"{kind}-src"
+        found = [i for i, d in enumerate(directives) if d.split()[0] == name]
+        if found:
+            directives[found[0]] += f" {origin}"
+        else:
+            directives.append(f"{name} {origin}")
+    return "; ".join(directives)
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,15 +78,20 @@ def payment_method(request: OrganisationRequest) -> HttpResponse:
                 )
                 return HttpResponseRedirect(reverse("store_payment_method"))
             status = refusal.status
+    client_secret = ""
+    with answered(request) as unavailable:  # the provider down: the page says so, no form
+        client_secret = payment_methods.start_card_setup()
+    if unavailable:
+        status = unavailable.status
     context = {
         "account": payment_account_of(organisation),
         "form": form,
         "new_key": new_key,
-        "client_secret": payment_methods.start_card_setup(),
+        "client_secret": client_secret,
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "script_url": stripe_gateway.script_url(),
+        "script_url": script_url(),
         "test_mode": stripe_gateway.test_mode(),
     }
     response = render(request, "subscriptions/store/payment_method.html", context, status=status)
-    response["Content-Security-Policy"] = stripe_gateway.page_csp()
+    response["Content-Security-Policy"] = page_csp()
     return response

@@ -45,7 +45,7 @@ from subscriptions.selectors import (
     store,
 )
 from subscriptions.selectors.catalogue import MAX_SEATS
-from subscriptions.selectors.payments import payment_account_of
+from subscriptions.selectors.payments import needs_card, payment_account_of
 from subscriptions.selectors.refunds import refund_refusal
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
 from subscriptions.services import billing_details as billing_details_service
@@ -169,7 +169,7 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         "hidden_departments": hidden_departments(hides.get("departments")),
         "new_key": new_key,
         # A change that takes money now asks for a card first, where cards are kept.
-        "needs_card": preview.quote.due > 0 and stripe_gateway.needs_card(organisation),
+        "needs_card": preview.quote.due > 0 and needs_card(organisation),
     }
     return render(request, "subscriptions/store/confirm.html", context, status=status)
 

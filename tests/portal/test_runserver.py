@@ -35,7 +35,10 @@ def _free_port() -> int:
 def _open_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APPLICATION]
+            # This run's database only: another run on the same server has its own.
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            [APPLICATION],
         )
         (count,) = cursor.fetchone()
     return int(count)

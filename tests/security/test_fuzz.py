@@ -704,7 +704,8 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             )
         ],
         "run_billing": [option("today", _days(years=1, extremes=False))],
-        # Outside test mode (the suite's settings take no card) it refuses, saying why.
+        # Without the provider (the suite's settings) these refuse, saying why.
+        "reconcile_payments": [option("org", slugs)],
         "test_card": [
             required("org", slugs),
             required("number", st.one_of(st.just("4242424242424242"), shell_text())),

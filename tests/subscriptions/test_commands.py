@@ -319,6 +319,7 @@ def test_subscriptions_lists_one_row_per_organisation(northwind, contoso) -> Non
         "anchor_day": started.day,
         "anchor_month": started.month,  # annual: the month too
         "scheduled_change": None,
+        "payment_method": None,  # no card on file
     }
     assert sorted(row["organisation"] for row in data) == sorted(expected)
 

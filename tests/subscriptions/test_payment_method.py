@@ -102,3 +102,26 @@ def test_without_the_provider_there_is_no_card_to_keep(northwind: Site) -> None:
     assert 'data-testid="payment-method-link"' not in (
         signed_in(northwind, "primary").get("/store/").content.decode()
     )
+
+
+def test_a_provider_that_cannot_be_reached_is_said_and_changes_nothing(
+    northwind: Site, stripe_payments: str, settings
+) -> None:
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    client_ = signed_in(northwind, "primary")
+    page = client_.get(URL)
+    assert page.status_code == 503
+    html = page.content.decode()
+    assert "cannot be reached" in html and "data-card-form" not in html
+    refused = client_.post(URL, _form("pm_1234567890"))
+    assert refused.status_code == 503
+    assert not PaymentAccount.objects.exists()
+
+
+def test_a_card_the_provider_does_not_know_is_refused(
+    northwind: Site, stripe_payments: str
+) -> None:
+    response = signed_in(northwind, "primary").post(URL, _form("pm_unknown123"))
+    assert response.status_code == 402
+    assert "the provider knows no such card" in response.content.decode()
+    assert not PaymentAccount.objects.filter(payment_method_id__gt="").exists()

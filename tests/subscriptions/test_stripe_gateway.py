@@ -4,6 +4,7 @@ PaymentIntent, and a declined or missing card that changes nothing."""
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
@@ -108,3 +109,50 @@ def test_test_cards_are_refused_outside_test_mode(northwind: Site, settings) -> 
     with pytest.raises(CommandError, match="test mode only"):
         _test_card(northwind, VISA)
     assert not PaymentAccount.objects.exists()
+
+
+def _reconcile(*args: str) -> tuple[int, str]:
+    out = StringIO()
+    try:
+        call_command("reconcile_payments", *args, stdout=out)
+    except CommandError as error:
+        return 1, out.getvalue() + str(error)
+    return 0, out.getvalue()
+
+
+def test_reconciliation_is_clean_after_a_payment_and_names_one_made_behind_its_back(
+    northwind: Site,
+) -> None:
+    _test_card(northwind, VISA)
+    _on_professional(northwind)
+    assert _upgrade(northwind)[0] == 302
+    assert _reconcile() == (0, "Clean: 1 payment(s) match the provider.\n")
+
+    account = PaymentAccount.objects.get(organisation=northwind.organisation)
+    behind = client().v1.payment_intents.create(
+        params={
+            "amount": 5000,
+            "currency": "jpy",
+            "customer": account.customer_id,
+            "payment_method": account.payment_method_id,
+            "confirm": True,
+        }
+    )
+    status, said = _reconcile("--org", northwind.organisation.slug)
+    assert status == 1
+    assert f"northwind: {behind.id}: taken by the provider (5000 JPY), not in the ledger" in said
+    assert "1 difference(s); 1 payment(s) match." in said
+
+
+def test_the_subscriptions_json_says_the_card_on_file(northwind: Site, contoso: Site) -> None:
+    _test_card(northwind, VISA)
+    out = StringIO()
+    call_command("subscriptions", "--format", "json", stdout=out)
+    rows = {row["organisation"]: row for row in json.loads(out.getvalue())}
+    assert rows["northwind"]["payment_method"] == {
+        "brand": "visa",
+        "last4": "4242",
+        "exp_month": 12,
+        "exp_year": 2034,
+    }
+    assert rows["contoso"]["payment_method"] is None

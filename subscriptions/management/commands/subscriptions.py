@@ -12,7 +12,7 @@ from subscriptions.selectors.backoffice import subscriptions_overview
 from subscriptions.selectors.catalogue import get_plan
 
 COLUMNS = ["organisation", "plan", "cycle", "seats_used", "seats_licensed", "period_end"]
-# JSON gets every field: the period, its anchor and any scheduled change.
+# JSON gets every field: the period, its anchor, any scheduled change and the card on file.
 ALL_COLUMNS = [
     *COLUMNS,
     "name",
@@ -21,6 +21,7 @@ ALL_COLUMNS = [
     "anchor_day",
     "anchor_month",
     "scheduled_change",
+    "payment_method",
 ]
 
 
