@@ -15,17 +15,12 @@ from decimal import Decimal
 from portal import clock
 from portal.models import Organisation
 from subscriptions.exceptions import (
-    NothingToBill,
-    PriceMissing,
-    SamePlan,
-    SeatsAgainstTheChange,
     SubscriptionError,
 )
 from subscriptions.invoicing import TAX_RATES, Totals, tax_on_return, totals
 from subscriptions.models import BillingCycle, ChangeKind, Feature, Plan, Subscription
 from subscriptions.proration import (
     Quote,
-    cycle_price,
     period_days,
     period_end,
     quote_change,
@@ -33,13 +28,15 @@ from subscriptions.proration import (
     remaining_days,
 )
 from subscriptions.selectors.catalogue import (
-    MAX_SEATS,
     get_plan,
-    seat_rates,
-    transition_refusal,
-    transition_refusals,
     valid_choice,
     valid_seats,
+)
+from subscriptions.selectors.change_rules import (
+    change_kind,
+    change_refusal,
+    default_seats,
+    seat_range,
 )
 from subscriptions.selectors.entitlements import (
     entitlements_for,
@@ -51,42 +48,6 @@ from subscriptions.selectors.entitlements import (
 from subscriptions.selectors.ledger import invoiced_for_period
 from subscriptions.selectors.periods import Bill, bill_after, list_price, renewed
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-
-
-def change_kind(
-    subscription: Subscription,
-    to_plan: Plan,
-    to_cycle: str | None = None,
-) -> str:
-    """Upgrade or downgrade by the plans' ranks. On the same plan: a change of billing
-    cycle (``to_cycle``, when it differs), else of seats."""
-    if to_plan.pk == subscription.plan_id:
-        if to_cycle is not None and to_cycle != subscription.cycle:
-            return ChangeKind.CYCLE
-        return ChangeKind.SEATS
-    return ChangeKind.UPGRADE if to_plan.rank > subscription.plan.rank else ChangeKind.DOWNGRADE
-
-
-def default_seats(subscription: Subscription, to_plan: Plan) -> int:
-    """The seats a change to ``to_plan`` keeps unless told otherwise: the seats bought
-    now on the same plan or a plan without a cap, else the plan's cap (Free: 3)."""
-    if to_plan.pk == subscription.plan_id or to_plan.seat_cap is None:
-        return subscription.seats
-    return to_plan.seat_cap
-
-
-def seat_range(subscription: Subscription, to_plan: Plan, *, kind: str) -> tuple[int, int]:
-    """The fewest and most seats a change to ``to_plan`` may have: 1 to the plan's cap.
-    Seats bought on a paid plan move with the plan: a downgrade does not add any (they
-    would never be charged) and an upgrade does not remove any (they would never be
-    refunded)."""
-    low, high = 1, to_plan.seat_cap if to_plan.seat_cap is not None else MAX_SEATS
-    if subscription.plan.seat_cap is None and to_plan.seat_cap is None:
-        if kind == ChangeKind.DOWNGRADE:
-            high = min(high, subscription.seats)
-        elif kind == ChangeKind.UPGRADE:
-            low = max(low, subscription.seats)
-    return low, high
 
 
 @dataclass(frozen=True)
@@ -280,39 +241,6 @@ def _quote(
     return quote, start, end
 
 
-def change_refusal(
-    subscription: Subscription,
-    to_plan: Plan,
-    *,
-    to_cycle: str,
-    seats_after: int,
-    new_price: Decimal,
-    transitions: dict[int, SubscriptionError | None] | None = None,
-) -> SubscriptionError | None:
-    """Why ``subscription`` may not change to ``to_plan``, ``to_cycle`` and
-    ``seats_after`` (one period of which costs ``new_price``, tax-exclusive), or None: the
-    one rule for a change made now, one scheduled, the one a renewal applies when its day
-    comes, and the Store's cards. A cycle switch must have something to bill, a change of
-    seats must change them, the transition table must allow a move to another plan, and
-    seats move with the plan (``seat_range``). ``transitions``: the table's answers for
-    many plans at once (``transition_refusals``), else it is read for this one."""
-    kind = change_kind(subscription, to_plan, to_cycle)
-    if kind == ChangeKind.CYCLE and new_price == 0:
-        return NothingToBill(plan=to_plan.name)
-    if kind == ChangeKind.SEATS and seats_after == subscription.seats:
-        return SamePlan(plan=to_plan.name)
-    if kind in (ChangeKind.CYCLE, ChangeKind.SEATS):
-        refusal = None
-    elif transitions is not None:
-        refusal = transitions[to_plan.pk]
-    else:
-        refusal = transition_refusal(subscription.plan, to_plan)
-    low, high = seat_range(subscription, to_plan, kind=kind)
-    if refusal is None and not low <= seats_after <= high:
-        return SeatsAgainstTheChange(plan=to_plan.name, seats=subscription.seats)
-    return refusal
-
-
 def build_preview(
     organisation: Organisation,
     *,
@@ -412,77 +340,3 @@ def preview_plan_change(
         seats=seats,
         today=day,
     )
-
-
-@dataclass(frozen=True)
-class PlanOffer:
-    """A plan as the Store shows it to an organisation: its price for the
-    organisation's cycle and seats, what it includes, and what changes."""
-
-    plan: Plan
-    kind: str
-    refusal: SubscriptionError | None
-    price: Decimal
-    currency: str
-    cycle: str
-    seats: int
-    limits: tuple[tuple[Feature, int | None], ...]
-    gained: tuple[Feature, ...]
-    lost: tuple[Feature, ...]
-
-    @property
-    def allowed(self) -> bool:
-        return self.refusal is None
-
-
-def store_offers(organisation: Organisation) -> list[PlanOffer]:
-    """Every other plan, for the Store: with the seats, price and entitlements the
-    preview of that change would compute (a handful of queries whatever the catalogue)."""
-    subscription = subscription_of(organisation)
-    current = entitlements_for(organisation)
-    features = list(Feature.objects.all())
-    rates = seat_rates(subscription.cycle, subscription.currency)
-    targets = [
-        (plan, default_seats(subscription, plan))
-        for plan in Plan.objects.exclude(pk=subscription.plan_id)
-    ]
-    refusals = transition_refusals(subscription.plan, [plan for plan, _seats in targets])
-    offers = []
-    for (plan, seats), after in zip(targets, entitlements_on(organisation, targets), strict=True):
-        changes = feature_changes(current, after, features)
-        price = cycle_price(rates.get(plan.pk, Decimal(0)), seats, subscription.cycle)
-        refusal = (
-            change_refusal(
-                subscription,
-                plan,
-                to_cycle=subscription.cycle,
-                seats_after=seats,
-                new_price=price,
-                transitions=refusals,
-            )
-            if plan.pk in rates
-            else PriceMissing(
-                plan=plan.name,
-                cycle=BillingCycle(subscription.cycle).label,
-                currency=subscription.currency,
-            )
-        )
-        offers.append(
-            PlanOffer(
-                plan=plan,
-                kind=change_kind(subscription, plan),
-                refusal=refusal,
-                price=price,
-                currency=subscription.currency,
-                cycle=subscription.cycle,
-                seats=seats,
-                limits=tuple(
-                    (feature, after.limit(feature.code))
-                    for feature in features
-                    if feature.kind == Feature.Kind.LIMIT
-                ),
-                gained=changes.gained,
-                lost=changes.lost,
-            )
-        )
-    return offers

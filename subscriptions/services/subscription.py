@@ -28,8 +28,8 @@ from subscriptions.selectors.catalogue import (
     valid_choice,
     valid_seats,
 )
+from subscriptions.selectors.change_rules import change_refusal
 from subscriptions.selectors.periods import Rates, list_price, renewals
-from subscriptions.selectors.previews import change_refusal
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
 from subscriptions.services import ledger, notices, reminders, resolutions
 from subscriptions.services.guards import require_staff
@@ -153,7 +153,7 @@ def _check_due_change(
 ) -> list[int]:
     """Whether the change scheduled for the end of the period can still be made as it
     was chosen: its day is the next period's first, it is still a change that could be
-    made (``previews.change_refusal``, the rule of every change) at a price the catalogue
+    made (``change_rules.change_refusal``, the rule of every change) at a price the catalogue
     has, and who keeps a seat still fits (``seats.leaving_when_due``). Returns who
     leaves; raises the domain error that stops it."""
     if scheduled.effective != subscription.period_end + timedelta(days=1):

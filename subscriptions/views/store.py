@@ -40,6 +40,7 @@ from subscriptions.selectors import (
     entitlements,
     invoices,
     ledger,
+    offers,
     periods,
     previews,
     store,
@@ -104,7 +105,7 @@ def plans(request: OrganisationRequest) -> HttpResponse:
     organisation = request.organisation
     context = {
         "subscription": entitlements.subscription_of(organisation),
-        "offers": previews.store_offers(organisation),
+        "offers": offers.store_offers(organisation),
     }
     return render(request, "subscriptions/store/plans.html", context)
 

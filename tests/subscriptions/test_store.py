@@ -24,6 +24,7 @@ from portal.tenancy import use_public_schema
 from subscriptions.models import Invoice, Plan, PlanChange, PlanPrice, RefundRequest, Subscription
 from subscriptions.proration import cycle_price
 from subscriptions.selectors import catalogue, previews
+from subscriptions.selectors.offers import store_offers
 from subscriptions.services import overrides, plan_changes, refunds
 from subscriptions.services.catalogue import record_catalogue_change
 from tests.conftest import Site, confirmation_of, on, signed_in
@@ -219,7 +220,7 @@ def test_plan_cards_and_the_confirmation_agree_with_an_override(northwind: Site)
         northwind.organisation, "live_chat", acting_user=None, reason="Chat pilot"
     )
     organisation = Organisation.objects.get(pk=northwind.organisation.pk)
-    offers = {offer.plan.code: offer for offer in previews.store_offers(organisation)}
+    offers = {offer.plan.code: offer for offer in store_offers(organisation)}
     assert set(offers) == {"free", "standard", "enterprise"}
     for code, offer in offers.items():
         preview = previews.preview_plan_change(organisation, code)

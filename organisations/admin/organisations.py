@@ -1,16 +1,14 @@
-"""Organisations and sign-ups in the admin. Organisations: the list with plan, seats
-used/licensed and open refunds; each one's page with its subscription, overrides (grant,
-revoke), plan changes and audit trail; a plan change on the customer's behalf (the Store's
-preview and rules); new organisations, created as ``manage.py create_organisation`` does
-(subscriptions and overrides have read-only lists in ``subscriptions.admin``). Sign-ups from
-the public site: who, which address, how far they got, a failed one tried again."""
+"""Organisations in the admin: the list with plan, seats used/licensed and open refunds; each
+one's page with its subscription, overrides (grant, revoke), plan changes and audit trail; a
+plan change on the customer's behalf (the Store's preview and rules); new organisations,
+created as ``manage.py create_organisation`` does (subscriptions and overrides have
+read-only lists in ``subscriptions.admin``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -19,30 +17,24 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django_tenants.admin import TenantAdminMixin
 from django_tenants.utils import tenant_context
 
 from accounts.selectors import list_active_users
 from audit.selectors import events_of
-from organisations import signups
+from organisations.admin.forms import ChangePlanForm, NewOrganisationForm, OverrideForm
 from organisations.services import create_organisation
 from portal import clock
-from portal.models import Domain, Organisation, SignUp
-from portal.names import NameField
+from portal.models import Domain, Organisation
 from portal.refusals import answered
 from subscriptions.admin.base import staff_user
 from subscriptions.models import (
-    BillingCycle,
-    Currency,
     EntitlementOverride,
-    Feature,
-    Plan,
     RefundStatus,
     ScheduledChange,
 )
 from subscriptions.selectors import entitlements, ledger, previews, store
-from subscriptions.selectors.catalogue import MAX_SEATS
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
 from subscriptions.services import changes, overrides, scheduled_changes
 
@@ -55,38 +47,6 @@ class DomainInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-class ChangePlanForm(forms.Form):
-    plan = forms.ModelChoiceField(
-        label=gettext_lazy("New plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
-    )
-    cycle = forms.ChoiceField(
-        label=gettext_lazy("Billing cycle"),
-        choices=[("", "—"), *BillingCycle.choices],
-        required=False,
-    )
-    seats = forms.IntegerField(
-        label=gettext_lazy("Seats"), min_value=1, max_value=MAX_SEATS, required=False
-    )
-
-
-class OverrideForm(forms.Form):
-    feature = forms.ModelChoiceField(
-        label=gettext_lazy("Feature"), queryset=Feature.objects.all(), to_field_name="code"
-    )
-    limit = forms.IntegerField(
-        label=gettext_lazy("Limit"),
-        min_value=0,
-        required=False,
-        help_text=gettext_lazy("For limits; empty means unlimited."),
-    )
-    valid_until = forms.DateField(
-        label=gettext_lazy("Valid until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
 
 
 @admin.register(Organisation)
@@ -374,27 +334,6 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
         return self._back(organisation)
 
 
-class NewOrganisationForm(forms.Form):
-    name = NameField(label=gettext_lazy("Name"), max_length=100)
-    slug = forms.CharField(
-        label=gettext_lazy("Address"),
-        max_length=40,
-        help_text=gettext_lazy("e.g. “acme” for acme.localhost"),
-    )
-    primary_contact_email = forms.EmailField(label=gettext_lazy("Primary contact's email"))
-    primary_contact_name = NameField(
-        label=gettext_lazy("Primary contact's name"), max_length=150, required=False
-    )
-    plan = forms.ModelChoiceField(
-        label=gettext_lazy("Plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
-    )
-    seats = forms.IntegerField(
-        label=gettext_lazy("Seats"), min_value=1, max_value=MAX_SEATS, required=False
-    )
-    cycle = forms.ChoiceField(label=gettext_lazy("Billing cycle"), choices=BillingCycle.choices)
-    currency = forms.ChoiceField(label=gettext_lazy("Currency"), choices=Currency.choices)
-
-
 def add_organisation_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     """Create an organisation as the command does: schema, domain, first department,
     primary contact (who gets a set-password link), subscription."""
@@ -434,52 +373,3 @@ def add_organisation_view(model_admin: admin.ModelAdmin, request: HttpRequest) -
         "opts": Organisation._meta,
     }
     return TemplateResponse(request, "admin/portal/organisation/add.html", context)
-
-
-@admin.register(SignUp)
-class SignUpAdmin(admin.ModelAdmin):
-    """Sign-ups from the public site, newest first: who, which address, how far they got,
-    and why a provisioning failed. Shown, not edited: a failed one can be retried
-    (``portal.change_signup``), an unwanted one deleted, which frees its address."""
-
-    list_display = [
-        "created_at",
-        "organisation_name",
-        "slug",
-        "email",
-        "state",
-        "attempts",
-        "expires_at",
-        "organisation",
-    ]
-    list_filter = ["state", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["organisation_name", "slug", "email"]
-    list_select_related = ["organisation"]
-    exclude = ["password"]
-    actions = ["retry"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("portal.change_signup")
-
-    @admin.action(
-        description=gettext_lazy("Try again to create the selected failed sign-ups"),
-        permissions=["retry"],
-    )
-    def retry(self, request: HttpRequest, queryset: QuerySet[SignUp]) -> None:
-        retried = 0
-        for sign_up in queryset.filter(state=SignUp.State.FAILED):
-            with answered(request, admin=self, about=str(sign_up)):
-                signups.retry(sign_up, acting_user=staff_user(request))
-                retried += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d sign-up queued again.", "%(count)d sign-ups queued again.", retried)
-            % {"count": retried},
-            messages.SUCCESS if retried else messages.WARNING,
-        )

@@ -1,0 +1,64 @@
+"""The forms of the organisations' admin pages: a plan change on the customer's behalf, an
+override granted, a new organisation."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy
+
+from portal.names import NameField
+from subscriptions.models import BillingCycle, Currency, Feature, Plan
+from subscriptions.selectors.catalogue import MAX_SEATS
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=gettext_lazy("New plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
+    )
+    cycle = forms.ChoiceField(
+        label=gettext_lazy("Billing cycle"),
+        choices=[("", "—"), *BillingCycle.choices],
+        required=False,
+    )
+    seats = forms.IntegerField(
+        label=gettext_lazy("Seats"), min_value=1, max_value=MAX_SEATS, required=False
+    )
+
+
+class OverrideForm(forms.Form):
+    feature = forms.ModelChoiceField(
+        label=gettext_lazy("Feature"), queryset=Feature.objects.all(), to_field_name="code"
+    )
+    limit = forms.IntegerField(
+        label=gettext_lazy("Limit"),
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("For limits; empty means unlimited."),
+    )
+    valid_until = forms.DateField(
+        label=gettext_lazy("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+class NewOrganisationForm(forms.Form):
+    name = NameField(label=gettext_lazy("Name"), max_length=100)
+    slug = forms.CharField(
+        label=gettext_lazy("Address"),
+        max_length=40,
+        help_text=gettext_lazy("e.g. “acme” for acme.localhost"),
+    )
+    primary_contact_email = forms.EmailField(label=gettext_lazy("Primary contact's email"))
+    primary_contact_name = NameField(
+        label=gettext_lazy("Primary contact's name"), max_length=150, required=False
+    )
+    plan = forms.ModelChoiceField(
+        label=gettext_lazy("Plan"), queryset=Plan.objects.order_by("rank"), to_field_name="code"
+    )
+    seats = forms.IntegerField(
+        label=gettext_lazy("Seats"), min_value=1, max_value=MAX_SEATS, required=False
+    )
+    cycle = forms.ChoiceField(label=gettext_lazy("Billing cycle"), choices=BillingCycle.choices)
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"), choices=Currency.choices)

@@ -1,0 +1,95 @@
+"""The Store's plan cards: every other plan with the price, seats, limits and refusal the
+preview of that change would compute (``change_rules``), in a handful of queries whatever the
+catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from portal.models import Organisation
+from subscriptions.exceptions import PriceMissing, SubscriptionError
+from subscriptions.models import BillingCycle, Feature, Plan
+from subscriptions.proration import cycle_price
+from subscriptions.selectors.catalogue import seat_rates, transition_refusals
+from subscriptions.selectors.change_rules import change_kind, change_refusal, default_seats
+from subscriptions.selectors.entitlements import (
+    entitlements_for,
+    entitlements_on,
+    feature_changes,
+    subscription_of,
+)
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    """A plan as the Store shows it to an organisation: its price for the
+    organisation's cycle and seats, what it includes, and what changes."""
+
+    plan: Plan
+    kind: str
+    refusal: SubscriptionError | None
+    price: Decimal
+    currency: str
+    cycle: str
+    seats: int
+    limits: tuple[tuple[Feature, int | None], ...]
+    gained: tuple[Feature, ...]
+    lost: tuple[Feature, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def store_offers(organisation: Organisation) -> list[PlanOffer]:
+    """Every other plan, for the Store: with the seats, price and entitlements the
+    preview of that change would compute (a handful of queries whatever the catalogue)."""
+    subscription = subscription_of(organisation)
+    current = entitlements_for(organisation)
+    features = list(Feature.objects.all())
+    rates = seat_rates(subscription.cycle, subscription.currency)
+    targets = [
+        (plan, default_seats(subscription, plan))
+        for plan in Plan.objects.exclude(pk=subscription.plan_id)
+    ]
+    refusals = transition_refusals(subscription.plan, [plan for plan, _seats in targets])
+    offers = []
+    for (plan, seats), after in zip(targets, entitlements_on(organisation, targets), strict=True):
+        changes = feature_changes(current, after, features)
+        price = cycle_price(rates.get(plan.pk, Decimal(0)), seats, subscription.cycle)
+        refusal = (
+            change_refusal(
+                subscription,
+                plan,
+                to_cycle=subscription.cycle,
+                seats_after=seats,
+                new_price=price,
+                transitions=refusals,
+            )
+            if plan.pk in rates
+            else PriceMissing(
+                plan=plan.name,
+                cycle=BillingCycle(subscription.cycle).label,
+                currency=subscription.currency,
+            )
+        )
+        offers.append(
+            PlanOffer(
+                plan=plan,
+                kind=change_kind(subscription, plan),
+                refusal=refusal,
+                price=price,
+                currency=subscription.currency,
+                cycle=subscription.cycle,
+                seats=seats,
+                limits=tuple(
+                    (feature, after.limit(feature.code))
+                    for feature in features
+                    if feature.kind == Feature.Kind.LIMIT
+                ),
+                gained=changes.gained,
+                lost=changes.lost,
+            )
+        )
+    return offers
