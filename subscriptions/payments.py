@@ -1,10 +1,11 @@
 """The payment seam: how a change's invoice is charged (its total: the amount due and its
 tax).
 
-A real payment processor is outside this product. ``SUBSCRIPTIONS_PAYMENT_GATEWAY`` names
-a class with a ``charge`` method (see ``PaymentGateway``, which states the contract); the
-default, ``RecordOnlyGateway``, records the charge with a local reference and takes no
-money (``manage.py check --deploy`` warns about it with DEBUG off: ``subscriptions.checks``).
+``SUBSCRIPTIONS_PAYMENT_GATEWAY`` names a class with a ``charge`` method (see
+``PaymentGateway``, which states the contract): Stripe's, ``stripe_gateway.StripeGateway``,
+or the default, ``RecordOnlyGateway``, which records the charge with a local reference and
+takes no money (``manage.py check --deploy`` warns about it with DEBUG off:
+``subscriptions.checks``; the production server refuses it unless the deployment is a demo).
 The setting is read on every call, so a changed setting applies at once.
 
 ``change_plan`` charges inside the change's transaction, after the subscription row is

@@ -63,6 +63,7 @@ def home(request: OrganisationRequest) -> HttpResponse:
     organisation = request.organisation
     subscription = entitlements.subscription_of(organisation)
     scheduled = scheduled_change_of(organisation)
+    cards_kept = stripe_gateway.in_use()
     context = {
         "subscription": subscription,
         "scheduled": scheduled,
@@ -78,8 +79,8 @@ def home(request: OrganisationRequest) -> HttpResponse:
         "plan_names": catalogue.plan_names(),
         "new_key": new_key,
         # The card on file, where payments go through the provider (one query then).
-        "cards_kept": stripe_gateway.in_use(),
-        "card": payment_account_of(organisation) if stripe_gateway.in_use() else None,
+        "cards_kept": cards_kept,
+        "card": payment_account_of(organisation) if cards_kept else None,
     }
     return render(request, "subscriptions/store/home.html", context)
 
