@@ -47,7 +47,9 @@ DEMO_ENV := DJANGO_DEBUG=1 \
 run: $(VENV)/.installed-local
 	mkdir -p .data && echo $(PORT) > .data/port  # commands run beside it link to this port
 	$(DEMO_ENV) $(BIN)/python manage.py migrate_organisations -v 0
-	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(if $(LOCAL_STRIPE),$(BIN)/python -m subscriptions.local_provider --port $(STRIPE_PORT) --state .data/localstripe.pickle & provider=$$!;) \
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo; seeded=$$?; \
+	$(if $(LOCAL_STRIPE),kill $$provider; wait $$provider;) exit $$seeded
 	exec env $(DEMO_ENV) PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
 		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker" \
 		$(if $(LOCAL_STRIPE),"$(BIN)/python -m subscriptions.local_provider --port $(STRIPE_PORT) --state .data/localstripe.pickle")

@@ -58,6 +58,14 @@ class Action(StrEnum):
     BILLING_DETAILS_CHANGED = "billing.details_changed"
     PAYMENT_METHOD_CHANGED = "payment.method_changed"
     PAYMENT_DISPUTED = "payment.disputed"
+    # Dunning: a renewal's payment refused, paid later, or the fall back to Free
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_RECOVERED = "payment.recovered"
+    FELL_BACK_TO_FREE = "subscription.fell_back_to_free"
+    # Staff on a past-due organisation
+    PAYMENT_RETRIED = "payment.retried"
+    GRACE_EXTENDED = "payment.grace_extended"
+    PAYMENT_WAIVED = "payment.waived"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:

@@ -223,7 +223,7 @@ class Measured:
 def measure_run() -> Measured:
     from audit.models import AuditEvent
     from subscriptions.models import Invoice, LedgerLine, Subscription
-    from subscriptions.services.subscription import run_billing
+    from subscriptions.services.billing import run_billing
 
     due = Subscription.objects.filter(period_end__lt=BENCH_DAY).count()
     before = (LedgerLine.objects.count(), Invoice.objects.count(), AuditEvent.objects.count())

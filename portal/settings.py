@@ -292,6 +292,11 @@ SUBSCRIPTIONS_REMINDER_DAYS = env.int("SUBSCRIPTIONS_REMINDER_DAYS", default=7)
 # How many days before an annual subscription renews its billing addresses are told what the
 # renewal will bill (monthly ones are not: every month would bring one).
 SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS", default=30)
+# Dunning (subscriptions/services/dunning.py): the days after a renewal whose payment was
+# refused on which it is asked again; after the last, the organisation falls back to Free.
+SUBSCRIPTIONS_DUNNING_RETRY_DAYS = env.list(
+    "SUBSCRIPTIONS_DUNNING_RETRY_DAYS", cast=int, default=[1, 3, 5, 7]
+)
 # The payment seam for upgrade charges (subscriptions/payments.py).
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"

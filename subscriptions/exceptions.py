@@ -142,6 +142,28 @@ class NoteRequired(SubscriptionError):
     message = _("Give a note explaining the decision.")
 
 
+class AuthenticationRequired(PaymentFailed):
+    """The card asks its holder to confirm the payment (3-D Secure): nothing was changed or
+    taken; the Store's page has them confirm it with the provider (``client_secret``), then
+    sends the confirmation again with the payment they authenticated (``reference``)."""
+
+    code = "authentication_required"
+    message = _(
+        "Your card asks you to confirm the payment of %(amount)s (3-D Secure). Confirm it in "
+        "the window your bank opens; the change is made once it is confirmed."
+    )
+
+    def __init__(self, *, amount: str, client_secret: str, reference: str) -> None:
+        super().__init__(amount=amount)
+        self.client_secret, self.reference = client_secret, reference
+
+
+class RefundNotPaid(SubscriptionError):
+    code = "refund_not_paid"
+    message = _("The refund of %(amount)s could not be paid: %(reason)s It stays approved.")
+    status = 502
+
+
 class PaymentReferenceRequired(SubscriptionError):
     code = "payment_reference_required"
     message = _("Give the payment reference of the refund.")
@@ -192,6 +214,21 @@ class ClockRefused(SubscriptionError):
     OFF = _("test clocks are off (PORTAL_TEST_CLOCKS); they are for demos and staging.")
     BACKWARDS = _("it is already %(today)s there, and a clock never goes back.")
     TOO_FAR = _("give a day up to %(latest)s.")
+
+
+class PastDue(SubscriptionError):
+    code = "past_due"
+    message = _(
+        "The renewal of %(date)s is not paid yet: pay it (update the card) or move to Free; "
+        "other changes wait until it is paid."
+    )
+    status = 402
+
+
+class NotPastDue(SubscriptionError):
+    code = "not_past_due"
+    message = _("%(organisation)s is not past due: its renewals are paid.")
+    status = 409
 
 
 class NothingToBill(SubscriptionError):

@@ -41,6 +41,11 @@ class ConfirmChangeForm(forms.Form):
     # The figures the page showed (``PlanChangePreview.promise``): the change is made only
     # while they hold. Missing (a page from before), it holds for nothing.
     promise = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # The payment the customer confirmed with their bank (3-D Secure) when the card asked:
+    # the change is then paid with it (the provider's reference; the service checks it).
+    authenticated_payment = forms.RegexField(
+        regex=r"^[A-Za-z0-9_]{1,100}$", required=False, widget=forms.HiddenInput
+    )
     keep = KeepUsersField(
         label=_("Users who stay active"),
         queryset=User.objects.none(),

@@ -15,8 +15,25 @@ import argparse
 import logging
 import pickle
 import socket
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+
+def reachable(base: str, *, seconds: float = 15) -> bool:
+    """Whether the provider at ``base`` (``http://127.0.0.1:PORT``) answers within
+    ``seconds`` (one just started takes a moment)."""
+    address = urlsplit(base)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection((address.hostname, address.port or 80), timeout=1).close()
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
 
 def serve(port: int, state: Path) -> None:

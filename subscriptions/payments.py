@@ -1,18 +1,17 @@
-"""The payment seam: how a change's invoice is charged (its total: the amount due and its
-tax).
+"""The payment seam: how an invoice is paid (its total: the amount due and its tax).
 
-``SUBSCRIPTIONS_PAYMENT_GATEWAY`` names a class with a ``charge`` method (see
-``PaymentGateway``, which states the contract): Stripe's, ``stripe_gateway.StripeGateway``,
-or the default, ``RecordOnlyGateway``, which records the charge with a local reference and
-takes no money (``manage.py check --deploy`` warns about it with DEBUG off:
-``subscriptions.checks``; the production server refuses it unless the deployment is a demo).
-The setting is read on every call, so a changed setting applies at once.
+``SUBSCRIPTIONS_PAYMENT_GATEWAY`` names a class that keeps ``PaymentGateway``'s contract:
+Stripe's, ``stripe_gateway.StripeGateway``, or the default, ``RecordOnlyGateway``, which
+records payments with a local reference and takes no money (``manage.py check --deploy``
+warns about it with DEBUG off: ``subscriptions.checks``; the production server refuses it
+unless the deployment is a demo). The setting is read on every call, so a changed setting
+applies at once.
 
-``change_plan`` charges inside the change's transaction, after the subscription row is
-locked, every check that can refuse the change has passed and everything the change
-writes is written: the charge is the last step before the commit, so whatever can still
-refuse or fail does so before money is taken, and a ``PaymentFailed`` rolls the whole
-change back.
+A change is paid in two steps, so that money is never taken for a change that was not made
+(``services.collection``): inside the change's transaction, as its last step, the amount is
+**held** on the card (a refusal rolls the change back); once the change is committed the
+hold is **captured**. A change that fails after the hold (the database gone at the commit)
+**releases** it. A renewal, committed before it is paid, is **charged** at once, off-session.
 """
 
 from __future__ import annotations
@@ -43,36 +42,68 @@ class Charge:
 class PaymentGateway(Protocol):
     """What a gateway promises.
 
-    ``charge`` takes ``amount`` (a ``Decimal`` > 0 in ``currency``'s minor unit: the
-    total of the change's invoice, tax included) from ``organisation`` and returns the
-    processor's reference (at most 100 characters), or raises
-    ``subscriptions.exceptions.PaymentFailed`` when the processor says no money was taken
-    (declined, refused, invalid card): for example
-    ``PaymentFailed(amount=format_amount(amount, currency), reason="card declined")``.
-    The change is then rolled back, and the customer sees the message (status 402).
+    ``hold`` reserves ``amount`` (a ``Decimal`` > 0 in ``currency``: the invoice's total,
+    tax included, less any credit given back with it) on ``organisation``'s card and returns
+    the processor's reference (at most 100 characters); ``charge`` takes it at once, off-
+    session (a renewal's). Either raises ``subscriptions.exceptions.PaymentFailed`` when the
+    processor says no money was taken or held (declined, refused, no card, authentication
+    needed): for example ``PaymentFailed(amount=format_amount(amount, currency),
+    reason="card declined")``. A change is then rolled back, and the customer sees the
+    message (status 402); a renewal stays unpaid (past due, ``services.dunning``).
 
     Any other exception means the gateway does not know whether money moved (a timeout,
     a dropped connection). It is not turned into ``PaymentFailed``: that would tell the
     customer that nothing happened and invite a second attempt under a new key. It
-    propagates instead (the change is rolled back, the request fails with a server
-    error), and a retry of the same request sends the same ``idempotency_key``.
+    propagates instead, and a retry of the same request sends the same
+    ``idempotency_key``.
 
-    ``idempotency_key`` (at most 100 characters) names this charge at the processor;
-    send it as the processor's idempotency key (Stripe's ``Idempotency-Key`` header) so
-    that a charge sent again with the same key is taken once and answered as the first
-    time. It is unique across organisations (a processor account is shared by all of
-    them) and the same for every attempt of one change: the caller's key when one was
-    given (the Store and the admin give one per confirmation form), else one derived
-    from the change and the subscription's state (``charge_key``). A processor that
-    remembers a refusal under its key (Stripe does, for about a day) answers a retry of
-    the same change the same way: to try again after a refusal, the customer confirms
-    the change anew (the Store's page gives a new key).
+    ``idempotency_key`` (at most 100 characters) names the payment at the processor; send
+    it as the processor's idempotency key (Stripe's ``Idempotency-Key`` header) so that a
+    request sent again with the same key is answered as the first time. It is unique
+    across organisations (a processor account is shared by all of them) and the same for
+    every attempt of one payment: for a change, the caller's key when one was given (the
+    Store and the admin give one per confirmation form), else one derived from the change
+    and the subscription's state (``charge_key``); for a renewal, its invoice and attempt.
+
+    ``hold`` is asked while the customer is in the page (the Store) or not (the admin, a
+    command): when the card asks for authentication (3-D Secure) it raises
+    ``AuthenticationRequired`` with what the page needs to have the customer confirm it, and
+    the Store sends the change again with ``authenticated`` (the reference of the hold they
+    confirmed): the gateway then checks that hold (this organisation's, this amount, held
+    and not used) and answers with it instead of asking again.
+
+    ``capture(reference)`` takes a held amount (taking it twice takes it once) and
+    ``release(reference)`` lets a hold go (releasing one already gone does nothing).
+
+    ``refund`` pays ``amount`` back against the payment ``reference`` (never more than it
+    took: the caller counts) under its ``idempotency_key`` and returns the refund's
+    reference, or raises ``subscriptions.exceptions.RefundNotPaid`` with the processor's
+    reason when nothing was paid back.
 
     ``takes_money`` is False only for a gateway that takes none (production refuses it
     unless the deployment is a demo: ``portal.production``); a real one need not say it.
     """
 
     takes_money: bool
+
+    def hold(
+        self,
+        *,
+        organisation: Organisation,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        authenticated: str = "",
+    ) -> Charge: ...
+
+    def capture(self, reference: str) -> None: ...
+
+    def release(self, reference: str) -> None: ...
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> Charge: ...
 
     def charge(
         self,
@@ -86,9 +117,21 @@ class PaymentGateway(Protocol):
 
 
 class RecordOnlyGateway:
-    """Takes no money: returns a reference so the charge is traceable on the change."""
+    """Takes no money: returns a reference so that the payment is traceable."""
 
     takes_money = False
+
+    def hold(
+        self,
+        *,
+        organisation: Organisation,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        authenticated: str = "",
+    ) -> Charge:
+        return Charge(reference=f"recorded-{uuid.uuid4().hex[:16]}")
 
     def charge(
         self,
@@ -100,6 +143,17 @@ class RecordOnlyGateway:
         idempotency_key: str,
     ) -> Charge:
         return Charge(reference=f"recorded-{uuid.uuid4().hex[:16]}")
+
+    def capture(self, reference: str) -> None:
+        return None
+
+    def release(self, reference: str) -> None:
+        return None
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> Charge:
+        return Charge(reference=f"recorded-refund-{uuid.uuid4().hex[:16]}")
 
 
 def payment_gateway() -> PaymentGateway:

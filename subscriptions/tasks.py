@@ -1,6 +1,6 @@
 """The subscriptions' tasks: the daily billing run, and its catch-up when a worker starts.
 
-The task is an interface: ``services.subscription.run_billing`` does the work (every
+The task is an interface: ``services.billing.run_billing`` does the work (every
 subscription due up to today, each under its row lock, one organisation's failure reported
 without stopping the others), so a second run, or two at once, changes nothing twice."""
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from subscriptions.services import payment_events, subscription
+from subscriptions.services import billing, payment_events
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def run_billing(timestamp: int | None = None) -> None:
     """Renew every subscription due up to today, applying the changes scheduled for then,
     and send the reminders due (``timestamp``: the daily tick's, unused: a late or
     catch-up run bills up to the day it runs)."""
-    report = subscription.run_billing()
+    report = billing.run_billing()
     for slug, periods in report.renewed:
         logger.info("%s: renewed (%d period%s)", slug, periods, "s" if periods > 1 else "")
     for slug in report.applied:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.admin import ReadOnlyAdmin
 from subscriptions.models import Invoice, LedgerLine
+from subscriptions.selectors.invoices import with_status
 from subscriptions.templatetags.subscriptions import money
 
 
@@ -20,8 +21,9 @@ class LedgerLineAdmin(ReadOnlyAdmin):
     search_fields = ["organisation__name", "organisation__slug", "description"]
     list_select_related = ["organisation"]
 
-    @admin.display(description=gettext_lazy("amount (excluding tax)"), ordering="amount")
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def amount_display(self, line: LedgerLine) -> str:
+        """Tax-exclusive, but a payment received: the money that came in."""
         return money(line.amount, line.currency)
 
 
@@ -30,7 +32,14 @@ class InvoiceAdmin(ReadOnlyAdmin):
     """The organisations' invoices and return invoices as they printed them, read-only
     (frozen once issued); a return invoice's total is money that went back."""
 
-    list_display = ["number", "kind", "issued_on", "organisation", "total_display"]
+    list_display = [
+        "number",
+        "kind",
+        "status_display",
+        "issued_on",
+        "organisation",
+        "total_display",
+    ]
     list_filter = ["kind", "currency", ("issued_on", admin.DateFieldListFilter)]
     search_fields = ["number", "organisation__name", "organisation__slug"]
     list_select_related = ["organisation"]
@@ -38,7 +47,12 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         lines = LedgerLine.objects.select_related("plan").order_by("id")
-        return super().get_queryset(request).prefetch_related(Prefetch("lines", queryset=lines))
+        invoices = super().get_queryset(request).prefetch_related(Prefetch("lines", queryset=lines))
+        return with_status(invoices)
+
+    @admin.display(description=gettext_lazy("status"))
+    def status_display(self, invoice: Invoice) -> str:
+        return invoice.status_label
 
     @admin.display(description=gettext_lazy("total (including tax)"), ordering="total")
     def total_display(self, invoice: Invoice) -> str:

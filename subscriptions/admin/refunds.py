@@ -99,7 +99,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         ("requested_at", admin.DateFieldListFilter),
     ]
     search_fields = ["organisation__name", "organisation__slug", "requested_by_email"]
-    actions = ["approve", "reject", "mark_refunded"]
+    actions = ["approve", "reject", "pay", "mark_refunded"]
     change_form_template = "admin/subscriptions/refundrequest/review.html"
     list_per_page = 50
 
@@ -164,8 +164,15 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         return self._decide(request, queryset, "reject")
 
     @admin.action(
+        description=gettext_lazy("Pay selected refunds through the payment provider"),
+        permissions=["decide"],
+    )
+    def pay(self, request: HttpRequest, queryset: QuerySet[RefundRequest]) -> HttpResponse | None:
+        return self._decide(request, queryset, "pay")
+
+    @admin.action(
         description=gettext_lazy(
-            "Mark selected refund requests refunded (with the payment reference)"
+            "Mark selected refund requests refunded outside the provider (with the reference)"
         ),
         permissions=["decide"],
     )

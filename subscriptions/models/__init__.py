@@ -25,9 +25,9 @@ from subscriptions.models.changes import (
     RefundStatus,
     ScheduledChange,
 )
-from subscriptions.models.invoices import BillingDetails, Invoice, InvoiceKind
+from subscriptions.models.invoices import BillingDetails, Invoice, InvoiceKind, InvoiceStatus
 from subscriptions.models.ledger import CHARGE_KINDS, LedgerKind, LedgerLine
-from subscriptions.models.payments import PaymentAccount, ProviderEvent
+from subscriptions.models.payments import Payment, PaymentAccount, PaymentStatus, ProviderEvent
 from subscriptions.models.subscription import EntitlementOverride, Subscription
 
 __all__ = [
@@ -41,9 +41,12 @@ __all__ = [
     "FeedbackReason",
     "Invoice",
     "InvoiceKind",
+    "InvoiceStatus",
     "LedgerKind",
     "LedgerLine",
+    "Payment",
     "PaymentAccount",
+    "PaymentStatus",
     "Plan",
     "PlanChange",
     "PlanFeature",

@@ -24,6 +24,12 @@ class InvoiceKind(models.TextChoices):
     RETURN_INVOICE = "return_invoice", _("Return invoice")
 
 
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
+    VOID = "void", _("Void")
+
+
 class Invoice(models.Model):
     number = models.CharField(_("number"), max_length=30, unique=True)
     kind = models.CharField(
@@ -31,6 +37,16 @@ class Invoice(models.Model):
     )
     # A return invoice's originals, as they were: [{"number": ..., "issued_on": ...}].
     corrects = models.JSONField(_("corrects"), default=list, blank=True)
+    # A return invoice that cancels an invoice never paid (dunning's last step): the
+    # invoice is void.
+    voids = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="voided_by",
+        verbose_name=_("voids"),
+    )
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
@@ -75,6 +91,27 @@ class Invoice(models.Model):
     @property
     def is_return(self) -> bool:
         return self.kind == InvoiceKind.RETURN_INVOICE
+
+    @property
+    def status(self) -> str:
+        """Open until paid, paid once a payment for it was received, void once a return
+        invoice cancelled it; a return invoice is settled when issued (paid). Read from
+        ``selectors.invoices``' annotations when it made them (else two queries)."""
+        if self.is_return:
+            return InvoiceStatus.PAID
+        void = getattr(self, "is_void", None)
+        if void is None:
+            void = Invoice.objects.filter(voids=self).exists()
+        if void:
+            return InvoiceStatus.VOID
+        paid = getattr(self, "is_paid", None)
+        if paid is None:
+            paid = self.payments.filter(status="paid").exists()
+        return InvoiceStatus.PAID if paid else InvoiceStatus.OPEN
+
+    @property
+    def status_label(self) -> str:
+        return str(InvoiceStatus(self.status).label)
 
     @property
     def is_qualified(self) -> bool:

@@ -24,15 +24,27 @@ class LedgerKind(models.TextChoices):
     SEAT_CHARGE = "seat_charge", _("Seat charge")
     CYCLE_CREDIT = "cycle_credit", _("Credit carried into a new cycle")
     REFUND_PAID = "refund_paid", _("Refund paid")
+    # Money received from the organisation against an invoice, tax included.
+    PAYMENT_RECEIVED = "payment", _("Payment received")
+    # The charges of an invoice never paid, cancelled with it (on its return invoice):
+    # stored positive, as a refund paid is.
+    VOIDED = "voided", _("Invoice voided")
 
 
-# Every kind but a refund paid is part of what the organisation was charged.
-CHARGE_KINDS = frozenset(kind for kind in LedgerKind if kind != LedgerKind.REFUND_PAID)
+# What the organisation was charged (a credit counts negative); refunds paid and payments
+# received are money moving, not charges.
+CHARGE_KINDS = frozenset(
+    kind
+    for kind in LedgerKind
+    if kind not in (LedgerKind.REFUND_PAID, LedgerKind.PAYMENT_RECEIVED, LedgerKind.VOIDED)
+)
 
 
 class LedgerLine(models.Model):
-    """One money movement, tax-exclusive, in the subscription's currency. A credit
-    carried into a new cycle is negative; every other amount is positive."""
+    """One money movement in the subscription's currency. Charges, credits and refunds are
+    tax-exclusive (the tax is on their documents); a payment received is the money that
+    came in, tax included, for the period of its invoice. A credit carried into a new cycle
+    is negative; every other amount is positive."""
 
     organisation = models.ForeignKey(
         Organisation,
@@ -85,6 +97,16 @@ class LedgerLine(models.Model):
         related_name="ledger_lines",
         verbose_name=_("refund request"),
     )
+    # A payment received is against its payment's invoice (``document``).
+    payment = models.ForeignKey(
+        "subscriptions.Payment",
+        on_delete=models.PROTECT,
+        db_index=False,  # the unique constraint below indexes it
+        null=True,
+        blank=True,
+        related_name="ledger_lines",
+        verbose_name=_("payment"),
+    )
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
@@ -104,6 +126,11 @@ class LedgerLine(models.Model):
                 condition=Q(kind=LedgerKind.REFUND_PAID) | Q(period_start__isnull=False),
                 name="subscriptions_ledger_charge_has_period",
             ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(payment__isnull=False),
+                name="subscriptions_ledger_payment_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,8 +138,17 @@ class LedgerLine(models.Model):
         return f"{self.booked_on} {self.organisation} — {self.get_kind_display()} {amount}"
 
     @property
+    def document(self) -> Invoice | None:
+        """The invoice or return invoice the line is on, or for a payment received the
+        invoice it pays."""
+        if self.payment_id is not None:
+            return self.payment.invoice  # type: ignore[union-attr]
+        return self.invoice
+
+    @property
     def signed_amount(self) -> Decimal:
         """The line as the customer reads it: charges positive, money going back negative
         (a refund paid is stored positive, as the ledger has always written it; a credit
         negative)."""
-        return -self.amount if self.kind == LedgerKind.REFUND_PAID else self.amount
+        going_back = (LedgerKind.REFUND_PAID, LedgerKind.VOIDED)
+        return -self.amount if self.kind in going_back else self.amount

@@ -66,6 +66,9 @@ class Subscription(models.Model):
     # the transaction of every change of who is active: what is read across organisations
     # (the admin, commands) reads this instead of every schema.
     seats_in_use = models.PositiveIntegerField(_("seats in use"), default=0)
+    # The renewal day whose payment failed (docs/domain.md, Collecting the money): past due
+    # until that invoice is paid or the organisation falls back to Free (``dunning``).
+    past_due_since = models.DateField(_("past due since"), null=True, blank=True)
     # An annual subscription's renewal reminder went out on this day (for the period then).
     renewal_reminded_on = models.DateField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -95,6 +98,12 @@ class Subscription(models.Model):
     @property
     def period_days(self) -> int:
         return (self.period_end - self.period_start).days + 1
+
+    @property
+    def value_paid(self) -> Decimal:
+        """``paid_value`` as proration reads it: nothing while past due (the period's
+        invoice is unpaid, so nothing of it can be refunded or credited)."""
+        return Decimal(0) if self.past_due_since is not None else self.paid_value
 
     @property
     def paid_daily(self) -> Decimal:

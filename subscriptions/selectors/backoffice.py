@@ -28,8 +28,8 @@ from subscriptions.models import (
 
 def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]:
     """One row per organisation (plan, cycle, seats used/licensed, period, anchor, scheduled
-    change and card on file): three queries whatever the number of organisations (seats in
-    use are kept in the public schema: ``Subscription.seats_in_use``)."""
+    change, card on file, and whether it is past due): three queries whatever the number of
+    organisations (seats in use are kept in the public schema: ``Subscription.seats_in_use``)."""
     subscriptions = Subscription.objects.select_related("organisation", "plan").order_by(
         "organisation__slug"
     )
@@ -64,6 +64,8 @@ def subscriptions_overview(plan_code: str | None = None) -> list[dict[str, Any]]
             "anchor_month": row.billing_anchor.month if row.cycle == "annual" else None,
             "scheduled_change": _scheduled_row(scheduled.get(row.organisation_id)),
             "payment_method": _card_row(cards.get(row.organisation_id)),
+            "status": "past_due" if row.past_due_since else "active",
+            "past_due_since": row.past_due_since,
         }
         for row in rows
     ]

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.formats import date_format
+
 from subscriptions.exceptions import (
     NothingToBill,
+    PastDue,
     SamePlan,
     SeatsAgainstTheChange,
     SubscriptionError,
@@ -66,8 +69,11 @@ def change_refusal(
     one rule for a change made now, one scheduled, the one a renewal applies when its day
     comes, and the Store's cards. A cycle switch must have something to bill, a change of
     seats must change them, the transition table must allow a move to another plan, and
-    seats move with the plan (``seat_range``). ``transitions``: the table's answers for
+    seats move with the plan (``seat_range``). While past due (its renewal unpaid), only
+    Free may be chosen. ``transitions``: the table's answers for
     many plans at once (``transition_refusals``), else it is read for this one."""
+    if subscription.past_due_since is not None and not to_plan.is_free:
+        return PastDue(date=date_format(subscription.past_due_since, "DATE_FORMAT"))
     kind = change_kind(subscription, to_plan, to_cycle)
     if kind == ChangeKind.CYCLE and new_price == 0:
         return NothingToBill(plan=to_plan.name)

@@ -6,10 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from portal.models import Organisation
-from subscriptions.models import BillingDetails, Invoice, InvoiceKind, LedgerLine, PlanChange
+from subscriptions.models import (
+    BillingDetails,
+    Invoice,
+    InvoiceKind,
+    LedgerLine,
+    Payment,
+    PaymentStatus,
+    PlanChange,
+)
 
 
 @dataclass(frozen=True)
@@ -27,13 +35,23 @@ class ChangeDocuments:
         return charge - (self.returned.total if self.returned is not None else Decimal(0))
 
 
+def with_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """With what each one's status needs (``Invoice.status``), in the same query."""
+    paid = Payment.objects.filter(invoice=OuterRef("pk"), status=PaymentStatus.PAID)
+    return invoices.annotate(
+        is_void=Exists(Invoice.objects.filter(voids=OuterRef("pk"))), is_paid=Exists(paid)
+    )
+
+
 def _with_lines(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """With the lines each bills, and its status."""
     lines = LedgerLine.objects.select_related("plan").order_by("id")
-    return invoices.prefetch_related(Prefetch("lines", queryset=lines))
+    return with_status(invoices.prefetch_related(Prefetch("lines", queryset=lines)))
 
 
 def invoices_of(organisation: Organisation) -> QuerySet[Invoice]:
-    """The organisation's invoices, newest first, with their lines (two queries)."""
+    """The organisation's invoices, newest first, with their lines and status (two
+    queries)."""
     return _with_lines(Invoice.objects.filter(organisation=organisation))
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from portal.models import Organisation
 from subscriptions.invoicing import TAX_RATES, Totals, totals
@@ -18,6 +18,8 @@ from subscriptions.models import (
     InvoiceKind,
     LedgerKind,
     LedgerLine,
+    Payment,
+    PaymentStatus,
     Subscription,
 )
 
@@ -25,10 +27,13 @@ from subscriptions.models import (
 def paid_for_period(subscription: Subscription) -> Totals:
     """What the organisation paid for its current period, tax-exclusive (``subtotal``) and
     as its documents say it, tax included (``total``): the period's charge, its upgrade and
-    seat charges, less the credit carried into it from the period it replaced and the
-    refunds paid of changes made in it that kept its cycle (one query). A period is its
-    first and last day: a new cycle that starts the day the old period did is another
-    period."""
+    seat charges, each once its invoice is paid (an open or void invoice paid nothing),
+    less the credit carried into it from the period it replaced and the refunds paid of
+    changes made in it that kept its cycle (one query). A period is its first and last
+    day: a new cycle that starts the day the old period did is another period."""
+    settled = Q(invoice__kind=InvoiceKind.RETURN_INVOICE) | Exists(
+        Payment.objects.filter(invoice=OuterRef("invoice"), status=PaymentStatus.PAID)
+    )
     lines = LedgerLine.objects.filter(
         Q(
             period_start=subscription.period_start,
@@ -42,6 +47,7 @@ def paid_for_period(subscription: Subscription) -> Totals:
             # A new cycle's refund is of the period it ended, not of the one it began.
             refund_request__plan_change__from_cycle=F("refund_request__plan_change__to_cycle"),
         ),
+        settled,
         organisation_id=subscription.organisation_id,
     ).select_related("invoice")
     net, documents = Decimal(0), {}
@@ -95,8 +101,13 @@ def invoiced_for_period(subscription: Subscription) -> Totals:
 
 
 def lines_of(organisation: Organisation) -> QuerySet[LedgerLine]:
-    """The organisation's ledger, newest first (its billing history)."""
-    lines = LedgerLine.objects.filter(organisation=organisation).select_related("invoice")
+    """The organisation's billing history, newest first: its charges, credits and refunds
+    (the payments received are its invoices' status)."""
+    lines = (
+        LedgerLine.objects.filter(organisation=organisation)
+        .exclude(kind=LedgerKind.PAYMENT_RECEIVED)
+        .select_related("invoice")
+    )
     return lines.order_by("-booked_on", "-id")
 
 
@@ -110,9 +121,15 @@ class Account:
 
     @property
     def charges(self) -> Decimal:
-        """Every line but refunds paid (a credit counts negative)."""
+        """What was charged and not voided, tax-exclusive (a credit counts negative)."""
+        charged = CHARGE_KINDS | {LedgerKind.VOIDED}
+        return sum((line.signed_amount for line in self.lines if line.kind in charged), Decimal(0))
+
+    @property
+    def received(self) -> Decimal:
+        """The payments received, tax included."""
         return sum(
-            (line.amount for line in self.lines if line.kind != LedgerKind.REFUND_PAID),
+            (line.amount for line in self.lines if line.kind == LedgerKind.PAYMENT_RECEIVED),
             Decimal(0),
         )
 
@@ -132,7 +149,7 @@ class Account:
 def accounts(organisation: Organisation | None = None) -> list[Account]:
     """Each organisation's ledger and sums by currency, by slug (one query)."""
     lines = LedgerLine.objects.select_related(
-        "organisation", "invoice", "refund_request__plan_change"
+        "organisation", "invoice", "payment__invoice", "refund_request__plan_change"
     ).order_by("organisation__slug", "currency", "booked_on", "id")
     if organisation is not None:
         lines = lines.filter(organisation=organisation)

@@ -3,14 +3,25 @@ change that costs money must ask for one first."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from portal.models import Organisation
 from subscriptions import stripe_gateway
-from subscriptions.models import PaymentAccount
+from subscriptions.models import PaymentAccount, Subscription
 
 
 def payment_account_of(organisation: Organisation) -> PaymentAccount | None:
     """The organisation's account at the payment provider, or None (one query)."""
     return PaymentAccount.objects.filter(organisation=organisation).first()
+
+
+def past_due_since(organisation: Organisation) -> date | None:
+    """The renewal day whose payment is still refused, or None (one query)."""
+    return (
+        Subscription.objects.filter(organisation=organisation)
+        .values_list("past_due_since", flat=True)
+        .first()
+    )
 
 
 def needs_card(organisation: Organisation) -> bool:

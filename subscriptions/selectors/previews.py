@@ -220,7 +220,7 @@ def _quote(
     upgrade never charged, and a refund could exceed what was paid."""
     if to_cycle == subscription.cycle:
         quote = quote_change(
-            paid_value=subscription.paid_value,
+            paid_value=subscription.value_paid,
             new_value=new_price,
             days_in_period=subscription.period_days,
             remaining=remaining_days(subscription.period_end, today),
@@ -231,7 +231,7 @@ def _quote(
         return quote, subscription.period_start, subscription.period_end
     start, end = today, period_end(today, to_cycle)
     quote = quote_cycle_switch(
-        paid_value=subscription.paid_value,
+        paid_value=subscription.value_paid,
         days_in_period=subscription.period_days,
         remaining=remaining_days(subscription.period_end, today),
         new_price=new_price,

@@ -24,10 +24,12 @@ def confirm_change(
     keep_user_ids: Iterable[int] | None = None,
     promise: str | None = None,
     idempotency_key: str | None = None,
+    authenticated_payment: str = "",
 ) -> PlanChange | ScheduledChange:
     """``plan_changes.change_plan`` now, or ``scheduled_changes.schedule_change`` for the
     period's end: the same checks, refusals and promise; the same key sent twice makes
-    or schedules the change once."""
+    or schedules the change once. ``authenticated_payment``: the hold the customer confirmed
+    in the page (3-D Secure) for a change made now."""
     if at_period_end:
         return scheduled_changes.schedule_change(
             organisation,
@@ -48,4 +50,5 @@ def confirm_change(
         keep_user_ids=keep_user_ids,
         promise=promise,
         idempotency_key=idempotency_key,
+        authenticated_payment=authenticated_payment,
     )

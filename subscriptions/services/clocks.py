@@ -15,8 +15,8 @@ from audit.services import Action, record
 from portal import clock, hosts
 from portal.models import Organisation
 from subscriptions.exceptions import ClockRefused
+from subscriptions.services.billing import BillingRun, run_billing
 from subscriptions.services.guards import require_staff
-from subscriptions.services.subscription import BillingRun, run_billing
 
 # How far ahead of the real date a clock may go: each day ahead is renewals booked into the
 # append-only ledger, and a mistyped year would book decades.

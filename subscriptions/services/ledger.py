@@ -28,6 +28,7 @@ from subscriptions.models import (
     InvoiceKind,
     LedgerKind,
     LedgerLine,
+    Payment,
     PlanChange,
     RefundRequest,
     Subscription,
@@ -57,6 +58,7 @@ def _issue(
     subtotal: Decimal,
     tax: Decimal,
     corrects: list[Invoice] | None = None,
+    voids: Invoice | None = None,
 ) -> Invoice:
     """An invoice, or with ``corrects`` a return invoice (its own number series, positive
     amounts: what goes back, and the originals with their dates), numbered from its
@@ -77,6 +79,7 @@ def _issue(
         organisation=organisation,
         issued_on=day,
         currency=currency,
+        voids=voids,
         **_buyer(organisation),
         seller_name=settings.PORTAL_INVOICE_SELLER,
         registration_number=(
@@ -196,7 +199,7 @@ def book_change(
     credit_used = subscription.amount_paid - change.amount_due
     if credit_used <= 0:
         return ChangeDocuments(invoice=invoice, returned=None)
-    originals = _paid_before(organisation.pk, change)
+    originals = invoices_of_period(organisation.pk, change)
     returned = _issue(
         organisation,
         subscription.currency,
@@ -210,7 +213,7 @@ def book_change(
     return ChangeDocuments(invoice=invoice, returned=returned)
 
 
-def _paid_before(organisation_id: int, change: PlanChange) -> list[Invoice]:
+def invoices_of_period(organisation_id: int, change: PlanChange) -> list[Invoice]:
     """The invoices paid for the period ``change`` was made in (its lines cover the
     change's day), not counting what the change itself issued (a new cycle's invoice)."""
     return list(
@@ -231,7 +234,7 @@ def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
     line is, with its return invoice (返還インボイス) for the amount and the tax paid on it,
     correcting the invoices paid for the period of the refund's change."""
     assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
-    originals = _paid_before(refund.organisation_id, refund.plan_change)
+    originals = invoices_of_period(refund.organisation_id, refund.plan_change)
     document = _issue(
         refund.organisation,
         refund.currency,
@@ -250,3 +253,54 @@ def book_refund_paid(refund: RefundRequest, *, day: date) -> LedgerLine:
         refund_request=refund,
         invoice=document,
     )
+
+
+def book_payment(payment: Payment, *, day: date) -> LedgerLine:
+    """A payment received: the money that came in (tax included), against its invoice (the
+    payment's: the invoice's own lines are what it bills) and for the period of that
+    invoice's charges."""
+    assert connection.in_atomic_block, "ledger lines are written in the payment's transaction"
+    charge = payment.invoice.lines.filter(period_start__isnull=False).order_by("pk").first()
+    return LedgerLine.objects.create(
+        organisation_id=payment.organisation_id,
+        kind=LedgerKind.PAYMENT_RECEIVED,
+        amount=payment.amount,
+        currency=payment.currency,
+        booked_on=day,
+        period_start=charge.period_start if charge is not None else None,
+        period_end=charge.period_end if charge is not None else None,
+        description=payment.reference,
+        payment=payment,
+    )
+
+
+def void_invoice(invoice: Invoice, *, day: date) -> Invoice:
+    """An invoice never paid, cancelled: its return invoice (voiding it: the same amounts
+    and tax, correcting it) and a line cancelling each of its charges, for their periods."""
+    assert connection.in_atomic_block, "ledger lines are written in the change's transaction"
+    organisation = invoice.organisation
+    returned = _issue(
+        organisation,
+        invoice.currency,
+        day,
+        subtotal=invoice.subtotal,
+        tax=invoice.tax,
+        corrects=[invoice],
+        voids=invoice,
+    )
+    for line in invoice.lines.all():
+        LedgerLine.objects.create(
+            organisation=organisation,
+            kind=LedgerKind.VOIDED,
+            amount=line.amount,
+            currency=line.currency,
+            booked_on=day,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            plan=line.plan,
+            seats=line.seats,
+            cycle=line.cycle,
+            description=f"{invoice.number} void",
+            invoice=returned,
+        )
+    return returned

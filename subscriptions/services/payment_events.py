@@ -1,7 +1,7 @@
 """Events the payment provider sends to the webhook: kept once by their id (a replay finds
 the event and changes nothing), then processed by a job, each kind by its handler. A
-dispute tells the vendor's payments contact and is audited; the others are noted (renewals
-and refunds paid through the provider will read theirs)."""
+payment succeeded is booked if the portal had not booked it yet; a dispute tells the
+vendor's payments contact and is audited; the others are noted."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from audit.services import Action, record
 from portal.emails import send_after_commit
-from subscriptions.models import PlanChange, ProviderEvent
+from subscriptions.models import Payment, PaymentStatus, ProviderEvent
+from subscriptions.services import collection
 
 
 def receive(event: dict[str, Any]) -> ProviderEvent | None:
@@ -27,12 +28,12 @@ def receive(event: dict[str, Any]) -> ProviderEvent | None:
 
 
 def _dispute_opened(dispute: dict[str, Any]) -> str:
-    change = (
-        PlanChange.objects.filter(payment_reference=dispute.get("payment_intent") or "-")
+    payment = (
+        Payment.objects.filter(reference=dispute.get("payment_intent") or "-")
         .select_related("organisation")
         .first()
     )
-    organisation = change.organisation if change is not None else None
+    organisation = payment.organisation if payment is not None else None
     facts = {
         "dispute": dispute.get("id"),
         "payment_intent": dispute.get("payment_intent"),
@@ -55,13 +56,26 @@ def _dispute_opened(dispute: dict[str, Any]) -> str:
     return "staff told"
 
 
+def _payment_succeeded(intent: dict[str, Any]) -> str:
+    """The provider took a payment: booked if the portal asked for it and had not booked it
+    yet (its capture's answer lost); a payment the portal never asked for is left to
+    ``reconcile_payments``."""
+    payment = Payment.objects.filter(reference=intent.get("id") or "-").first()
+    if payment is None:
+        return "not a payment of the portal's"
+    if payment.status == PaymentStatus.PAID:
+        return "booked already"
+    collection.record_received(payment)
+    return "payment booked"
+
+
 def _noted(found: dict[str, Any]) -> str:
     return f"noted ({found.get('status') or found.get('object') or 'event'})"
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "charge.dispute.created": _dispute_opened,
-    "payment_intent.succeeded": _noted,
+    "payment_intent.succeeded": _payment_succeeded,
     "payment_intent.payment_failed": _noted,
     "refund.updated": _noted,
     "setup_intent.succeeded": _noted,

@@ -3,7 +3,10 @@ on first use), made its default, and kept here as brand, last four digits and ex
 
 from __future__ import annotations
 
+import logging
+
 import stripe
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 from stripe.params import SetupIntentCreateParams
@@ -12,10 +15,13 @@ from accounts.models import User
 from audit.services import Action, record
 from portal.models import Organisation
 from subscriptions.exceptions import CardRefused, ProviderUnavailable
-from subscriptions.models import PaymentAccount
+from subscriptions.models import PaymentAccount, Subscription
+from subscriptions.services import dunning
 from subscriptions.services.guards import require_subscription_manager
 from subscriptions.snapshots import card_snapshot
 from subscriptions.stripe_gateway import client
+
+logger = logging.getLogger(__name__)
 
 
 def attach_card(
@@ -23,12 +29,19 @@ def attach_card(
 ) -> PaymentAccount:
     """Make the provider's payment method ``payment_method_id`` (made by its card form, or
     by ``manage.py test_card``) the organisation's card on file, replacing any other;
-    audited. ``CardRefused`` when the provider refuses the card; nothing changes then."""
+    audited. ``CardRefused`` when the provider refuses the card; nothing changes then.
+    While past due, the unpaid invoices are paid with it at once (``dunning.pay_now``)."""
     require_subscription_manager(organisation, acting_user)
     try:
-        return _attach(organisation, payment_method_id, acting_user=acting_user)
+        account = _attach(organisation, payment_method_id, acting_user=acting_user)
     except (stripe.APIConnectionError, stripe.APIError):
         raise ProviderUnavailable() from None
+    if Subscription.objects.filter(organisation=organisation, past_due_since__isnull=False):
+        try:
+            dunning.pay_now(organisation)
+        except Exception:  # the card is kept; the next billing run asks again
+            logger.exception("Paying %s's unpaid invoices failed", organisation.slug)
+    return account
 
 
 def _attach(
@@ -73,6 +86,43 @@ def _attach(
             after=card_snapshot(account),
         )
     return account
+
+
+# Stripe's own test mode takes its test cards as these payment methods (raw numbers need
+# an account enabled for them); the local provider takes the numbers.
+STRIPE_TEST_METHODS = {
+    "4242424242424242": "pm_card_visa",
+    "4000000000000341": "pm_card_chargeCustomerFail",
+    "4000002500003155": "pm_card_authenticationRequired",
+    "4000000000000002": "pm_card_visa_chargeDeclined",
+}
+
+
+def test_payment_method(number: str, expires: str = "12/2034") -> str:
+    """In test mode (the caller checks ``stripe_gateway.test_mode``): a payment method of
+    the test card ``number`` to attach (``manage.py test_card``, the demo's cards).
+    ``ValueError`` for a number or expiry the provider would not take."""
+    if not settings.STRIPE_API_BASE:
+        if number not in STRIPE_TEST_METHODS:
+            raise ValueError(
+                f"With Stripe's test keys, the test cards are {', '.join(STRIPE_TEST_METHODS)}."
+            )
+        return STRIPE_TEST_METHODS[number]
+    month, _, year = expires.partition("/")
+    if not (number.isdigit() and month.isdigit() and year.isdigit()):
+        raise ValueError("Give the number as digits and the expiry as MM/YYYY.")
+    method = client().v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {
+                "number": number,
+                "exp_month": int(month),
+                "exp_year": int(year),
+                "cvc": "123",
+            },
+        }
+    )
+    return method.id
 
 
 def start_card_setup() -> str:

@@ -18,10 +18,10 @@ from portal.models import Organisation
 from subscriptions.exceptions import FeedbackReasonNotForChange
 from subscriptions.models import ChangeKind, FeedbackReason, PlanChange
 from subscriptions.models.changes import terms_of
-from subscriptions.payments import charge_key, payment_gateway
+from subscriptions.payments import charge_key
 from subscriptions.selectors.catalogue import get_plan, valid_choice
 from subscriptions.selectors.entitlements import forget_entitlements
-from subscriptions.services import ledger, notices, scheduled_changes
+from subscriptions.services import collection, ledger, notices, scheduled_changes
 from subscriptions.services.change_checks import check_change
 from subscriptions.services.guards import require_subscription_manager
 from subscriptions.services.locks import locked_subscription
@@ -41,23 +41,29 @@ def change_plan(
     idempotency_key: str | None = None,
     today: date | None = None,
     promise: str | None = None,
+    authenticated_payment: str = "",
 ) -> PlanChange:
     """Apply a plan change immediately. Serialised per organisation by a row lock on
     the subscription; a repeated ``idempotency_key`` returns the change it already made.
     When active users exceed the new plan's seats, ``keep_user_ids`` chooses who stays
     active; the others are deactivated, never deleted. Creates no refund. An amount due
-    is charged through ``subscriptions.payments`` as the last step, under the caller's key
-    (or one derived from the change); when it fails nothing is changed. With ``promise``
+    is held on the card as the last step, under the caller's key (or one derived from the
+    change), and taken once the change is committed (``services.collection``); when the
+    hold is refused nothing is changed. With ``promise``
     (the ``PlanChangePreview.promise`` of the page or dry run the confirmer saw), the change
     is made only if its figures are still those: else ``QuoteChanged``, nothing changed.
+    When the card asks for 3-D Secure, ``AuthenticationRequired`` (nothing changed); sent
+    again with ``authenticated_payment`` (the hold the customer then confirmed), it is
+    paid with that hold.
     Refused (``RuntimeError``) inside a caller's transaction: it commits on its own."""
     day = today or clock.today(organisation)
     to_plan = get_plan(plan_code)
     if feedback_reason:
         valid_choice(feedback_reason, FeedbackReason, "reason")
-    # Durable: the charge is the last write only if this transaction is the outermost (a
-    # caller's own transaction would commit, or roll back, after the money was taken).
-    with transaction.atomic(durable=True):
+    # Durable: the hold is the last write only if this transaction is the outermost (a
+    # caller's own transaction would commit, or roll back, after the money was held), and
+    # the held money is taken once it is committed (``collection.paid_on_commit``).
+    with collection.paid_on_commit() as holds, transaction.atomic(durable=True):
         subscription = locked_subscription(organisation)
         if idempotency_key:
             done = PlanChange.objects.filter(
@@ -121,6 +127,8 @@ def change_plan(
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
         subscription.save_terms()
+        if subscription.past_due_since is not None:  # to Free (the rule): the unpaid is void
+            collection.void_unpaid(organisation, subscription, day=day)
         documents = ledger.book_change(
             organisation,
             subscription,
@@ -150,23 +158,22 @@ def change_plan(
         for document in (documents.invoice, documents.returned):
             if document is not None:  # the primary contact has them in the email above
                 notices.send_document(organisation, document, to_primary_contact=False)
-        if documents.charged > 0:
-            # Last: money taken cannot be rolled back, so everything that can refuse or
-            # fail has done so. A PaymentFailed rolls the whole change back (the email
-            # above leaves only on commit). What is charged is the invoice's total (the
-            # amount due and its tax) less the credit given back on the return invoice.
-            change.payment_reference = (
-                payment_gateway()
-                .charge(
-                    organisation=organisation,
-                    amount=documents.charged,
-                    currency=preview.currency,
-                    description=f"{preview.from_plan.code} → {to_plan.code}",
-                    idempotency_key=key,
-                )
-                .reference
-            )
+        if documents.invoice is not None and documents.charged > 0:
+            # Last: everything that can refuse or fail has done so. A PaymentFailed rolls
+            # the whole change back (the email above leaves only on commit). What is held
+            # is the invoice's total (the amount due and its tax) less the credit given
+            # back on the return invoice; it is taken once the change is committed.
+            change.payment_reference = holds.hold(
+                documents.invoice,
+                documents.charged,
+                description=f"{preview.from_plan.code} → {to_plan.code}",
+                idempotency_key=key,
+                day=day,
+                authenticated=authenticated_payment,
+            ).reference
             change.save(update_fields=["payment_reference"])
+        elif documents.invoice is not None:
+            collection.settled_by_credit(documents.invoice, day=day)
     organisation.subscription = subscription
     forget_entitlements(organisation)
     return change

@@ -1,6 +1,8 @@
 """Refund requests and their review. A refund is only ever created by the customer's
-``request_refund``; staff then approve, reject or mark it refunded; the customer may
-withdraw it while pending. Every move is audited and the requester emailed."""
+``request_refund``; staff then approve or reject it, and pay an approved one through the
+payment provider (or mark it refunded when the money went back outside it, by bank
+transfer); the customer may withdraw it while pending. Every move is audited and the
+requester emailed."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from subscriptions.exceptions import (
 )
 from subscriptions.models import PlanChange, RefundRequest, RefundStatus
 from subscriptions.selectors.refunds import refund_refusal
-from subscriptions.services import ledger, notices
+from subscriptions.services import collection, ledger, notices
 from subscriptions.services.guards import require_customer_manager, require_staff
 from subscriptions.snapshots import refund_snapshot
 
@@ -43,11 +45,14 @@ class RefundMove:
     requires: str | None = None
 
 
-# The refund life cycle as data: every move, and only these, can be made.
+# The refund life cycle as data: every move, and only these, can be made. An approved
+# refund is paid through the provider against the period's payments ("pay": the provider's
+# reference recorded), or marked refunded with the reference of money returned outside it.
 REFUND_MOVES: tuple[RefundMove, ...] = (
     RefundMove(RefundStatus.PENDING, RefundStatus.APPROVED, "staff", "approve", ("note",)),
     RefundMove(RefundStatus.PENDING, RefundStatus.REJECTED, "staff", "reject", ("note",), "note"),
     RefundMove(RefundStatus.PENDING, RefundStatus.WITHDRAWN, "customer", "withdraw"),
+    RefundMove(RefundStatus.APPROVED, RefundStatus.REFUNDED, "staff", "pay", ("note",)),
     RefundMove(
         RefundStatus.APPROVED,
         RefundStatus.REFUNDED,
@@ -74,7 +79,7 @@ def decide_refund(
     note: str = "",
     payment_reference: str = "",
 ) -> RefundRequest:
-    """Take a staff decision by its name (``STAFF_DECISIONS``: approve, reject,
+    """Take a staff decision by its name (``STAFF_DECISIONS``: approve, reject, pay,
     mark_refunded), with the field the move requires; the admin's actions, its review
     page and ``manage.py refunds`` all come here."""
     move = STAFF_DECISIONS.get(decision)
@@ -83,7 +88,12 @@ def decide_refund(
             status=str(RefundStatus(refund.status).label).lower(), move=decision
         )
     return _move_refund(
-        refund, move.to, acting_user=acting_user, note=note, payment_reference=payment_reference
+        refund,
+        move.to,
+        decision=decision,
+        acting_user=acting_user,
+        note=note,
+        payment_reference=payment_reference,
     )
 
 
@@ -131,13 +141,17 @@ def _move_refund(
     refund: RefundRequest,
     to_status: str,
     *,
+    decision: str | None = None,
     acting_user: User | None,
     note: str = "",
     payment_reference: str = "",
 ) -> RefundRequest:
-    """Move the request along ``REFUND_MOVES``: the move must be in the table, made by
-    whom it says, with the field it requires (blank counts as missing). Refused
-    (``RuntimeError``) inside a caller's transaction: it commits on its own."""
+    """Move the request along ``REFUND_MOVES`` (the staff's ``decision`` names the move
+    when two lead to the same status): the move must be in the table, made by whom it
+    says, with the field it requires (blank counts as missing). "pay" pays the refund
+    through the provider (``collection.refund_payments``); when the provider refuses,
+    nothing moves (``RefundNotPaid``). Refused (``RuntimeError``) inside a caller's
+    transaction: it commits on its own."""
     note, payment_reference = (note or "").strip(), (payment_reference or "").strip()
     # Durable: a refund paid is money gone; no caller's transaction may outlive it.
     with transaction.atomic(durable=True):
@@ -147,7 +161,12 @@ def _move_refund(
             .get(pk=refund.pk)
         )
         move = next(
-            (m for m in REFUND_MOVES if (m.start, m.to) == (refund.status, to_status)), None
+            (
+                m
+                for m in REFUND_MOVES
+                if (m.start, m.to) == (refund.status, to_status) and decision in (None, m.decision)
+            ),
+            None,
         )
         if move is None:
             status = str(RefundStatus(refund.status).label).lower()
@@ -164,6 +183,8 @@ def _move_refund(
         if move.requires is not None and not given[move.requires]:
             raise _REQUIRED[move.requires]()
         before = refund_snapshot(refund)
+        if move.decision == "pay":  # money goes back now: the last step that can refuse
+            payment_reference = collection.refund_payments(refund)
         refund.status = to_status
         if move.who == "staff":
             refund.decided_by = acting_user.email if acting_user is not None else "command"
@@ -223,6 +244,13 @@ def approve_refund(
 def reject_refund(refund: RefundRequest, *, acting_user: User | None, note: str) -> RefundRequest:
     """Refuse a pending request; the note (required) tells the customer why."""
     return decide_refund(refund, "reject", acting_user=acting_user, note=note)
+
+
+def pay_refund(refund: RefundRequest, *, acting_user: User | None, note: str = "") -> RefundRequest:
+    """Pay an approved refund back through the payment provider, against the payments of
+    its period: the provider's reference recorded, the refund a ledger line with its return
+    invoice."""
+    return decide_refund(refund, "pay", acting_user=acting_user, note=note)
 
 
 def mark_refunded(

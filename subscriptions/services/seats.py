@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import F
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
@@ -72,6 +73,19 @@ def leaving_when_due(organisation: Organisation, *, seats: int, kept: Iterable[i
             reason=_("the users to keep no longer fit in %(seats)s seats.") % {"seats": seats}
         )
     return sorted(active.keys() - keep)
+
+
+def kept_by_rule(organisation: Organisation, *, seats: int) -> list[int]:
+    """Who keeps a seat when nobody chose (an organisation falling back to Free after its
+    payment failed): the primary contact, then the super admins, then the most recently
+    active (last sign-in, newest first; never signed in last, oldest account first), up to
+    ``seats``. Empty when every active user fits."""
+    with tenant_context(organisation):
+        active = seat_holders().order_by(
+            "-is_primary_contact", "-is_super_admin", F("last_login").desc(nulls_last=True), "pk"
+        )
+        ids = list(active.values_list("pk", flat=True))
+    return [] if len(ids) <= seats else ids[:seats]
 
 
 def record_seats_in_use(organisation: Organisation, used: int) -> None:

@@ -5,12 +5,11 @@ the period's end when its day comes."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
@@ -21,7 +20,13 @@ from portal import clock
 from portal.exceptions import DomainError
 from portal.models import Organisation
 from subscriptions.exceptions import InvalidChoice, ScheduledChangeOutdated
-from subscriptions.models import BillingCycle, Currency, PlanChange, ScheduledChange, Subscription
+from subscriptions.models import (
+    BillingCycle,
+    Currency,
+    PlanChange,
+    ScheduledChange,
+    Subscription,
+)
 from subscriptions.models.changes import terms_of
 from subscriptions.selectors.catalogue import (
     get_plan,
@@ -31,7 +36,7 @@ from subscriptions.selectors.catalogue import (
 from subscriptions.selectors.change_rules import change_refusal
 from subscriptions.selectors.periods import Rates, list_price, renewals
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import ledger, notices, reminders, resolutions
+from subscriptions.services import collection, ledger, notices, resolutions
 from subscriptions.services.guards import require_staff
 from subscriptions.services.seats import leaving_when_due
 from subscriptions.snapshots import snapshot
@@ -60,7 +65,7 @@ def start_subscription(
     valid_choice(currency, Currency, "currency")
     seats = valid_seats(plan, seats if seats is not None else (plan.seat_cap or 1))
     price = list_price(plan, cycle, seats, currency)
-    paid = price if amount_paid is None else amount_paid
+    paid = price if amount_paid is None else amount_paid  # paid outside the portal
     if paid < 0:
         raise InvalidChoice(value=str(paid), field="amount paid", choices="≥ 0")
     day = period_start or clock.today(organisation)
@@ -71,7 +76,10 @@ def start_subscription(
         subscription.billing_anchor = day
         subscription.begin_period(day, paid)
         subscription.save()
-        ledger.book_period_charge(organisation, subscription, issued_on=clock.today(organisation))
+        today = clock.today(organisation)
+        invoice = ledger.book_period_charge(organisation, subscription, issued_on=today)
+        if invoice is not None:  # what was paid, before the portal
+            collection.settled_outside(invoice, day=today)
         record(
             Action.SUBSCRIPTION_STARTED,
             acting_user=acting_user,
@@ -89,7 +97,7 @@ def renew_if_due(
     ``today`` has reached at list price, each with its charge, audited; the first of them
     on the scheduled change's plan, cycle and seats when its day has come. Returns the
     subscription as of today."""
-    return _renew(organisation, subscription, today).subscription
+    return renew(organisation, subscription, today).subscription
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ class Renewal:
     not_applied: ScheduledChange | None = None
 
 
-def _renew(
+def renew(
     organisation: Organisation,
     subscription: Subscription,
     today: date,
@@ -238,86 +246,3 @@ def _set_aside(organisation: Organisation, scheduled: ScheduledChange, *, reason
     notices.tell_primary_contact(
         organisation, "scheduled_not_applied", scheduled=scheduled, language=scheduled.language
     )
-
-
-@dataclass
-class BillingRun:
-    """What ``run_billing`` did: the subscriptions renewed (organisation slug and the
-    periods started), the scheduled changes applied and set aside, the reminders sent,
-    and the subscriptions that failed (slug and why)."""
-
-    today: date
-    renewed: list[tuple[str, int]] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)
-    not_applied: list[tuple[str, str]] = field(default_factory=list)
-    reminded: list[str] = field(default_factory=list)
-    renewals_announced: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-
-def run_billing(today: date | None = None) -> BillingRun:
-    """Renew every subscription whose period ended before its organisation's today (its
-    test clock's, or the real date: ``portal.clock``; ``today``, when given, for every
-    organisation), applying the changes scheduled for then, each in its own transaction
-    under its row lock, so that two runs at once renew each one once and a second run for
-    the same day finds nothing; then remind the primary contacts of changes coming soon
-    (``reminders``). One organisation's failure is reported and does not stop the others.
-    Work per subscription does not grow with the number of tenant schemas."""
-    report = BillingRun(today or clock.today())
-    # Each renewal commits on its own, its charges and invoices final: a caller's transaction
-    # is refused here (``RuntimeError``), before any renewal (a durable block must be the
-    # outermost; the test harness's own transaction passes).
-    with transaction.atomic(durable=True):
-        pass
-
-    def by_its_day(field: str, lookup: str) -> Q:
-        if today is not None:
-            return Q(**{f"{field}__{lookup}": today})
-        return clock.by_each_clock(field, lookup)
-
-    # Only these can have a change due: one scheduled later in the run is scheduled after
-    # its subscription renewed (scheduling renews first), so its day is still to come.
-    scheduled = set(
-        ScheduledChange.objects.filter(
-            by_its_day("effective", "lte"), status=ScheduledChange.Status.SCHEDULED
-        ).values_list("organisation_id", flat=True)
-    )
-    rates: Rates = {}  # the seat rates as the run reads them, each once
-    due = Subscription.objects.filter(by_its_day("period_end", "lt")).order_by("pk")
-    for pk, slug in due.values_list("pk", "organisation__slug"):
-        try:
-            with transaction.atomic(durable=True):
-                # Lock the subscription row alone (not the plan or the organisation that
-                # every other renewal joins), and skip it if another run renewed it.
-                subscription = (
-                    Subscription.objects.select_for_update(of=("self",))
-                    .select_related("plan", "organisation")
-                    .filter(by_its_day("period_end", "lt"), pk=pk)
-                    .first()
-                )
-                if subscription is None:
-                    continue
-                organisation = subscription.organisation
-                renewal = _renew(
-                    organisation,
-                    subscription,
-                    today or clock.today(organisation),
-                    may_have_scheduled=subscription.organisation_id in scheduled,
-                    rates=rates,
-                )
-        except Exception as error:  # reported; the next organisation is still renewed
-            logger.exception("Renewing %s failed", slug)
-            report.failed.append((slug, str(error)))
-            continue
-        report.renewed.append((slug, renewal.periods))
-        if renewal.applied is not None:
-            report.applied.append(slug)
-        if renewal.not_applied is not None:
-            report.not_applied.append((slug, renewal.not_applied.note))
-    reminded, failed = reminders.send_reminders(today)
-    report.reminded = reminded
-    report.failed.extend(failed)
-    renewals, failed = reminders.send_renewal_reminders(today)
-    report.renewals_announced = renewals
-    report.failed.extend(failed)
-    return report

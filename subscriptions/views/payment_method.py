@@ -4,8 +4,6 @@ provider, never to the portal; 3-D Secure happens there too)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -19,40 +17,10 @@ from portal.idempotency import idempotent, new_key
 from portal.refusals import answered
 from subscriptions import stripe_gateway
 from subscriptions.forms import CardForm
-from subscriptions.selectors.payments import payment_account_of
+from subscriptions.selectors.payments import past_due_since, payment_account_of
 from subscriptions.services import payment_methods
+from subscriptions.views.provider import page_csp, script_url
 from subscriptions.views.store import store_page
-
-
-def script_url() -> str:
-    """Stripe.js, or the local provider's stand-in for it."""
-    if settings.STRIPE_API_BASE:
-        return f"{settings.STRIPE_API_BASE.rstrip('/')}/js.stripe.com/v3/"
-    return "https://js.stripe.com/v3/"
-
-
-def page_csp() -> str:
-    """The Content-Security-Policy of a page with the provider's card form: ours
-    (``PORTAL_CSP``), with the provider's origins for its script, its requests and its
-    frames, and nothing else."""
-    if settings.STRIPE_API_BASE:
-        parts = urlsplit(settings.STRIPE_API_BASE)
-        origins = {d: f"{parts.scheme}://{parts.netloc}" for d in ("script", "connect", "frame")}
-    else:
-        origins = {
-            "script": "https://js.stripe.com",
-            "connect": "https://api.stripe.com",
-            "frame": "https://js.stripe.com https://hooks.stripe.com",
-        }
-    directives = [d.strip() for d in settings.PORTAL_CSP.split(";")]
-    for kind, origin in origins.items():
-        name = f"{kind}-src"
-        found = [i for i, d in enumerate(directives) if d.split()[0] == name]
-        if found:
-            directives[found[0]] += f" {origin}"
-        else:
-            directives.append(f"{name} {origin}")
-    return "; ".join(directives)
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,6 +44,8 @@ def payment_method(request: OrganisationRequest) -> HttpResponse:
                     request,
                     _("Your card ending in %(last4)s is on file.") % {"last4": account.last4},
                 )
+                if past_due_since(organisation) is not None:
+                    messages.error(request, _("The unpaid renewal could not be paid with it."))
                 return HttpResponseRedirect(reverse("store_payment_method"))
             status = refusal.status
     client_secret = ""

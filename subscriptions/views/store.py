@@ -5,6 +5,7 @@ prorated refund request). Thin views over subscriptions.services."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -21,7 +22,12 @@ from portal.http import OrganisationRequest
 from portal.idempotency import idempotent, new_key
 from portal.refusals import answered
 from subscriptions import stripe_gateway
-from subscriptions.exceptions import InvalidSeats, SeatsAgainstTheChange, UnknownPlan
+from subscriptions.exceptions import (
+    AuthenticationRequired,
+    InvalidSeats,
+    SeatsAgainstTheChange,
+    UnknownPlan,
+)
 from subscriptions.forms import (
     BillingDetailsForm,
     ChangeOptionsForm,
@@ -51,6 +57,7 @@ from subscriptions.selectors.refunds import refund_refusal
 from subscriptions.selectors.scheduled_changes import cancelled_by, scheduled_change_of
 from subscriptions.services import billing_details as billing_details_service
 from subscriptions.services import changes, plan_changes, refunds, scheduled_changes
+from subscriptions.views.provider import page_csp, script_url
 
 store_page = organisation_page(can_manage_subscription)
 # The Store page shows the latest of its histories; their own pages show them all.
@@ -128,6 +135,7 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
     seats, cycle = options.cleaned_data.get("seats"), options.cleaned_data.get("cycle") or None
     problems = [options.problem()]
     status = 200
+    authenticate = None  # the card asks the customer to confirm the payment (3-D Secure)
     if request.method == "POST":
         status = 400  # unless the change is made
         choice = ConfirmChangeForm(request.POST, active_users=list_active_users())
@@ -135,6 +143,8 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
             with answered(request, problems=problems) as refusal:
                 return _make_change(request, plan_code, choice, seats=seats, cycle=cycle)
             status = refusal.status
+            if isinstance(refusal.error, AuthenticationRequired):
+                authenticate = refusal.error
     with answered(request) as refusal:  # e.g. the plan has no price in this currency
         try:
             preview = previews.preview_plan_change(
@@ -172,8 +182,16 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         "new_key": new_key,
         # A change that takes money now asks for a card first, where cards are kept.
         "needs_card": preview.quote.due > 0 and needs_card(organisation),
+        "authenticate": authenticate,
+        # Payments through the provider in test mode say so on every page that takes money.
+        "test_mode": stripe_gateway.in_use() and stripe_gateway.test_mode(),
+        "script_url": script_url() if authenticate else "",
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
     }
-    return render(request, "subscriptions/store/confirm.html", context, status=status)
+    response = render(request, "subscriptions/store/confirm.html", context, status=status)
+    if authenticate:
+        response["Content-Security-Policy"] = page_csp()
+    return response
 
 
 def _make_change(
@@ -196,6 +214,7 @@ def _make_change(
         keep_user_ids=choice.kept_user_ids(),
         promise=choice.promise_shown,
         idempotency_key=request.idempotency_key,
+        authenticated_payment=choice.cleaned_data.get("authenticated_payment") or "",
     )
     if isinstance(done, ScheduledChange):
         messages.success(request, _scheduled(done))

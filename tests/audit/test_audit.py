@@ -403,9 +403,9 @@ def test_overrides_granted_and_revoked_are_audited(northwind: Site, by_staff: bo
 
 
 class DecliningGateway:
-    """A payment processor that declines every charge."""
+    """A payment processor that declines every hold."""
 
-    def charge(self, **_: Any) -> Charge:
+    def hold(self, **_: Any) -> Charge:
         raise PaymentFailed(amount="-", reason="declined")
 
 

@@ -49,7 +49,8 @@ def test_an_upgrade_a_downgrade_the_billing_history_and_an_invoice(walk, shop: S
 
     store.goto(shop.url("/store/#billing"))
     history = store.locator("[data-testid=billing-history] tbody tr")
-    lines = LedgerLine.objects.filter(organisation=shop.organisation)
+    # The charges (the payments received against their invoices are the invoices' status).
+    lines = LedgerLine.objects.filter(organisation=shop.organisation).exclude(kind="payment")
     assert history.count() == lines.count() == 2  # the period, the upgrade; a downgrade is free
     assert "アップグレードの料金" in history.nth(0).inner_text()
     paid = sum(line.amount for line in lines)
@@ -65,6 +66,7 @@ def test_an_upgrade_a_downgrade_the_billing_history_and_an_invoice(walk, shop: S
     assert "Seikyu KK 御中" in document.inner_text()
     assert store.inner_text("[data-testid=registration-number]") == "T7123456789012"
     assert store.inner_text("[data-testid=invoice-total]") == f"¥{upgrade.total:,.0f}"
+    assert store.inner_text("[data-testid=invoice-status]") == "支払済み"  # paid at once
     steps.check("invoice")
 
     # Printed ("Save as PDF"): the invoice alone, without the site around it.

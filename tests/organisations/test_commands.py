@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -11,7 +12,8 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Department, User
 from portal.models import Domain, Organisation
-from subscriptions.models import ScheduledChange
+from subscriptions.models import Invoice, PaymentAccount, ScheduledChange
+from subscriptions.stripe_gateway import client, minor_units
 from tests.conftest import drop_schemas, owner_role
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +208,21 @@ def test_seed_demo_reset_is_for_development_only(northwind, settings) -> None:
     with pytest.raises(CommandError, match="for development"):
         run("seed_demo", "--reset")
     assert Organisation.objects.filter(slug="northwind").exists()
+
+
+def test_the_demo_keeps_a_test_card_and_its_renewal_is_paid_with_it(
+    db, stripe_payments: str
+) -> None:
+    """Payments through the local provider (as ``make run`` has them): each paid demo
+    organisation has a test card on file, and its renewal is charged to it."""
+    run("seed_demo")
+    cards = dict(PaymentAccount.objects.values_list("organisation__slug", "last4"))
+    assert cards == {"acme": "4242", "globex": "4242", "initech": "4242"}
+    acme = Organisation.objects.get(slug="acme")
+    renewal = acme.subscription.period_end + timedelta(days=1)
+    out = run("clock", "advance", "--org", "acme", "--to", renewal.isoformat())
+    invoice = Invoice.objects.get(organisation=acme, kind="invoice", issued_on=renewal)
+    assert f"acme: invoice {invoice.number} paid" in out
+    assert invoice.status == "paid"
+    intent = client().v1.payment_intents.retrieve(invoice.payments.get().reference)
+    assert (intent.status, intent.amount) == ("succeeded", minor_units(invoice.total, "JPY"))

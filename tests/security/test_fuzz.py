@@ -269,7 +269,7 @@ FORMS = [
         "store_confirm",
         "post",
         "/store/plans/{plan_code}/",
-        ("seats", "cycle", "when", "keep", "promise", *IDEMPOTENT),
+        ("seats", "cycle", "when", "keep", "promise", "authenticated_payment", *IDEMPOTENT),
     ),
     FormCase("store_cancel_scheduled", "post", "/store/scheduled/cancel/", IDEMPOTENT),
     FormCase(

@@ -32,6 +32,7 @@ TABLES = [
     "subscriptions_auditevent",
     "subscriptions_billingdetails",
     "subscriptions_paymentaccount",
+    "subscriptions_payment",
     "portal_signup",
 ]
 # What both organisations have rows in, once each made a plan change.

@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import LedgerLine, PlanPrice, Subscription
-from subscriptions.services.subscription import run_billing
+from subscriptions.services.billing import run_billing
 from tests.conftest import Site, drop_schemas, on
 from tests.subscriptions.conftest import make_organisation
 
@@ -127,6 +127,11 @@ def test_a_catch_up_issues_its_invoices_on_the_day_it_runs(northwind: Site) -> N
     late = renewal + timedelta(days=3)
     with on(late):  # the worker was down three days
         call_command("run_billing", stdout=io.StringIO())
-    line = LedgerLine.objects.filter(organisation=northwind.organisation).latest("pk")
+    lines = LedgerLine.objects.filter(organisation=northwind.organisation)
+    line = lines.exclude(kind="payment").latest("pk")
     assert line.booked_on == renewal and line.period_start == renewal
     assert line.invoice is not None and line.invoice.issued_on == late
+    # Paid the day the run asked it (the record-only gateway takes what it is asked).
+    assert line.invoice.status == "paid"
+    received = lines.get(kind="payment", payment__invoice=line.invoice)
+    assert (received.booked_on, received.amount) == (late, line.invoice.total)

@@ -22,8 +22,8 @@ from portal.production import unmet_needs
 from subscriptions.exceptions import ClockRefused
 from subscriptions.models import Invoice, LedgerLine, PlanChange, Subscription
 from subscriptions.services import plan_changes, scheduled_changes
+from subscriptions.services.billing import run_billing
 from subscriptions.services.clocks import advance_clock
-from subscriptions.services.subscription import run_billing
 from tests.conftest import Site, on, queued_emails, signed_in
 from tests.factories import StaffFactory
 

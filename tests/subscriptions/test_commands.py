@@ -320,6 +320,8 @@ def test_subscriptions_lists_one_row_per_organisation(northwind, contoso) -> Non
         "anchor_month": started.month,  # annual: the month too
         "scheduled_change": None,
         "payment_method": None,  # no card on file
+        "status": "active",  # its renewals paid
+        "past_due_since": None,
     }
     assert sorted(row["organisation"] for row in data) == sorted(expected)
 

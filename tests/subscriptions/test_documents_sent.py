@@ -12,8 +12,8 @@ import pytest
 
 from subscriptions.models import Invoice, Subscription
 from subscriptions.services import plan_changes, refunds
+from subscriptions.services.billing import run_billing
 from subscriptions.services.billing_details import set_billing_details
-from subscriptions.services.subscription import run_billing
 from tests.conftest import Site, queued_emails, sending_queued_emails
 from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation

@@ -13,7 +13,7 @@ from django.db import transaction
 from audit.models import AuditEvent
 from subscriptions.models import LedgerLine, PlanChange, RefundRequest, RefundStatus
 from subscriptions.services import changes, plan_changes, refunds
-from subscriptions.services.subscription import run_billing
+from subscriptions.services.billing import run_billing
 from tests.conftest import Site
 
 DURABLE = "durable atomic block cannot be nested"

@@ -58,7 +58,7 @@ def test_every_charge_has_an_invoice_and_a_refund_paid_its_return_invoice(northw
     refunds.approve_refund(refund, acting_user=staff)
     refunds.mark_refunded(refund, acting_user=staff, payment_reference="BANK-9")
     lines = LedgerLine.objects.filter(organisation=organisation)
-    charges = lines.exclude(kind="refund_paid")
+    charges = lines.exclude(kind__in=["refund_paid", "payment"])
     assert charges.count() == 2 and not charges.filter(invoice__isnull=True).exists()
     invoices = Invoice.objects.filter(organisation=organisation, kind="invoice")
     numbers = list(invoices.values_list("number", flat=True))
@@ -163,8 +163,10 @@ def test_the_store_lists_and_prints_the_invoices(northwind: Site, settings) -> N
     assert 'data-testid="registration-number">T7123456789012<' in text
     assert f'data-testid="invoice-total">¥{invoice.total:,.0f}<' in text
     assert f'data-testid="invoice-tax">¥{invoice.tax:,.0f}<' in text
+    assert 'data-testid="invoice-status">支払済み<' in text
     english = client.get(f"/store/invoices/{invoice.number}/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Invoice (qualified invoice)" in english.content.decode()
+    assert 'data-testid="invoice-status">Paid<' in english.content.decode()
 
 
 def test_an_invoice_is_only_for_its_organisations_managers(northwind: Site, contoso: Site) -> None:
@@ -196,6 +198,7 @@ def test_the_invoices_command(northwind: Site, capsys) -> None:
     [shown] = json.loads(capsys.readouterr().out)["invoices"]
     invoice = Invoice.objects.get(organisation=northwind.organisation)
     assert shown["number"] == invoice.number and shown["currency"] == "JPY"
+    assert shown["status"] == "paid"  # the period the organisation started with was paid
     assert Decimal(shown["total"]) == Decimal(shown["subtotal"]) + Decimal(shown["tax"])
     assert shown["total"] == str(int(invoice.total))
     assert shown["registration_number"] is None  # none configured in the tests

@@ -14,7 +14,7 @@ from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from subscriptions.models import LedgerLine, Subscription
+from subscriptions.models import Invoice, LedgerLine, Subscription
 from subscriptions.selectors import ledger
 from subscriptions.services import plan_changes, refunds
 from subscriptions.services.subscription import start_subscription
@@ -33,9 +33,17 @@ BY_ROLE = pytest.mark.parametrize(
 
 
 def _lines(organisation) -> list[tuple[str, Decimal]]:
+    """The organisation's charges, credits and refunds (the payments received against its
+    invoices are lines too: ``_received``)."""
+    lines = LedgerLine.objects.filter(organisation=organisation).exclude(kind="payment")
+    return [(line.kind, line.amount) for line in lines.order_by("id")]
+
+
+def _received(organisation) -> list[tuple[str, Decimal]]:
+    lines = LedgerLine.objects.filter(organisation=organisation, kind="payment")
     return [
-        (line.kind, line.amount)
-        for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")
+        (Invoice.objects.get(payments__ledger_lines=line).number, line.amount)
+        for line in lines.order_by("id")
     ]
 
 
@@ -43,7 +51,11 @@ def test_a_paid_plan_starts_with_its_period_charge_and_free_with_nothing() -> No
     paid, _owner = make_organisation("professional", seats=3)
     subscription = Subscription.objects.get(organisation=paid)
     assert _lines(paid) == [("period_charge", Decimal("12600.00"))]  # ¥4,200 × 3 seats
-    line = LedgerLine.objects.get(organisation=paid)
+    line = LedgerLine.objects.get(organisation=paid, kind="period_charge")
+    # Staff start a subscription for what was paid already: its invoice is paid.
+    invoice = Invoice.objects.get(lines=line)
+    assert invoice.status == "paid"
+    assert _received(paid) == [(invoice.number, invoice.total)]
     assert (line.booked_on, line.period_start, line.period_end) == (
         subscription.period_start,
         subscription.period_start,
@@ -188,11 +200,19 @@ def test_the_ledger_command_shows_the_lines_and_sums(northwind: Site, capsys) ->
     [shown] = json.loads(capsys.readouterr().out)["organisations"]
     [account] = ledger.accounts(organisation)
     assert shown["organisation"] == organisation.slug and shown["currency"] == "JPY"
-    assert [line["kind"] for line in shown["lines"]] == ["period_charge", "upgrade_charge"]
+    # Each charge, and the payment received against its invoice (tax included).
+    kinds = [line["kind"] for line in shown["lines"]]
+    assert kinds == ["period_charge", "payment", "upgrade_charge", "payment"]
     numbers = [line["invoice"] for line in shown["lines"]]
-    assert numbers == [line.invoice.number if line.invoice else None for line in account.lines]
+    assert numbers == [line.document.number if line.document else None for line in account.lines]
     assert all(numbers) and len(set(numbers)) == 2  # each charge on its own invoice
-    charges = sum(Decimal(line["amount"]) for line in shown["lines"])
+    assert numbers[0] == numbers[1] and numbers[2] == numbers[3]
+    invoices = {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
+    received = [Decimal(line["amount"]) for line in shown["lines"] if line["kind"] == "payment"]
+    assert received == [invoices[numbers[0]].total, invoices[numbers[2]].total]
+    assert Decimal(shown["received"]) == sum(received) == account.received
+    shown_charges = [line for line in shown["lines"] if line["kind"] != "payment"]
+    charges = sum(Decimal(line["amount"]) for line in shown_charges)
     assert Decimal(shown["charges"]) == charges == account.charges
     assert Decimal(shown["refunds_paid"]) == 0
     assert Decimal(shown["balance"]) == Decimal(shown["charges"]) - Decimal(shown["refunds_paid"])
@@ -225,10 +245,8 @@ def test_the_backfill_writes_what_the_services_would_have(northwind: Site) -> No
     plan_changes.change_plan(
         organisation, "enterprise", acting_user=None, today=subscription.period_start
     )
-    written = [
-        _described(line)
-        for line in LedgerLine.objects.filter(organisation=organisation).order_by("id")
-    ]
+    charges = LedgerLine.objects.filter(organisation=organisation).exclude(kind="payment")
+    written = [_described(line) for line in charges.order_by("id")]
     existing = set(LedgerLine.objects.values_list("pk", flat=True))
     migration = importlib.import_module(
         "subscriptions.migrations.0005_ledger_append_only_and_backfill"

@@ -19,6 +19,7 @@ from django.core import mail
 from django.core.cache import caches
 from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -26,10 +27,10 @@ from accounts.models import User
 from portal.models import Organisation
 from subscriptions import checks
 from subscriptions.exceptions import PaymentFailed
-from subscriptions.models import LedgerLine, PlanChange, Subscription
+from subscriptions.models import LedgerLine, Payment, PlanChange, Subscription
 from subscriptions.money import format_amount
 from subscriptions.payments import Charge, RecordOnlyGateway
-from subscriptions.services import plan_changes
+from subscriptions.services import collection, plan_changes
 from tests.conftest import Site, confirmation_of, sending_queued_emails, signed_in
 from tests.factories import StaffFactory
 
@@ -37,13 +38,23 @@ pytestmark = pytest.mark.django_db
 
 
 class RecordingGateway:
-    """A processor that honours idempotency keys as Stripe does: the first charge under a
-    key takes the money, a charge sent again under it is answered as the first was."""
+    """A processor that honours idempotency keys as Stripe does: the first hold under a
+    key holds the money, a hold sent again under it is answered as the first was; a
+    capture takes what a hold held, once."""
 
     calls: ClassVar[list[dict[str, Any]]] = []
     taken: ClassVar[dict[str, Charge]] = {}
+    captured: ClassVar[list[str]] = []
+    released: ClassVar[list[str]] = []
 
-    def charge(
+    def capture(self, reference: str) -> None:
+        if reference not in self.captured:
+            self.captured.append(reference)
+
+    def release(self, reference: str) -> None:
+        self.released.append(reference)
+
+    def hold(
         self,
         *,
         organisation: Organisation,
@@ -51,6 +62,7 @@ class RecordingGateway:
         currency: str,
         description: str,
         idempotency_key: str,
+        authenticated: str = "",
     ) -> Charge:
         self.calls.append(
             {"organisation": organisation.pk, "amount": amount, "idempotency_key": idempotency_key}
@@ -61,20 +73,20 @@ class RecordingGateway:
 
 
 class FailingGateway(RecordingGateway):
-    """A processor that declines every charge: no money is taken."""
+    """A processor that declines every hold: no money is held or taken."""
 
-    def charge(self, **charge: Any) -> Charge:
+    def hold(self, **charge: Any) -> Charge:
         self.calls.append(charge)
         amount = format_amount(charge["amount"], charge["currency"])
         raise PaymentFailed(amount=amount, reason="card declined")
 
 
 class AnswerLostGateway(RecordingGateway):
-    """Takes the money, but its answer never arrives (a timeout): the outcome is unknown
+    """Holds the money, but its answer never arrives (a timeout): the outcome is unknown
     to the portal."""
 
-    def charge(self, **charge: Any) -> Charge:
-        super().charge(**charge)
+    def hold(self, **charge: Any) -> Charge:
+        super().hold(**charge)
         raise TimeoutError("no answer from the processor")
 
 
@@ -87,6 +99,8 @@ def _processor() -> Iterator[None]:
     """Every test starts with a processor that has seen nothing."""
     RecordingGateway.calls = []
     RecordingGateway.taken = {}
+    RecordingGateway.captured = []
+    RecordingGateway.released = []
     yield
 
 
@@ -260,8 +274,70 @@ def test_the_gateway_gets_the_store_s_key_and_a_repeat_is_not_charged_again(
     assert (call["organisation"], call["amount"]) == (organisation.pk, invoice.total)
     assert change.idempotency_key == key
     assert change.payment_reference == "ch_1"  # the processor's reference, kept
+    # Held in the change's transaction, taken once it was committed, booked once.
+    assert RecordingGateway.captured == ["ch_1"] and RecordingGateway.released == []
+    [payment] = Payment.objects.filter(organisation=organisation, reference="ch_1")
+    assert (payment.invoice, payment.amount, payment.status) == (invoice, invoice.total, "paid")
+    assert invoice.status == "paid"
     charges = LedgerLine.objects.filter(organisation=organisation, plan_change=change)
     assert [line.amount for line in charges] == [change.amount_due]
+    received = LedgerLine.objects.filter(organisation=organisation, kind="payment", payment=payment)
+    assert [(line.amount, line.document) for line in received] == [(invoice.total, invoice)]
+
+
+class CaptureLostGateway(RecordingGateway):
+    """Holds, but the capture's answer is lost once (the provider unreachable after the
+    change was committed)."""
+
+    lost: ClassVar[int] = 0
+
+    def capture(self, reference: str) -> None:
+        if CaptureLostGateway.lost == 0:
+            CaptureLostGateway.lost += 1
+            raise TimeoutError("no answer from the processor")
+        super().capture(reference)
+
+
+def test_a_capture_not_answered_is_taken_by_the_next_billing_run(
+    northwind: Site, settings: Any
+) -> None:
+    """The change is made (the money is held for it); its invoice stays open until the
+    capture is answered: ``run_billing`` captures it, once, and books it."""
+    _on_professional(northwind)
+    _use(settings, CaptureLostGateway)
+    CaptureLostGateway.lost = 0
+    change = plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    [payment] = Payment.objects.filter(organisation=northwind.organisation, reference="ch_1")
+    assert payment.status == "held" and payment.invoice.status == "open"
+    assert not LedgerLine.objects.filter(kind="payment", payment=payment).exists()
+    assert change.payment_reference == payment.reference
+    call_command("run_billing", stdout=io.StringIO())
+    call_command("run_billing", stdout=io.StringIO())  # a second run takes nothing more
+    payment.refresh_from_db()
+    assert payment.status == "paid" and payment.invoice.status == "paid"
+    assert RecordingGateway.captured == [payment.reference]
+    assert LedgerLine.objects.filter(kind="payment", payment=payment).count() == 1
+
+
+def test_a_change_that_fails_after_its_hold_lets_the_money_go(
+    northwind: Site, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever stops the change once the card was held (here the database at the commit)
+    releases the hold: nothing is taken, nothing is kept."""
+    _on_professional(northwind)
+    _use(settings, RecordingGateway)
+    before = _database(northwind.organisation)
+    hold = collection.Holds.hold
+
+    def then_lost(self: collection.Holds, *args: Any, **kwargs: Any) -> Payment:
+        hold(self, *args, **kwargs)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(collection.Holds, "hold", then_lost)
+    with pytest.raises(OperationalError):
+        plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    assert RecordingGateway.released == ["ch_1"] and RecordingGateway.captured == []
+    assert _database(northwind.organisation) == before
 
 
 def test_keys_are_scoped_by_organisation(northwind: Site, contoso: Site, settings: Any) -> None:

@@ -274,9 +274,9 @@ def test_an_upgrade_is_charged_through_the_payment_seam(db) -> None:
 
 
 class DecliningGateway:
-    """A payment processor that declines every charge (test double of an outside system)."""
+    """A payment processor that declines every hold (test double of an outside system)."""
 
-    def charge(self, *, organisation, amount, currency, description, idempotency_key):
+    def hold(self, *, organisation, amount, currency, description, idempotency_key, **_):
         raise PaymentFailed(amount=f"{currency} {amount}", reason="card declined")
 
 

@@ -215,10 +215,12 @@ def test_the_life_cycle_table_is_the_domains() -> None:
     assert {(m.start, m.to) for m in refunds.REFUND_MOVES if m.who == "customer"} == {
         (PENDING, WITHDRAWN)
     }
-    # A rejection tells the customer why; a refund paid says by which payment.
+    # A rejection tells the customer why; a refund paid through the provider gets the
+    # provider's reference, one returned outside it says by which payment.
     assert {m.decision: m.requires for m in refunds.REFUND_MOVES if m.who == "staff"} == {
         "approve": None,
         "reject": "note",
+        "pay": None,
         "mark_refunded": "payment_reference",
     }
 

@@ -39,7 +39,7 @@ from subscriptions.models import (
 )
 from subscriptions.selectors.periods import list_price
 from subscriptions.services import plan_changes, scheduled_changes
-from subscriptions.services.subscription import run_billing
+from subscriptions.services.billing import run_billing
 from tests.conftest import Site, confirmation_of, queued_emails, signed_in
 from tests.subscriptions.conftest import make_organisation
 from tests.subscriptions.test_backoffice import staff_client

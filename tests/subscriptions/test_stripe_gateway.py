@@ -9,10 +9,19 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from audit.models import AuditEvent
-from subscriptions.models import Invoice, LedgerLine, PaymentAccount, PlanChange, Subscription
-from subscriptions.services import plan_changes
+from subscriptions.exceptions import AuthenticationRequired, PaymentFailed
+from subscriptions.models import (
+    Invoice,
+    LedgerLine,
+    Payment,
+    PaymentAccount,
+    PlanChange,
+    Subscription,
+)
+from subscriptions.services import collection, plan_changes
 from subscriptions.stripe_gateway import client, minor_units
 from tests.conftest import Site, confirmation_of, signed_in
 
@@ -81,6 +90,57 @@ def test_an_upgrade_is_paid_by_a_payment_intent_for_its_invoices_total(northwind
     assert intent.status == "succeeded"
     assert (intent.amount, intent.currency) == (minor_units(invoice.total, "JPY"), "jpy")
     assert intent.customer == northwind.organisation.payment_account.customer_id
+    # Held while the change was written, captured once it was committed: received, booked
+    # against its invoice, which is paid.
+    [payment] = Payment.objects.filter(invoice=invoice)
+    assert (payment.reference, payment.status, payment.amount) == (
+        intent.id,
+        "paid",
+        invoice.total,
+    )
+    [received] = LedgerLine.objects.filter(kind="payment", payment__invoice=invoice)
+    assert (received.amount, received.payment, received.period_end) == (
+        invoice.total,
+        payment,
+        change.period_end,
+    )
+    assert _invoice_status(northwind, invoice.number) == "paid"
+
+
+def _invoice_status(site: Site, number: str) -> str:
+    out = StringIO()
+    call_command("invoices", "--org", site.organisation.slug, "--format", "json", stdout=out)
+    [found] = [doc for doc in json.loads(out.getvalue())["invoices"] if doc["number"] == number]
+    return str(found["status"])
+
+
+def test_a_change_lost_at_its_commit_lets_its_hold_go(
+    northwind: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away after the card was held (here: the last write fails as a
+    lost connection would): the change is not made, and the provider is told to let the
+    money go, so that nothing is taken for it and a second confirmation is the only charge."""
+    _test_card(northwind, VISA)
+    _on_professional(northwind)
+    before = _rows(northwind)
+    held: list[str] = []
+    hold = collection.Holds.hold
+
+    def then_lost(self: collection.Holds, *args: object, **kwargs: object) -> Payment:
+        held.append(hold(self, *args, **kwargs).reference)  # type: ignore[arg-type]
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(collection.Holds, "hold", then_lost)
+    with pytest.raises(OperationalError):
+        plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    assert _rows(northwind) == before
+    assert not Payment.objects.filter(reference__startswith="pi_").exists()
+    [reference] = held
+    assert client().v1.payment_intents.retrieve(reference).status == "canceled"
+    monkeypatch.undo()
+    change = plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    assert client().v1.payment_intents.retrieve(change.payment_reference).status == "succeeded"
+    assert _reconcile("--org", northwind.organisation.slug)[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -98,6 +158,7 @@ def test_a_payment_refused_changes_nothing(
     status, page = _upgrade(northwind)
     assert status == 402
     assert reason in page
+    assert 'data-testid="test-mode"' in page  # a page that takes money says it is a test
     assert _rows(northwind) == before
     # The page asks for a card first exactly when there is none.
     assert ('data-testid="needs-card"' in page) is (number is None)
@@ -126,7 +187,10 @@ def test_reconciliation_is_clean_after_a_payment_and_names_one_made_behind_its_b
     _test_card(northwind, VISA)
     _on_professional(northwind)
     assert _upgrade(northwind)[0] == 302
-    assert _reconcile() == (0, "Clean: 1 payment(s) match the provider.\n")
+    assert _reconcile("--org", northwind.organisation.slug) == (
+        0,
+        "Clean: 1 payment(s) match the provider.\n",
+    )
 
     account = PaymentAccount.objects.get(organisation=northwind.organisation)
     behind = client().v1.payment_intents.create(
@@ -156,3 +220,43 @@ def test_the_subscriptions_json_says_the_card_on_file(northwind: Site, contoso: 
         "exp_year": 2034,
     }
     assert rows["contoso"]["payment_method"] is None
+
+
+THREE_D_SECURE = "4000002500003155"
+
+
+def test_a_card_that_asks_for_3d_secure_changes_nothing_until_confirmed(
+    northwind: Site, contoso: Site
+) -> None:
+    """The hold waits for the customer (``AuthenticationRequired``, nothing changed); the
+    change sent again is paid only with a hold that is this change's: not another
+    organisation's, not one never confirmed."""
+    _test_card(northwind, THREE_D_SECURE)
+    _on_professional(northwind)
+    before = _rows(northwind)
+    with pytest.raises(AuthenticationRequired) as asked:
+        plan_changes.change_plan(northwind.organisation, "enterprise", acting_user=None)
+    assert _rows(northwind) == before
+    waiting = client().v1.payment_intents.retrieve(asked.value.reference)
+    assert waiting.status == "requires_action" and asked.value.client_secret
+
+    # Not confirmed by the customer: refused, nothing changed.
+    with pytest.raises(PaymentFailed, match="asks for authentication"):
+        plan_changes.change_plan(
+            northwind.organisation,
+            "enterprise",
+            acting_user=None,
+            authenticated_payment=asked.value.reference,
+        )
+    # Another organisation's confirmed hold: not this change's.
+    _test_card(contoso, VISA)
+    _on_professional(contoso)
+    theirs = plan_changes.change_plan(contoso.organisation, "enterprise", acting_user=None)
+    with pytest.raises(PaymentFailed, match="not this change"):
+        plan_changes.change_plan(
+            northwind.organisation,
+            "enterprise",
+            acting_user=None,
+            authenticated_payment=theirs.payment_reference,
+        )
+    assert _rows(northwind) == before

@@ -1,9 +1,11 @@
-"""manage.py seed_demo: demo organisations, users in every role, and a staff user."""
+"""manage.py seed_demo: demo organisations, users in every role, a staff user, and (payments
+in test mode) a test card on file for each paid organisation."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -14,6 +16,8 @@ from accounts.services import add_user, create_department, deactivate_user
 from organisations.services import create_organisation, forget_every_organisation
 from portal.models import Organisation
 from portal.selectors import organisation_url, public_url
+from subscriptions import local_provider, stripe_gateway
+from subscriptions.services.payment_methods import attach_card, test_payment_method
 from subscriptions.services.plan_changes import change_plan
 from subscriptions.services.refunds import request_refund
 from subscriptions.services.scheduled_changes import schedule_change
@@ -66,6 +70,19 @@ DEMO_ORGANISATIONS = [
     ),
 ]
 
+# The card the demo's paid organisations keep on file, where payments go to a provider in
+# test mode (its renewals are paid with it; README.md, "Payments").
+DEMO_CARD = "4242424242424242"
+
+
+def _test_cards_taken() -> bool:
+    """Whether payments go through Stripe's SDK in test mode, its provider answering (`make
+    run` starts the local one first; without it the demo has no cards)."""
+    if not (stripe_gateway.in_use() and stripe_gateway.test_mode()):
+        return False
+    return not settings.STRIPE_API_BASE or local_provider.reachable(settings.STRIPE_API_BASE)
+
+
 # Changes waiting for the end of the period: Globex goes down to 3 seats at its renewal.
 DEMO_SCHEDULED = {"globex": ("professional", 3)}
 
@@ -90,6 +107,7 @@ class Command(BaseCommand):
             except ImproperlyConfigured as error:
                 raise CommandError(str(error)) from None
             self.stdout.write(f"Forgot {forgotten} organisation(s); seeding the demo again.")
+        cards = _test_cards_taken()
         for slug, name, (plan, seats, cycle), people, departments, downgrade in DEMO_ORGANISATIONS:
             organisation = Organisation.objects.filter(slug=slug).first()
             new = organisation is None
@@ -111,6 +129,8 @@ class Command(BaseCommand):
                     if not Department.objects.filter(name__iexact=department).exists():
                         create_department(name=department, acting_user=None)
                 primary = User.objects.get(is_primary_contact=True)
+            if new and plan != "free" and cards:
+                attach_card(organisation, test_payment_method(DEMO_CARD), acting_user=None)
             if new and downgrade:
                 # A downgrade mid-period whose refund the customer asked for: pending
                 # requests for the vendor's staff to review.

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from subscriptions.services.subscription import BillingRun
+from subscriptions.services.billing import BillingRun
 
 
 def write_billing_run(command: BaseCommand, report: BillingRun) -> None:
     """A billing run as ``run_billing`` and ``clock advance`` print it: a line per
     organisation and what happened to it (failures on stderr), then the counts; a
     ``CommandError`` when any failed."""
+    for slug, reference in report.captured:
+        command.stdout.write(f"{slug}: payment {reference} taken")
     for slug, periods in report.renewed:
         command.stdout.write(f"{slug}: renewed ({periods} period{'s' if periods > 1 else ''})")
     for slug in report.applied:
         command.stdout.write(f"{slug}: scheduled change applied")
     for slug, reason in report.not_applied:
         command.stdout.write(f"{slug}: scheduled change not applied: {reason}")
+    for slug, what in [*report.collected, *report.dunned]:
+        command.stdout.write(f"{slug}: {what}")
     for slug in report.reminded:
         command.stdout.write(f"{slug}: reminded of its scheduled change")
     for slug in report.renewals_announced:

@@ -13,14 +13,14 @@ from subscriptions.models import Invoice
 from subscriptions.money import in_currency
 from subscriptions.selectors.invoices import invoices_of
 
-COLUMNS = ["number", "kind", "date", "currency", "subtotal", "tax", "total"]
+COLUMNS = ["number", "kind", "status", "date", "currency", "subtotal", "tax", "total"]
 
 
 def invoice_json(invoice: Invoice) -> dict[str, Any]:
     """An invoice or a return invoice as the JSON format has it: amounts as decimal strings
     in the currency's precision (a return invoice's positive: what went back), lines
     tax-exclusive as the ledger has them (money going back negative); a return invoice
-    names the invoices it corrects."""
+    names the invoices it corrects. ``status``: open, paid or void (``Invoice.status``)."""
 
     def amount(value: Decimal) -> str:
         return str(in_currency(value, invoice.currency))
@@ -28,6 +28,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
     document: dict[str, Any] = {
         "number": invoice.number,
         "kind": invoice.kind,
+        "status": invoice.status,
         "date": invoice.issued_on.isoformat(),
         "currency": invoice.currency,
         "buyer": invoice.buyer_name,

@@ -17,7 +17,8 @@ COLUMNS = ["organisation", "currency", "date", "kind", "amount", "invoice", "per
 
 def account_json(account: Account) -> dict[str, Any]:
     """One organisation's ledger as the JSON format has it: amounts as decimal strings in
-    the currency's precision, tax-exclusive."""
+    the currency's precision, tax-exclusive but ``received`` (the payments received, tax
+    included, also lines of kind "payment")."""
 
     def amount(value: Any) -> str:
         return str(in_currency(value, account.currency))
@@ -28,12 +29,13 @@ def account_json(account: Account) -> dict[str, Any]:
         "charges": amount(account.charges),
         "refunds_paid": amount(account.refunds_paid),
         "balance": amount(account.balance),
+        "received": amount(account.received),
         "lines": [
             {
                 "date": line.booked_on.isoformat(),
                 "kind": line.kind,
                 "amount": amount(line.amount),
-                "invoice": line.invoice.number if line.invoice else None,
+                "invoice": line.document.number if line.document else None,
                 "period_start": line.period_start.isoformat() if line.period_start else None,
                 "period_end": line.period_end.isoformat() if line.period_end else None,
                 # A refund paid: the end of the period it is of (its change's, unless the
@@ -81,5 +83,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{account['organisation']} ({account['currency']}): charges "
                 f"{account['charges']}, refunds paid {account['refunds_paid']}, "
-                f"balance {account['balance']}"
+                f"balance {account['balance']}; received {account['received']} (tax included)"
             )

@@ -1,5 +1,5 @@
 """manage.py refunds list [--status S] | approve ID [--note N] | reject ID --note N |
-mark-refunded ID --reference R"""
+pay ID [--note N] | mark-refunded ID --reference R"""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ COLUMNS = [
 HELP = {
     "approve": "Approve a pending request.",
     "reject": "Reject a pending request (a note is required).",
-    "mark_refunded": "Record the payment of an approved refund.",
+    "pay": "Pay an approved refund through the payment provider.",
+    "mark_refunded": "Record an approved refund paid outside the provider (bank transfer).",
 }
 OPTIONS = {
     "note": ("--note", "A note, sent to the customer."),

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from portal.management.days import day_not_after_today
 from subscriptions.management.commands._shared import write_billing_run
-from subscriptions.services.subscription import run_billing
+from subscriptions.services.billing import run_billing
 
 
 class Command(BaseCommand):

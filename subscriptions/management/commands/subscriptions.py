@@ -12,7 +12,8 @@ from subscriptions.selectors.backoffice import subscriptions_overview
 from subscriptions.selectors.catalogue import get_plan
 
 COLUMNS = ["organisation", "plan", "cycle", "seats_used", "seats_licensed", "period_end"]
-# JSON gets every field: the period, its anchor, any scheduled change and the card on file.
+# JSON gets every field: the period, its anchor, any scheduled change, the card on file and
+# the status ("active", or "past_due" since a renewal's payment was refused).
 ALL_COLUMNS = [
     *COLUMNS,
     "name",
@@ -22,6 +23,8 @@ ALL_COLUMNS = [
     "anchor_month",
     "scheduled_change",
     "payment_method",
+    "status",
+    "past_due_since",
 ]
 
 
