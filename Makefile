@@ -17,15 +17,18 @@ check-python:
 		echo "Install one of them, or run: make PYTHON=/path/to/python3.12 run"; exit 1; fi
 
 $(VENV)/.installed: requirements.txt | check-python
+	@echo "Installing the Python packages into $(VENV) (a minute or two the first time)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed
+	@echo "Installing the development tools (the local payment provider)..."
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-local.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-local
+	@echo "Installing the test tools..."
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
@@ -51,6 +54,7 @@ run: $(VENV)/.installed-local
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo; seeded=$$?; \
 	$(if $(LOCAL_STRIPE),kill $$provider; wait $$provider;) exit $$seeded
 	exec env $(DEMO_ENV) PORTAL_PORT=$(PORT) $(BIN)/python -m portal.launcher \
+		--then "$(BIN)/python manage.py seed_demo --summary" \
 		"$(BIN)/python manage.py runserver $(HOST):$(PORT)" "$(BIN)/python manage.py worker" \
 		$(if $(LOCAL_STRIPE),"$(BIN)/python -m subscriptions.local_provider --port $(STRIPE_PORT) --state .data/localstripe.pickle")
 

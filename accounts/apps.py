@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = _("Accounts")
+    verbose_name = _("Users")
 
     def ready(self) -> None:
         # allauth's tables exist only in organisation schemas, and the admin lives on the

@@ -64,14 +64,23 @@ def role_labels(user: User) -> list[str]:
 
 
 def initials(user: Any) -> str:
-    """One or two letters for the avatar: from the name, else from the email."""
+    """One or two letters for the avatar: from the name, else from the email. A Japanese
+    name (family name first, 佐藤 花子) gives its family name's first character (佐), as
+    Japanese avatars do; a Latin one its first and last initials (Ayako Sato: AS)."""
     name = (getattr(user, "full_name", "") or "").strip()
     if name:
         words = name.split()
+        if _is_japanese(words[0][0]):
+            return words[0][0]
         letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
     else:
         letters = (getattr(user, "email", "") or "?")[0]
     return letters.upper()
+
+
+def _is_japanese(character: str) -> bool:
+    """Kana or kanji (CJK unified ideographs)."""
+    return "\u3040" <= character <= "\u30ff" or "\u4e00" <= character <= "\u9fff"
 
 
 def list_users() -> QuerySet[User]:

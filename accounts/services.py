@@ -35,7 +35,7 @@ from accounts.limits import limits
 from accounts.models import EMAIL_MAX_LENGTH, Department, User
 from audit.services import Action, record
 from portal import names
-from portal.emails import send_after_commit
+from portal.emails import dear, send_after_commit
 from portal.models import Organisation
 from portal.selectors import current_organisation, organisation_url
 
@@ -178,6 +178,7 @@ def invite_user(
             "accounts/email/invitation",
             [user.email],
             {"organisation": organisation, "user": user, "inviter": acting_user, "link": link},
+            salutation=dear(user.full_name),
         )
     return user
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from portal.models import Organisation
@@ -71,6 +73,52 @@ class Action(StrEnum):
     def refund_moved(cls, status: str) -> Action:
         """The action of a refund request moving to ``status``."""
         return cls(f"refund.{status}")
+
+
+# Each action as staff read it in the back office (the stored value is the code).
+ACTION_LABELS: dict[str, Promise] = {
+    Action.SUBSCRIPTION_STARTED: _("Subscription started"),
+    Action.SUBSCRIPTION_RENEWED: _("Subscription renewed"),
+    Action.PLAN_CHANGED: _("Plan changed"),
+    Action.FEEDBACK_SHARED: _("Feedback shared"),
+    Action.CHANGE_SCHEDULED: _("Change scheduled"),
+    Action.SCHEDULED_CHANGE_CANCELLED: _("Scheduled change cancelled"),
+    Action.SCHEDULED_CHANGE_NOT_APPLIED: _("Scheduled change not applied"),
+    Action.REFUND_REQUESTED: _("Refund requested"),
+    Action.REFUND_APPROVED: _("Refund approved"),
+    Action.REFUND_REJECTED: _("Refund rejected"),
+    Action.REFUND_WITHDRAWN: _("Refund request withdrawn"),
+    Action.REFUND_REFUNDED: _("Refund paid"),
+    Action.OVERRIDE_GRANTED: _("Override granted"),
+    Action.OVERRIDE_REVOKED: _("Override revoked"),
+    Action.CATALOGUE_ADDED: _("Catalogue entry added"),
+    Action.CATALOGUE_CHANGED: _("Catalogue entry changed"),
+    Action.CATALOGUE_DELETED: _("Catalogue entry deleted"),
+    Action.USER_ADDED: _("User added"),
+    Action.USER_ROLES_CHANGED: _("User's roles changed"),
+    Action.USER_DEACTIVATED: _("User deactivated"),
+    Action.USER_SEAT_DEACTIVATED: _("User deactivated for the plan's seats"),
+    Action.USER_REACTIVATED: _("User reactivated"),
+    Action.PRIMARY_CONTACT_TRANSFERRED: _("Primary contact transferred"),
+    Action.DEPARTMENT_CREATED: _("Department created"),
+    Action.DEPARTMENT_RENAMED: _("Department renamed"),
+    Action.CLOCK_ADVANCED: _("Test clock advanced"),
+    Action.BILLING_DETAILS_CHANGED: _("Billing details changed"),
+    Action.PAYMENT_METHOD_CHANGED: _("Payment method changed"),
+    Action.PAYMENT_DISPUTED: _("Payment disputed"),
+    Action.PAYMENT_FAILED: _("Payment refused"),
+    Action.PAYMENT_RECOVERED: _("Unpaid invoice paid"),
+    Action.FELL_BACK_TO_FREE: _("Moved to Free after unpaid renewal"),
+    Action.PAYMENT_RETRIED: _("Payment retried by staff"),
+    Action.GRACE_EXTENDED: _("Payment grace extended"),
+    Action.PAYMENT_WAIVED: _("Unpaid renewal waived"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action in words (its code, for one this release does not know)."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 # Targets are stored as "<name>:<pk>"; these models keep the short names the log has

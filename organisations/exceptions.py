@@ -10,6 +10,13 @@ class OrganisationAddressTaken(InvalidOrganisation):
     message = _("An organisation with the address “%(slug)s” already exists.")
 
 
+class OrganisationAddressHeld(OrganisationAddressTaken):
+    """Taken by a sign-up whose site is being made (verified, not yet an organisation)."""
+
+    code = "organisation_address_held"
+    message = _("The address “%(slug)s” was just taken by a sign-up. Please choose another.")
+
+
 class SignUpLinkInvalid(DomainError):
     code = "sign_up_link_invalid"
     message = _(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -14,10 +15,11 @@ from portal.names import NameField
 
 
 class AddressField(forms.CharField):
-    """An organisation's address (its subdomain), lower-cased and trimmed."""
+    """An organisation's address (its subdomain), trimmed, lower-cased, and written in
+    half-width characters (ｓａｋｕｒａ typed with a Japanese input method is sakura)."""
 
     def to_python(self, value: Any) -> str:
-        return str(super().to_python(value)).strip().lower()
+        return unicodedata.normalize("NFKC", str(super().to_python(value))).strip().lower()
 
 
 class AddressForm(forms.Form):
@@ -40,6 +42,11 @@ class SignUpForm(AddressForm):
         label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        # The rules before the first try, not only after a refusal.
+        help_text=_(
+            "At least 8 characters, not only digits, not a common password, and not like "
+            "your name or email address."
+        ),
     )
 
     field_order = ["organisation_name", "address", "full_name", "email", "password"]

@@ -15,7 +15,11 @@ from accounts.models import Department, User
 from accounts.selectors import set_password_path
 from accounts.services import add_user, create_department, normalise_email
 from audit.models import AuditEvent
-from organisations.exceptions import OrganisationAddressRetired, OrganisationAddressTaken
+from organisations.exceptions import (
+    OrganisationAddressHeld,
+    OrganisationAddressRetired,
+    OrganisationAddressTaken,
+)
 from portal import hosts, names
 from portal.db.roles import connect_as_owner
 from portal.exceptions import InvalidOrganisation, InvalidOrganisationName
@@ -46,8 +50,8 @@ def address_refusal(slug: str, *, for_sign_up: SignUp | None = None) -> InvalidO
         return InvalidOrganisation(" ".join(error.messages))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s)
-                    OR EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
+            f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s),
+                       EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
                                WHERE slug = %s AND state = ANY(%s) AND id <> %s),
                        EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)""",
             [
@@ -58,9 +62,11 @@ def address_refusal(slug: str, *, for_sign_up: SignUp | None = None) -> InvalidO
                 schema_name_for(slug),
             ],
         )
-        taken, retired = cursor.fetchone()
+        taken, held, retired = cursor.fetchone()
     if taken:
         return OrganisationAddressTaken(slug=slug)
+    if held:  # a verified sign-up's site being made: not an organisation (yet)
+        return OrganisationAddressHeld(slug=slug)
     if retired:
         return OrganisationAddressRetired(slug=slug)
     return None

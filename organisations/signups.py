@@ -42,7 +42,7 @@ from organisations.exceptions import (
 from organisations.services import address_refusal
 from organisations.tasks import provision_sign_up
 from portal import names
-from portal.emails import send_after_commit
+from portal.emails import dear, send_after_commit
 from portal.exceptions import InvalidOrganisationName
 from portal.models import Organisation, SignUp
 from portal.queue import defer_with_transaction
@@ -108,6 +108,7 @@ def start_sign_up(
                 "link": public_url(f"/signup/verify/{key}/"),
                 "hours": VERIFY_HOURS,
             },
+            salutation=dear(sign_up.full_name),
         )
     return sign_up
 

@@ -1,5 +1,5 @@
-"""What the admin's pages share: a model shown, never edited, in the admin (changes go
-through the services)."""
+"""What the admin's pages share: the product's name in their header (not Django's), and a
+model shown, never edited, in the admin (changes go through the services)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+# The back office names the product, in the staff member's language.
+admin.site.site_header = _("Helpdesk portal back office")
+admin.site.site_title = _("Helpdesk portal back office")
+admin.site.index_title = _("Back office")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

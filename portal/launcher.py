@@ -1,5 +1,8 @@
-"""Run long-running commands as one: ``python -m portal.launcher COMMAND [COMMAND ...]``,
-each COMMAND one shell-quoted string. ``make run`` runs the web server and a worker so.
+"""Run long-running commands as one: ``python -m portal.launcher [--then CMD] COMMAND
+[COMMAND ...]``, each COMMAND one shell-quoted string. ``make run`` runs the web server and a
+worker so. ``--then CMD`` runs one more command, once, ``THEN_AFTER_SECONDS`` after the
+others started (``make run``: the demo's accounts, printed after the first burst of output
+so that they stay on screen); its end stops nothing.
 
 Each command runs in its own session, hence its own process group: a Ctrl-C in the
 terminal reaches only the launcher, which passes it (and a SIGTERM) on to every group,
@@ -24,6 +27,7 @@ from types import FrameType
 from portal import embedded_postgres
 
 GRACE_SECONDS = 10.0
+THEN_AFTER_SECONDS = 6.0
 POLL_SECONDS = 0.2
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -52,15 +56,22 @@ def _exit_code(returncode: int) -> int:
     return returncode or 1
 
 
-def run(commands: list[list[str]], *, grace: float = GRACE_SECONDS) -> int:
+def run(
+    commands: list[list[str]],
+    *,
+    then: list[str] | None = None,
+    then_after: float = THEN_AFTER_SECONDS,
+    grace: float = GRACE_SECONDS,
+) -> int:
     """Run ``commands`` until a stop signal (exit 0) or until one exits by itself (exit
-    non-zero: ``_exit_code``)."""
+    non-zero: ``_exit_code``), and ``then`` once, ``then_after`` seconds in."""
     children: list[subprocess.Popen[bytes]] = []
     received: list[int] = []
+    follow_up: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
-        for child in children:
+        for child in children + follow_up:
             _signal_group(child, signum)
 
     previous = {signum: signal.signal(signum, forward) for signum in STOP_SIGNALS}
@@ -70,7 +81,10 @@ def run(commands: list[list[str]], *, grace: float = GRACE_SECONDS) -> int:
             children.append(subprocess.Popen(command, start_new_session=True))
         if received:  # a signal came while the commands were starting
             forward(received[-1], None)
+        started = time.monotonic()
         while not received and all(child.poll() is None for child in children):
+            if then and not follow_up and time.monotonic() - started >= then_after:
+                follow_up.append(subprocess.Popen(then, start_new_session=True))
             time.sleep(POLL_SECONDS)
         ended = next((child for child in children if child.returncode is not None), None)
         if not received and ended is not None:
@@ -79,11 +93,11 @@ def run(commands: list[list[str]], *, grace: float = GRACE_SECONDS) -> int:
                 f"launcher: {name} exited with {ended.returncode}; stopping the others.",
                 file=sys.stderr,
             )
-            for child in children:
+            for child in children + follow_up:
                 _signal_group(child, signal.SIGTERM)
-        _wait_all(children, grace)
+        _wait_all(children + follow_up, grace)
     finally:  # also when a command could not be started: none is left behind
-        for child in children:
+        for child in children + follow_up:
             if child.poll() is None:
                 _signal_group(child, signal.SIGKILL)
                 child.wait()
@@ -105,7 +119,10 @@ def main(argv: list[str]) -> int:
     except embedded_postgres.EmbeddedPostgresUnavailable as error:
         print(error, file=sys.stderr)
         return 2
-    return run([shlex.split(command) for command in argv])
+    then = None
+    if argv[0] == "--then" and len(argv) > 2:
+        then, argv = shlex.split(argv[1]), argv[2:]
+    return run([shlex.split(command) for command in argv], then=then)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,13 @@ slug_format_validator = RegexValidator(
 
 
 def validate_slug_not_reserved(value: str) -> None:
+    """Neither a reserved word nor shaped as an internationalised domain name's label
+    (``xn--…``: two hyphens third and fourth are reserved for them, RFC 5891)."""
+    if value[2:4] == "--":
+        raise ValidationError(
+            _("Addresses may not have two hyphens as their third and fourth characters."),
+            code="reserved_slug",
+        )
     if value in RESERVED_SLUGS:
         raise ValidationError(
             _("“%(slug)s” is reserved. Please choose another address."),
@@ -120,6 +127,16 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+# django-tenants' own fields, named in the staff member's language as ours are.
+for _model, _field, _name in (
+    (Organisation, "schema_name", _("schema")),
+    (Domain, "domain", _("host name")),
+    (Domain, "tenant", _("organisation")),
+    (Domain, "is_primary", _("primary host name")),
+):
+    _model._meta.get_field(_field).verbose_name = _name
 
 
 # The states in which a sign-up holds its address: verified, until its site exists.

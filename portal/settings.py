@@ -282,6 +282,11 @@ EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "Helpdesk portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The vendor as its emails name it (the From header and the signature), per language.
+PORTAL_VENDOR_NAMES = {
+    "en": env.text("PORTAL_VENDOR_NAME", "Helpdesk Portal"),
+    "ja": env.text("PORTAL_VENDOR_NAME_JA", "ヘルプデスクポータル"),
+}
 
 # --- Subscriptions ---
 # Who hears about new refund requests (the seed's "payments@" address).

@@ -51,12 +51,12 @@ EMAIL_RETRY = CappedBackoff(
 
 
 @app.task(queue="emails", retry=EMAIL_RETRY)
-def send_email(*, subject: str, body: str, to: list[str]) -> None:
+def send_email(*, subject: str, body: str, to: list[str], sender: str | None = None) -> None:
     """Send one rendered message. An attempt that raised was not accepted by the SMTP
     server, so a retry sends it again and the message leaves once (twice only if the
     connection broke after the server took it, which SMTP cannot tell apart)."""
     try:
-        send_mail(subject, body, None, to)
+        send_mail(subject, body, sender, to)  # None (jobs queued before): DEFAULT_FROM_EMAIL
     except EMAIL_RETRY.retry_exceptions as error:
         logger.warning("Sending %r failed: %s", subject, error)
         raise

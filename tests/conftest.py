@@ -43,6 +43,7 @@ from django.core.mail import EmailMessage
 from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import schema_context
 from hypothesis import settings as hypothesis_settings
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -341,9 +342,12 @@ def contoso(sites: dict[str, Site], db: None) -> Site:
 
 @pytest.fixture(autouse=True)
 def _fresh_state_around_each_test() -> Iterator[None]:
-    """Requests leave the connection on a tenant's schema, and allauth's rate limits
-    count in the cache: each test starts on public with an empty cache."""
+    """Requests leave the connection on a tenant's schema and their language active (the
+    locale middleware activates it and nothing deactivates it in tests), and allauth's rate
+    limits count in the cache: each test starts on public, in the default language, with
+    an empty cache."""
     use_public_schema()
+    translation.deactivate()
     for alias in ("default", "entitlements"):
         caches[alias].clear()
     hosts.forget_all()

@@ -21,6 +21,7 @@ from portal.selectors import find_organisation
 from subscriptions.charts import Series, bar_chart, hbar_chart
 from subscriptions.models import PlanChange
 from subscriptions.selectors import backoffice
+from subscriptions.templatetags.subscriptions import money
 
 
 @admin.register(PlanChange)
@@ -30,13 +31,21 @@ class PlanChangeAdmin(ReadOnlyAdmin):
         "from_plan",
         "to_plan",
         "kind",
-        "refund_quote",
-        "amount_due",
+        "refund_quote_shown",
+        "amount_due_shown",
         "created_at",
     ]
     list_filter = ["kind"]
     list_select_related = ["organisation", "from_plan", "to_plan"]
     change_list_template = "admin/subscriptions/planchange/change_list.html"
+
+    @admin.display(description=gettext_lazy("refund quote"), ordering="refund_quote")
+    def refund_quote_shown(self, change: PlanChange) -> str:
+        return money(change.refund_quote, change.currency)
+
+    @admin.display(description=gettext_lazy("amount due"), ordering="amount_due")
+    def amount_due_shown(self, change: PlanChange) -> str:
+        return money(change.amount_due, change.currency)
 
     def get_urls(self) -> list[Any]:
         insight = self.admin_site.admin_view(partial(insight_view, self))
@@ -104,7 +113,10 @@ def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
             bar_chart(
                 _("Refunds in %(currency)s") % {"currency": currency},
                 data.months,
-                [Series(_("Amount requested"), requested), Series(_("Amount refunded"), refunded)],
+                [
+                    Series(_("Refund quotes requested"), requested),
+                    Series(_("Amount refunded"), refunded),
+                ],
             ),
             list(zip(data.months, requested, refunded, strict=True)),
         )

@@ -12,7 +12,7 @@ from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from portal.emails import send_after_commit
+from portal.emails import dear, dear_billing_contact, send_after_commit
 from portal.models import Organisation
 from portal.selectors import organisation_url
 from subscriptions.models import Invoice
@@ -21,11 +21,16 @@ from subscriptions.selectors.invoices import billing_recipients
 
 def primary_contact_email(organisation: Organisation) -> str:
     """The address of the organisation's primary contact ("" if it has none)."""
+    return primary_contact(organisation)[0]
+
+
+def primary_contact(organisation: Organisation) -> tuple[str, str]:
+    """The address and name of the organisation's primary contact (empty if none)."""
     with tenant_context(organisation):
         contact = (
-            User.objects.filter(is_primary_contact=True).values_list("email", flat=True).first()
+            User.objects.filter(is_primary_contact=True).values_list("email", "full_name").first()
         )
-    return contact or ""
+    return contact or ("", "")
 
 
 def tell_primary_contact(
@@ -34,11 +39,13 @@ def tell_primary_contact(
     """Email ``subscriptions/email/<template>_{subject,message}.txt`` to the primary
     contact, with the organisation and its site in the context, in ``language`` (default:
     the active one, the request's)."""
+    email, name = primary_contact(organisation)
     with translation.override(language or translation.get_language()):
         send_after_commit(
             f"subscriptions/email/{template}",
-            [primary_contact_email(organisation)],
+            [email],
             {"organisation": organisation, "site": organisation_url(organisation), **context},
+            salutation=dear(name),
         )
 
 
@@ -67,6 +74,7 @@ def send_document(
             "subscriptions/email/document",
             recipients,
             {"organisation": organisation, "document": document, "link": link},
+            salutation=dear_billing_contact(organisation.name),
         )
 
 
@@ -80,4 +88,5 @@ def tell_billing_contacts(
             f"subscriptions/email/{template}",
             [address for address in recipients if address],
             {"organisation": organisation, "site": organisation_url(organisation), **context},
+            salutation=dear_billing_contact(organisation.name),
         )

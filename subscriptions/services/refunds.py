@@ -12,11 +12,12 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from audit.services import Action, record
 from portal import clock
-from portal.emails import send_after_commit
+from portal.emails import dear, send_after_commit
 from portal.selectors import organisation_url
 from subscriptions.exceptions import (
     IllegalRefundMove,
@@ -221,8 +222,16 @@ def _move_refund(
                 "organisation": refund.organisation,
                 "site": organisation_url(refund.organisation),
             },
+            salutation=dear(_requester_name(refund)),
         )
     return refund
+
+
+def _requester_name(refund: RefundRequest) -> str:
+    """The name of whoever asked for the refund ("" if they are gone)."""
+    with tenant_context(refund.organisation):
+        found = User.objects.filter(pk=refund.requested_by_id).values_list("full_name", flat=True)
+        return found.first() or ""
 
 
 def may_withdraw(refund: RefundRequest) -> bool:

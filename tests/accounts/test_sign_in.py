@@ -60,6 +60,10 @@ def test_a_deactivated_user_cannot_sign_in(northwind: Site) -> None:
     assert response.status_code == 302
     assert response["Location"] == "/accounts/inactive/"
     assert client.get("/").status_code == 302
+    # It says why (the plan's seats) and whom to ask, in the reader's language.
+    page = client.get("/accounts/inactive/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="account-inactive"' in page
+    assert "シート数" in page and "メインの連絡先" in page and northwind.organisation.name in page
 
 
 def test_deactivation_ends_the_users_sessions_and_reactivation_does_not_revive_them(
@@ -151,7 +155,7 @@ def test_a_new_organisations_primary_contact_sets_a_password_and_signs_in(db) ->
     assert client.get("/").status_code == 200
     # The link works once.
     response = Client(HTTP_HOST=host).get(urlsplit(created.set_password_url).path, follow=True)
-    assert "The password reset link was invalid" in response.content.decode()
+    assert 'data-testid="link-used"' in response.content.decode()  # and says what to do
 
 
 def test_password_reset_by_email(northwind: Site) -> None:

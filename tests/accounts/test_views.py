@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.cache import caches
 from django_tenants.utils import schema_context
 
+from accounts import services
 from accounts.models import Department, User
 from accounts.services import add_user
 from accounts.views import USERS_PER_PAGE
 from subscriptions.services import plan_changes
-from tests.conftest import Site, send_queued_emails, signed_in
+from tests.conftest import Site, send_queued_emails, signed_in, site_client
 
 pytestmark = pytest.mark.django_db
 
@@ -254,3 +257,36 @@ def test_the_users_list_comes_a_page_at_a_time(northwind: Site) -> None:
     assert 'rel="next"' in first and 'rel="prev"' in second and 'rel="next"' not in second
     for odd in ("abc", "999", "-1"):  # the nearest page, not an error
         assert client.get("/users/", {"page": odd}).status_code == 200
+
+
+def test_an_invitation_ends_with_the_way_in_and_a_used_link_says_so(northwind: Site) -> None:
+    """The invited person sets a password and is shown where to sign in (the site's
+    address, a sign-in button), in words that fit (set, not changed); the same link opened
+    again says it was used, and how to go on."""
+    with schema_context(northwind.organisation.schema_name):
+        services.invite_user(
+            organisation=northwind.organisation,
+            email="new@northwind.test",
+            full_name="新田 さくら",
+            acting_user=northwind.user("admin"),
+        )
+    [message] = send_queued_emails()
+    [link] = re.findall(r"http://\S+/accounts/password/reset/key/\S+", str(message.body))
+    path = "/" + link.split("/", 3)[3]
+    browser = site_client(northwind)
+    form = browser.get(path, follow=True, HTTP_ACCEPT_LANGUAGE="ja")
+    assert "パスワードの設定" in form.content.decode()
+    password = "a-long-new-password-42"
+    done = browser.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else path,
+        {"password1": password, "password2": password},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    page = done.content.decode()
+    assert 'data-testid="password-set"' in page and "パスワードを設定しました" in page
+    assert northwind.host in page and 'data-testid="sign-in"' in page
+    assert page.count("パスワードを変更しました") <= 1
+    again = site_client(northwind).get(path, follow=True, HTTP_ACCEPT_LANGUAGE="ja")
+    used = again.content.decode()
+    assert 'data-testid="link-used"' in used and "不正なトークン" not in used

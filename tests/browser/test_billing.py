@@ -63,7 +63,7 @@ def test_an_upgrade_a_downgrade_the_billing_history_and_an_invoice(walk, shop: S
     store.wait_for_url(shop.url(f"/store/invoices/{upgrade.number}/"))
     document = store.locator("[data-testid=invoice]")
     assert "適格請求書" in document.inner_text()
-    assert "Seikyu KK 御中" in document.inner_text()
+    assert "Seikyu KK\u3000御中" in document.inner_text()
     assert store.inner_text("[data-testid=registration-number]") == "T7123456789012"
     assert store.inner_text("[data-testid=invoice-total]") == f"¥{upgrade.total:,.0f}"
     assert store.inner_text("[data-testid=invoice-status]") == "支払済み"  # paid at once

@@ -126,11 +126,11 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     assert standard.locator("button").is_disabled()
     assert "先にプロフェッショナルにダウングレードしてください" in standard.inner_text()
 
-    # 4-5. ダウングレード on Professional, then 確定.
+    # 4-5. ダウングレード on Professional, then 今すぐ変更.
     store.locator("[data-testid=offer-professional] a.button").click()
     assert "データは削除されません" in store.inner_text("main")
     steps.check("confirm-professional", store)
-    store.click("text=確定")
+    store.click("text=今すぐ変更")
     assert "プロフェッショナルプランになりました" in store.inner_text("main")
     steps.check("result-professional", store)
 
@@ -157,9 +157,12 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     fixed = store.inner_text("[data-testid=keep-fixed]")  # the primary contact: no checkbox
     assert "Yuki Mori" in fixed and "メインの連絡先" in fixed and "常に有効のままです" in fixed
     assert store.get_by_label("Sato Kenji").is_checked()  # the one confirming
+    # The list counts what can still be ticked: 3 seats, the primary contact and Sato kept.
+    assert store.inner_text("[data-testid=keep-counter]") == "あと1人を残せます。"
     store.get_by_label("Ito Aoi").check()
+    assert "シートはすべて埋まりました" in store.inner_text("[data-testid=keep-counter]")
     steps.check("confirm-free", store)
-    store.click("text=確定")
+    store.click("text=今すぐ変更")
     assert "無料プランになりました" in store.inner_text("main")
     assert "2人のユーザーが無効化されました" in store.inner_text("main")
     steps.check("result-free", store)
@@ -176,7 +179,7 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     store.click("text=料金を更新")
     assert "3 → 6" in store.inner_text("main")  # seats
     steps.check("confirm-enterprise", store)
-    store.click("text=確定")
+    store.click("text=今すぐ変更")
     assert "エンタープライズプランになりました" in store.inner_text("main")
     assert Subscription.objects.get(organisation=shop.organisation).seats == 6
     _assert_departments(store, shop, visible=4, hidden=0)
@@ -238,7 +241,7 @@ def test_a_refund_requested_and_withdrawn_on_a_phone(walk, shop: Shop) -> None:
     steps.check("store-phone")
     page.click("text=Upgrade/Downgrade plan")
     page.locator("[data-testid=offer-professional] a.button").click()
-    page.click("text=Confirm")
+    page.click("[data-testid=confirm]")
     steps.check("result-phone")
     page.click("[data-testid=request-refund]")
     assert "Your refund request was sent" in page.inner_text("main")

@@ -88,6 +88,8 @@ def test_the_sign_up_page_says_what_free_means() -> None:
     page = response.content.decode()
     assert "Free plan: up to 3 agents and 1 department, at no charge" in page
     assert ".localhost" in page  # the address is shown with its domain
+    # The password's rules before the first try, not only after a refusal.
+    assert 'id="id_password_helptext"' in page and "At least 8 characters" in page
 
 
 @pytest.mark.parametrize(
@@ -98,6 +100,8 @@ def test_the_sign_up_page_says_what_free_means() -> None:
         ("sakura_support", "lowercase letters"),
         ("a" * 41, "at most 40 characters"),
         ("northwind", "already exists"),  # an organisation's
+        ("xn--abc", "two hyphens"),  # an internationalised domain name's label
+        ("ab--cd", "two hyphens"),
     ],
 )
 def test_an_address_that_cannot_be_had_is_refused_with_the_reason(
@@ -116,8 +120,18 @@ def test_an_address_held_by_a_verified_sign_up_is_refused() -> None:
     client.post(verification_link(), {"idempotency_key": "verify-held"})
     response = sign_up(public_client(), email="someone@else.test")
     assert response.status_code == 400
-    assert "already exists" in response.content.decode()
+    # Not an organisation (yet): said as it is.
+    assert "was just taken by a sign-up" in response.content.decode()
+    assert "already exists" not in response.content.decode()
     assert SignUp.objects.count() == 1
+
+
+def test_a_full_width_address_is_written_in_half_width() -> None:
+    """Typed with a Japanese input method (ｓａｋｕｒａ), the address is the site's sakura."""
+    client = public_client()
+    assert client.get("/signup/address/", {"address": "ｓａｋｕｒａ"}).json()["available"]
+    assert sign_up(client, address="ＳＡＫＵＲＡ").status_code == 302
+    assert SignUp.objects.get().slug == "sakura"
 
 
 def test_an_address_whose_schema_is_still_there_is_refused() -> None:

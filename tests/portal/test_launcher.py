@@ -76,3 +76,30 @@ def test_when_one_command_exits_the_others_are_stopped_and_the_launcher_fails(
     pids = _pids(web_pids)
     assert launcher.wait(timeout=60) == 3
     assert not any(_alive(pid) for pid in pids)
+
+
+def test_a_then_command_runs_once_after_the_others_started_and_its_end_stops_nothing(
+    tmp_path: Path,
+) -> None:
+    """``make run``'s demo accounts: printed once the server and worker have started, by a
+    command whose end leaves them running."""
+    server, server_pids = _dummy(tmp_path, "server")
+    said = tmp_path / "said"
+    then = shlex.join([sys.executable, "-c", f"open({str(said)!r}, 'w').write('accounts')"])
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "portal.launcher", "--then", then, server],
+        cwd=settings.BASE_DIR,
+    )
+    try:
+        pids = _pids(server_pids)
+        for _ in range(300):  # THEN_AFTER_SECONDS, then the command's own start
+            if said.exists():
+                break
+            time.sleep(0.1)
+        assert said.read_text() == "accounts"
+        time.sleep(1)
+        assert launcher.poll() is None and all(_alive(pid) for pid in pids)
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=30) == 0
+    assert not any(_alive(pid) for pid in pids)

@@ -61,7 +61,7 @@ def test_an_email_is_rendered_in_the_active_language_and_queued(northwind: Site)
     with translation.override("ja"):
         send_after_commit("accounts/email/invitation", ["", "new@northwind.test"], context)
     [queued] = queued_emails()
-    assert queued["subject"] == "Northwind Inc. のヘルプデスクに追加されました"
+    assert queued["subject"] == "Northwind Inc.のヘルプデスクに追加されました"
     assert queued["to"] == ["new@northwind.test"]  # empty addresses dropped
     assert mail.outbox == []
     [message] = send_queued_emails()

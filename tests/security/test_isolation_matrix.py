@@ -97,7 +97,7 @@ FILLERS: dict[tuple[str, str], tuple[str, Callable[[Foreign], str]]] = {
 
 # Where a refusal is not a 403/404 by the view's design: the path before the parameters →
 # what the page says instead, with status 200 (and nothing changed).
-BAD_RESET_LINK = "The password reset link was invalid"
+BAD_RESET_LINK = "This link no longer works"
 BAD_CONFIRMATION_LINK = "This email confirmation link expired or is invalid"
 CONTRACTS: dict[str, str] = {
     "accounts/password/reset/key/": BAD_RESET_LINK,

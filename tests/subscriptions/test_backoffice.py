@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Department, User
@@ -221,9 +222,15 @@ def test_the_audit_log_exports_the_filtered_list_as_csv(refunds) -> None:
     client = staff_client("Support", email="support@vendor.test")
     response = client.get("/admin/audit/auditevent/export/?action__exact=refund.rejected")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
+    body = response.getvalue().decode()
+    assert body.startswith("\ufeffcreated_at,")  # Excel in Japan reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
     assert [row["action"] for row in rows] == ["refund.rejected"]
     assert rows[0]["organisation"] == "contoso"
+    # In the portal's time zone, as Excel reads a moment.
+    [event] = AuditEvent.objects.filter(action="refund.rejected")
+    local = timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert rows[0]["created_at"] == local
     everything = client.get("/admin/audit/auditevent/export/")
     assert len(list(csv.DictReader(io.StringIO(everything.getvalue().decode())))) > 1
 

@@ -159,7 +159,7 @@ def test_the_store_lists_and_prints_the_invoices(northwind: Site, settings) -> N
     page = client.get(f"/store/invoices/{invoice.number}/", HTTP_ACCEPT_LANGUAGE="ja")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "適格請求書" in text and f"{organisation.name} 御中" in text
+    assert "適格請求書" in text and f"{organisation.name}\u3000御中" in text
     assert 'data-testid="registration-number">T7123456789012<' in text
     assert f'data-testid="invoice-total">¥{invoice.total:,.0f}<' in text
     assert f'data-testid="invoice-tax">¥{invoice.tax:,.0f}<' in text

@@ -28,6 +28,7 @@ from subscriptions.selectors.offers import store_offers
 from subscriptions.services import overrides, plan_changes, refunds
 from subscriptions.services.catalogue import record_catalogue_change
 from tests.conftest import Site, confirmation_of, on, signed_in
+from tests.factories import StaffFactory
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,7 @@ def test_the_store_speaks_the_seed_s_words_in_japanese(northwind: Site) -> None:
     plans = client.get("/store/plans/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "ダウングレード" in plans and "¥42,000" in plans
     confirm = client.get("/store/plans/professional/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
-    assert "確定" in confirm and "データは削除されません" in confirm
+    assert "今すぐ変更" in confirm and "データは削除されません" in confirm
 
 
 def test_a_refused_transition_is_shown_disabled_with_its_reason(northwind: Site) -> None:
@@ -623,3 +624,17 @@ def test_an_older_changes_page_shows_its_own_price_not_todays(northwind: Site) -
     assert _fact(page, "new-price").startswith(f"{_priced(42_000)} a month")
     assert "(at the time of this change)" in page
     assert 'data-testid="next-bill"' not in page  # today's bill belongs to the latest change
+
+
+def test_the_customers_history_names_the_support_team_never_a_staff_member(
+    northwind: Site,
+) -> None:
+    staff = StaffFactory.create(email="yamada@vendor.test", groups=["Billing operations"])
+    keep = [northwind.user_ids[role] for role in ("primary", "super", "admin")]
+    plan_changes.change_plan(
+        northwind.organisation, "professional", acting_user=staff, keep_user_ids=keep
+    )
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="actor">サポート担当<' in page
+    assert "yamada@vendor.test" not in page

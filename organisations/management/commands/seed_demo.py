@@ -95,12 +95,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--summary",
+            action="store_true",
+            help="Only say where the demo is and who can sign in now (make run, once started).",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="Forget every organisation, its schema and its history first (DEBUG only).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["summary"]:
+            self._print_summary()
+            return
         if options["reset"]:
             try:
                 forgotten = forget_every_organisation()
@@ -162,15 +170,33 @@ class Command(BaseCommand):
             User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, full_name="Vendor Staff")
 
     def _print_summary(self) -> None:
+        """Where the demo is and who can sign in to it now (its active users, as the
+        database has them: someone deactivated since is not listed)."""
         self.stdout.write(
-            self.style.SUCCESS("Demo data is ready. Every demo password: " + DEMO_PASSWORD)
+            self.style.SUCCESS("The demo is ready. Every demo password: " + DEMO_PASSWORD)
+        )
+        self.stdout.write(
+            f"  Public site and sign-up: {public_url('/')}  ({public_url('/signup/')})"
         )
         self.stdout.write(f"  Vendor staff admin: {public_url('/admin/')}  ({STAFF_EMAIL})")
-        for slug, name, _plan, people, _departments, _downgrade in DEMO_ORGANISATIONS:
-            organisation = Organisation.objects.get(slug=slug)
-            plan = organisation.subscription.plan.code
+        slugs = [slug for slug, *_rest in DEMO_ORGANISATIONS]
+        for organisation in Organisation.objects.filter(slug__in=slugs).select_related(
+            "subscription__plan"
+        ):
+            plan, login = organisation.subscription.plan.code, "/accounts/login/"
             self.stdout.write(
-                f"  {name} ({plan}): {organisation_url(organisation, '/accounts/login/')}"
+                f"  {organisation.name} ({plan}): {organisation_url(organisation, login)}"
             )
-            for email, _, role in people:
-                self.stdout.write(f"      {role:<8} {email}")
+            with tenant_context(organisation):
+                for user in User.objects.filter(is_active=True).order_by(
+                    "-is_primary_contact", "-is_super_admin", "-is_administrator", "email"
+                ):
+                    self.stdout.write(f"      {_role(user):<8} {user.email}")
+
+
+def _role(user: User) -> str:
+    if user.is_primary_contact:
+        return "primary"
+    if user.is_super_admin:
+        return "super"
+    return "admin" if user.is_administrator else "agent"

@@ -9,6 +9,11 @@
   }
   var timer = null;
   var asked = 0;
+  // The page answers as the address is typed: the button for pages without JavaScript goes.
+  var button = document.querySelector("[data-testid=check-address]");
+  if (button) {
+    button.hidden = true;
+  }
 
   function show(answer) {
     status.textContent = answer.message;
@@ -17,7 +22,8 @@
   }
 
   function check() {
-    var address = input.value.trim().toLowerCase();
+    // As the server reads it: half-width (ｓａｋｕｒａ typed in Japanese is sakura).
+    var address = input.value.normalize("NFKC").trim().toLowerCase();
     var ticket = ++asked;
     if (!address) {
       status.textContent = "";

@@ -85,9 +85,11 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"{prefix} migrated in {outcome.seconds:.2f} s")
         migrated = len(pending.to_migrate) - (len(failed) - len(pending.missing))
-        self.stdout.write(
-            f"Migrated {_organisations(migrated)} in {time.perf_counter() - started:.1f} s."
-        )
+        took = time.perf_counter() - started
+        if pending.to_migrate:
+            self.stdout.write(f"Migrated {_organisations(migrated)} in {took:.1f} s.")
+        else:  # the shared tables (and the schema template) were all there was to do
+            self.stdout.write(f"Database ready in {took:.1f} s: no organisation was behind.")
         if failed:
             for name, error in failed.items():
                 self.stderr.write(f"{name}: {error}")
