@@ -6,6 +6,7 @@ import unicodedata
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,12 @@ class AddressForm(forms.Form):
         return address
 
 
+def terms_to_accept() -> str:
+    """The vendor's terms and privacy policy a sign-up agrees to (their addresses), or ""
+    where the deployment names none."""
+    return " ".join(filter(None, [settings.PORTAL_TERMS_URL, settings.PORTAL_PRIVACY_URL]))
+
+
 class SignUpForm(AddressForm):
     organisation_name = NameField(label=_("Organisation name"), max_length=100)
     full_name = NameField(label=_("Your name"), max_length=150)
@@ -49,10 +56,19 @@ class SignUpForm(AddressForm):
         ),
     )
 
-    field_order = ["organisation_name", "address", "full_name", "email", "password"]
+    # Shown (and required) when the deployment names its terms and privacy policy.
+    terms = forms.BooleanField(
+        label=_("I agree to the terms of service and the privacy policy."),
+        required=True,
+        error_messages={"required": _("Agree to the terms and the privacy policy to go on.")},
+    )
+
+    field_order = ["organisation_name", "address", "full_name", "email", "password", "terms"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not terms_to_accept():
+            del self.fields["terms"]
         self.fields["organisation_name"].widget.attrs["autocomplete"] = "organization"
         self.fields["address"].widget.attrs.update(
             autocomplete="off", autocapitalize="none", spellcheck="false"

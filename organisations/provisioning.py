@@ -13,8 +13,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from organisations.services import create_organisation
+from portal.emails import dear, send_after_commit
 from portal.exceptions import DomainError
-from portal.models import SignUp
+from portal.models import Organisation, SignUp
+from portal.selectors import organisation_url
 from subscriptions.models.catalogue import FREE_PLAN
 
 logger = logging.getLogger(__name__)
@@ -65,12 +67,30 @@ def provision(sign_up_id: int) -> SignUp | None:
                     "failure",
                 ]
             )
+            _welcome(sign_up, new.organisation)
         return sign_up
     except Exception as error:  # recorded for the person (retry) and staff (admin)
         logger.exception("Creating the organisation of sign-up %s failed", sign_up_id)
         reason = str(error) if isinstance(error, DomainError) else type(error).__name__
         SignUp.objects.filter(pk=sign_up_id).update(state=SignUp.State.FAILED, failure=reason)
         return SignUp.objects.get(pk=sign_up_id)
+
+
+def _welcome(sign_up: SignUp, organisation: Organisation) -> None:
+    """The email that gives the new site's address (in the sign-up's language), sent once
+    the site exists: the address is what people look for in their mailbox later."""
+    with translation.override(sign_up.language):
+        send_after_commit(
+            "organisations/email/site_ready",
+            [sign_up.email],
+            {
+                "organisation": organisation,
+                "email": sign_up.email,
+                "site": organisation_url(organisation),
+                "login": organisation_url(organisation, "/accounts/login/"),
+            },
+            salutation=dear(sign_up.full_name),
+        )
 
 
 def expire_sign_ups(*, now: datetime | None = None) -> int:

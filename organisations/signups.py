@@ -72,6 +72,7 @@ def start_sign_up(
     email: str,
     password: str,
     ip_address: str | None,
+    terms_accepted: str = "",
 ) -> SignUp:
     """Keep the details (the password hashed) and email a verification link, valid for
     ``VERIFY_WITHIN``, in the active language. An earlier unverified sign-up with the same
@@ -97,6 +98,8 @@ def start_sign_up(
             password=make_password(password),
             language=translation.get_language() or settings.LANGUAGE_CODE,
             ip_address=ip_address,
+            terms_accepted=terms_accepted,
+            terms_accepted_at=now if terms_accepted else None,
             verification_key=digest(key),
             expires_at=now + VERIFY_WITHIN,
         )

@@ -23,7 +23,7 @@ from organisations.exceptions import (
     SignUpLinkInvalid,
     SignUpWelcomeSpent,
 )
-from organisations.forms import AddressForm, SignUpForm
+from organisations.forms import AddressForm, SignUpForm, terms_to_accept
 from portal.exceptions import InvalidOrganisation
 from portal.http import PortalRequest
 from portal.idempotency import idempotent, new_key
@@ -63,6 +63,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         "new_key": new_key,
         "domain": settings.PORTAL_BASE_DOMAIN,
         "starter": starter_plan(),
+        "terms_url": settings.PORTAL_TERMS_URL,
+        "privacy_url": settings.PORTAL_PRIVACY_URL,
     }
     if request.method == "POST" and "check" in request.POST:  # the address only, for now
         if not ratelimit.consume(request, action="check_address"):
@@ -84,6 +86,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 email=email,
                 password=form.cleaned_data["password"],
                 ip_address=get_adapter(request).get_client_ip(request),
+                terms_accepted=terms_to_accept() if form.cleaned_data.get("terms") else "",
             )
             request.session["portal_sign_up_sent_to"] = started.email
             return redirect("sign_up_sent")

@@ -193,6 +193,14 @@ class SignUp(models.Model):
     primary_contact_id: models.BigIntegerField[int | None, int | None] = models.BigIntegerField(
         _("primary contact's id"), null=True, blank=True, editable=False
     )
+    # What the person agreed to when signing up (the vendor's terms and privacy policy, by
+    # their addresses then), and when; empty where the deployment names none.
+    terms_accepted: models.CharField[str, str] = models.CharField(
+        _("terms accepted"), max_length=500, blank=True, editable=False
+    )
+    terms_accepted_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(_("terms accepted at"), null=True, blank=True, editable=False)
+    )
     failure: models.TextField[str, str] = models.TextField(_("failure"), blank=True)
     attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(
         _("attempts"), default=0

@@ -282,6 +282,10 @@ EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "Helpdesk portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The vendor's terms of service and privacy policy: a sign-up agrees to them (and the
+# agreement is kept) when these name them.
+PORTAL_TERMS_URL = env.text("PORTAL_TERMS_URL", "")
+PORTAL_PRIVACY_URL = env.text("PORTAL_PRIVACY_URL", "")
 # The vendor as its emails name it (the From header and the signature), per language.
 PORTAL_VENDOR_NAMES = {
     "en": env.text("PORTAL_VENDOR_NAME", "Helpdesk Portal"),

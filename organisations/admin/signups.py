@@ -36,6 +36,7 @@ class SignUpAdmin(admin.ModelAdmin):
     search_fields = ["organisation_name", "slug", "email"]
     list_select_related = ["organisation"]
     exclude = ["password"]
+    readonly_fields = ["terms_accepted", "terms_accepted_at"]  # what they agreed to, when
     actions = ["retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

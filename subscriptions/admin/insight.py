@@ -3,6 +3,7 @@ feedback reasons and refunds, as SVG charts with their figures."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -107,18 +109,22 @@ def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         last_month=choice.get("last_month"),
         organisation=choice.get("organisation"),
     )
+    # Each month as the staff member's language writes one (2026年11月, November 2026).
+    months = [
+        date_format(date.fromisoformat(f"{month}-01"), "YEAR_MONTH_FORMAT") for month in data.months
+    ]
     refund_charts = [
         (
             currency,
             bar_chart(
                 _("Refunds in %(currency)s") % {"currency": currency},
-                data.months,
+                months,
                 [
                     Series(_("Refund quotes requested"), requested),
                     Series(_("Amount refunded"), refunded),
                 ],
             ),
-            list(zip(data.months, requested, refunded, strict=True)),
+            list(zip(months, requested, refunded, strict=True)),
         )
         for currency, (requested, refunded) in sorted(data.refunds.items())
     ]
@@ -128,15 +134,15 @@ def insight_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         "opts": model_admin.model._meta,
         "changes_chart": bar_chart(
             _("Plan changes per month"),
-            data.months,
+            months,
             [Series(_("Upgrades"), data.upgrades), Series(_("Downgrades"), data.downgrades)],
         ),
-        "changes_rows": list(zip(data.months, data.upgrades, data.downgrades, strict=True)),
+        "changes_rows": list(zip(months, data.upgrades, data.downgrades, strict=True)),
         "reasons_chart": hbar_chart(_("Reasons given in feedback"), data.reasons),
         "reasons": data.reasons,
         "refund_charts": refund_charts,
         "form": form,
-        "range": (data.months[0], data.months[-1]),
+        "range": (months[0], months[-1]),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     return TemplateResponse(request, "admin/subscriptions/insight.html", context, status=status)

@@ -3,23 +3,68 @@ read-only (as the database is append-only); an invoice shows as it prints."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
+from django.db.models import Prefetch, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
 
 from portal.admin import ReadOnlyAdmin
-from subscriptions.models import Invoice, LedgerLine
+from subscriptions.models import Invoice, LedgerKind, LedgerLine
 from subscriptions.selectors.invoices import with_status
 from subscriptions.templatetags.subscriptions import money
 
 
+class OrganisationFilter(admin.SimpleListFilter):
+    """One organisation's lines (``?organisation=<address>``, as its page links them): no
+    list of every organisation in the sidebar, which would be thousands long."""
+
+    title = gettext_lazy("organisation")
+    parameter_name = "organisation"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        slug = self.value()
+        return [(slug, slug)] if slug else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[LedgerLine]) -> Any:
+        return queryset.filter(organisation__slug=self.value()) if self.value() else queryset
+
+
 @admin.register(LedgerLine)
 class LedgerLineAdmin(ReadOnlyAdmin):
+    """Every money movement, filtered by organisation, kind, currency and day, with the
+    totals of what is listed (by currency and kind)."""
+
     list_display = ["booked_on", "organisation", "kind", "amount_display", "period_start"]
-    list_filter = ["kind", "currency", ("booked_on", admin.DateFieldListFilter)]
+    list_filter = [
+        OrganisationFilter,
+        "kind",
+        "currency",
+        ("booked_on", admin.DateFieldListFilter),
+    ]
     search_fields = ["organisation__name", "organisation__slug", "description"]
     list_select_related = ["organisation"]
+    change_list_template = "admin/subscriptions/ledgerline/change_list.html"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:  # the list, not a redirect
+            sums = (
+                context["cl"]
+                .queryset.order_by()
+                .values("currency", "kind")
+                .annotate(total=Sum("amount"))
+                .order_by("currency", "kind")
+            )
+            context["totals"] = [
+                (LedgerKind(row["kind"]).label, money(row["total"], row["currency"]))
+                for row in sums
+            ]
+        return response
 
     @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def amount_display(self, line: LedgerLine) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from django_tenants.utils import schema_context
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.services import add_user, create_department
@@ -157,10 +157,12 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     fixed = store.inner_text("[data-testid=keep-fixed]")  # the primary contact: no checkbox
     assert "Yuki Mori" in fixed and "メインの連絡先" in fixed and "常に有効のままです" in fixed
     assert store.get_by_label("Sato Kenji").is_checked()  # the one confirming
-    # The list counts what can still be ticked: 3 seats, the primary contact and Sato kept.
-    assert store.inner_text("[data-testid=keep-counter]") == "あと1人を残せます。"
+    # The list counts what can still be ticked: 3 seats, the primary contact and Sato kept
+    # (counted by the page's script, which may run a moment after the page is shown).
+    counter = store.locator("[data-testid=keep-counter]")
+    expect(counter).to_have_text("あと1人を残せます。")
     store.get_by_label("Ito Aoi").check()
-    assert "シートはすべて埋まりました" in store.inner_text("[data-testid=keep-counter]")
+    expect(counter).to_contain_text("シートはすべて埋まりました")
     steps.check("confirm-free", store)
     store.click("text=今すぐ変更")
     assert "無料プランになりました" in store.inner_text("main")

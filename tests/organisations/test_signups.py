@@ -243,6 +243,10 @@ def test_from_the_form_to_the_dashboard_of_the_new_site() -> None:
     assert started.organisation == organisation
     assert Domain.objects.filter(tenant=organisation, domain="sakura.localhost").exists()
     assert Subscription.objects.get(organisation=organisation).plan.code == "free"
+    # An email gives the new site's address, to find it again later.
+    [ready] = [email for email in queued_emails() if "is ready" in email["subject"]]
+    assert ready["to"] == ["hana@sakura.test"] and ready["body"].startswith("Dear Hana Sato,")
+    assert "http://sakura.localhost:8000/" in ready["body"]
 
     onward = client.get(progress)
     assert onward.status_code == 302
@@ -454,3 +458,28 @@ def test_the_sign_up_pages_cost_a_few_queries_whatever_the_number_of_sites(
     reference = SignUp.objects.get().reference
     with django_assert_max_num_queries(2):  # the session, the sign-up
         assert client.get(f"/signup/{reference}/status/").status_code == 200
+
+
+def test_with_terms_named_a_sign_up_agrees_to_them_and_the_agreement_is_kept(
+    settings: Any,
+) -> None:
+    settings.PORTAL_TERMS_URL = "https://vendor.example/terms"
+    settings.PORTAL_PRIVACY_URL = "https://vendor.example/privacy"
+    client = public_client()
+    page = client.get("/signup/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="terms"' in page and 'href="https://vendor.example/privacy"' in page
+    refused = sign_up(client)
+    assert refused.status_code == 400
+    assert "Agree to the terms and the privacy policy" in refused.content.decode()
+    assert not SignUp.objects.exists()
+    assert sign_up(client, terms="on").status_code == 302
+    kept = SignUp.objects.get()
+    assert kept.terms_accepted == "https://vendor.example/terms https://vendor.example/privacy"
+    assert kept.terms_accepted_at is not None
+
+
+def test_without_terms_named_nothing_is_asked() -> None:
+    page = public_client().get("/signup/").content.decode()
+    assert 'data-testid="terms"' not in page
+    assert sign_up(public_client()).status_code == 302
+    assert SignUp.objects.get().terms_accepted == ""

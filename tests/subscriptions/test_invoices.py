@@ -234,7 +234,7 @@ def test_the_invoice_pages_keep_their_query_budget(northwind: Site) -> None:
 
 # The Store page: 7 before the host cache (portal/hosts.py), which saves the lookup of the
 # organisation and the search_path switch through public.
-INVOICE_PAGE_BUDGETS = {"store": 5, "invoices": 8, "invoice": 7, "ledger": 7}
+INVOICE_PAGE_BUDGETS = {"store": 5, "invoices": 8, "invoice": 7, "ledger": 8}  # ledger: its totals
 
 
 @pytest.mark.parametrize("number", ["INV-2026-000001%00", "INV-2026-000001%27", "nonsense"])
@@ -254,3 +254,16 @@ def test_without_a_registration_number_an_invoice_does_not_claim_to_be_qualified
     text = page.content.decode()
     assert "適格請求書" not in text and "請求書" in text
     assert 'data-testid="registration-number"' not in text
+
+
+def test_the_ledger_list_filters_by_organisation_and_shows_its_totals(
+    northwind: Site, contoso: Site
+) -> None:
+    plan_changes.change_plan(northwind.organisation, "professional", acting_user=None)
+    page = staff_client().get("/admin/subscriptions/ledgerline/", {"organisation": "northwind"})
+    text = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="ledger-totals"' in text
+    lines = LedgerLine.objects.filter(organisation=northwind.organisation)
+    charged = sum(line.amount for line in lines if line.kind == "period_charge")
+    assert f"¥{charged:,.0f}" in text
+    assert "Contoso" not in text.split('data-testid="ledger-totals"')[1]

@@ -638,3 +638,18 @@ def test_the_customers_history_names_the_support_team_never_a_staff_member(
     page = client.get("/store/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert 'data-testid="actor">サポート担当<' in page
     assert "yamada@vendor.test" not in page
+
+
+def test_the_seats_field_says_its_bounds_and_the_server_answers_out_of_them(
+    northwind: Site,
+) -> None:
+    """Not the browser's bubble: the field says the change's bounds, and seats outside them
+    are answered by the page with the reason (and the change with its default seats)."""
+    client = signed_in(northwind, "primary")
+    page = client.get("/store/plans/professional/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert re.search(r'<form method="get" class="form form--seats" novalidate>', page)
+    assert "この変更のシート数は" in page
+    wrong = client.get("/store/plans/professional/", {"seats": "100000"}, HTTP_ACCEPT_LANGUAGE="ja")
+    assert wrong.status_code == 200
+    said = [str(message) for message in wrong.context["messages"]]
+    assert said, "the page says why the seats were not taken"
