@@ -100,6 +100,7 @@ BACK_OFFICE = [
     "/admin/subscriptions/invoice/",
     "/admin/subscriptions/refundrequest/",
     "/admin/audit/auditevent/",
+    "/admin/procrastinate/procrastinatejob/",
 ]
 
 
@@ -163,3 +164,12 @@ def test_the_store_in_japanese_leaves_no_english_words(northwind) -> None:
         if words:
             found[url] = sorted(words)
     assert found == {}
+
+
+@pytest.mark.django_db
+def test_a_column_of_dates_is_headed_as_dates_and_one_of_moments_as_moments(northwind) -> None:
+    page = signed_in(northwind, "primary").get("/store/", HTTP_ACCEPT_LANGUAGE="ja")
+    html = page.content.decode()
+    billing = html.split('data-testid="billing-history"')[1].split("</thead>")[0]
+    assert '<th scope="col">日付</th>' in billing  # booked days
+    assert "日時" not in billing
