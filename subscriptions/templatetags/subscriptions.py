@@ -100,8 +100,15 @@ def with_tax(excluding: Decimal, including: Decimal, currency: str) -> str:
     each labelled (税抜 / 税込); one figure where the currency bears no tax, or for nothing."""
     if TAX_RATES.get(currency, Decimal(0)) == 0 or excluding == including == 0:
         return money(excluding, currency)
+    # The shape is the language's: ¥460,800 excl. tax (¥506,880 incl. tax), or in Japanese
+    # ¥460,800税抜（¥506,880税込）, with no half-width space or parenthesis.
+    shape = _("%(excluding)s %(excl)s (%(including)s %(incl)s)")
+    label = '<span class="tax-label">{}</span>'
     return format_html(
-        '{} <span class="tax-label">{}</span> ({} <span class="tax-label">{}</span>)',
+        shape.replace("%(excluding)s", "{0}")
+        .replace("%(excl)s", label.replace("{}", "{1}"))
+        .replace("%(including)s", "{2}")
+        .replace("%(incl)s", label.replace("{}", "{3}")),
         money(excluding, currency),
         _("excl. tax"),
         money(including, currency),

@@ -173,3 +173,17 @@ def test_a_column_of_dates_is_headed_as_dates_and_one_of_moments_as_moments(nort
     billing = html.split('data-testid="billing-history"')[1].split("</thead>")[0]
     assert '<th scope="col">日付</th>' in billing  # booked days
     assert "日時" not in billing
+
+
+@pytest.mark.django_db
+def test_prices_and_feature_limits_are_written_the_japanese_way(northwind) -> None:
+    """Assembled on the page, not in one message: a price with its tax (¥60,000税抜
+    （¥66,000税込）), a feature's limit (部門：1), a label and its value (あなたの役割：…)."""
+    client = signed_in(northwind, "primary")
+    store = client.get("/store/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert '<span class="tax-label">税抜</span>（¥' in store
+    assert "</span> (" not in store
+    plans = _main_text(client.get("/store/plans/", HTTP_ACCEPT_LANGUAGE="ja").content.decode())
+    assert "部門：" in plans and "部門:" not in plans
+    dashboard = _main_text(client.get("/", HTTP_ACCEPT_LANGUAGE="ja").content.decode())
+    assert "あなたの役割：" in dashboard and "あなたの役割： " not in dashboard
