@@ -37,6 +37,12 @@ def in_use() -> bool:
     return isinstance(gateway, type) and issubclass(gateway, StripeGateway)
 
 
+def test_payments() -> bool:
+    """Whether payments go to the provider, in test mode: what the pages that take money
+    say, and when the demo may give its organisations test cards."""
+    return in_use() and test_mode()
+
+
 def client() -> stripe.StripeClient:
     """The SDK's client for the configured account (and local provider, if any)."""
     if settings.STRIPE_API_BASE:

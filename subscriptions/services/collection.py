@@ -119,19 +119,15 @@ def record_received(payment: Payment) -> Payment:
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update(of=("self",))
-            .select_related("invoice")
+            .select_related("invoice", "organisation")
             .get(pk=payment.pk)
         )
         if payment.status == PaymentStatus.PAID:
             return payment
         payment.status = PaymentStatus.PAID
         payment.save(update_fields=["status", "updated_at"])
-        ledger.book_payment(payment, day=clock.today(_organisation(payment)))
+        ledger.book_payment(payment, day=clock.today(payment.organisation))
     return payment
-
-
-def _organisation(payment: Payment) -> Organisation:
-    return Organisation.objects.get(pk=payment.organisation_id)
 
 
 def _payment_of(

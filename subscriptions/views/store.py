@@ -184,7 +184,7 @@ def confirm(request: OrganisationRequest, plan_code: str) -> HttpResponse:
         "needs_card": preview.quote.due > 0 and needs_card(organisation),
         "authenticate": authenticate,
         # Payments through the provider in test mode say so on every page that takes money.
-        "test_mode": stripe_gateway.in_use() and stripe_gateway.test_mode(),
+        "test_mode": stripe_gateway.test_payments(),
         "script_url": script_url() if authenticate else "",
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
     }
