@@ -91,8 +91,10 @@ bench: $(VENV)/.installed-dev
 # one source of the Japanese strings: makemessages keeps its translations, adds new messages
 # empty (or fuzzy, guessed from a similar one) and drops removed ones; translate those in the .po
 # and run this again. Fails, listing them, while any is untranslated or fuzzy. The .mo is committed.
+# locale/thirdparty/ is written, not edited: the libraries' Japanese as we write it.
 messages: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore=.venv --ignore=.data --ignore=tests
+	DJANGO_DEBUG=1 $(BIN)/python manage.py thirdparty_messages
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages -l ja --ignore=.venv
 	@$(BIN)/python -c 'import sys, polib; po = polib.pofile(sys.argv[1]); \
 		left = ["%s:%d: %s: %r" % (sys.argv[1], e.linenum, "fuzzy" if e.fuzzy else "untranslated", e.msgid) \

@@ -29,7 +29,7 @@ class AuditEvent(models.Model):
         verbose_name=_("organisation"),
     )
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
-    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_id = models.BigIntegerField(_("actor ID"), null=True, blank=True)
     actor_email = models.CharField(_("actor"), max_length=254, blank=True)
     action = models.CharField(_("action"), max_length=50, db_index=True)
     target = models.CharField(_("target"), max_length=100, blank=True)

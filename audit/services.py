@@ -68,6 +68,9 @@ class Action(StrEnum):
     PAYMENT_RETRIED = "payment.retried"
     GRACE_EXTENDED = "payment.grace_extended"
     PAYMENT_WAIVED = "payment.waived"
+    # Trials
+    TRIAL_ENDED = "trial.ended"
+    TRIAL_EXTENDED = "trial.extended"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:
@@ -112,6 +115,8 @@ ACTION_LABELS: dict[str, Promise] = {
     Action.PAYMENT_RETRIED: _("Payment retried by staff"),
     Action.GRACE_EXTENDED: _("Payment grace extended"),
     Action.PAYMENT_WAIVED: _("Unpaid renewal waived"),
+    Action.TRIAL_ENDED: _("Trial ended: moved to Free"),
+    Action.TRIAL_EXTENDED: _("Trial extended"),
 }
 
 

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 def provision(sign_up_id: int) -> SignUp | None:
-    """Create the organisation of a verified sign-up on Free, its primary contact with
+    """Create the organisation of a verified sign-up on a trial (or on Free when trials
+    are off: ``SUBSCRIPTIONS_TRIAL_DAYS``), its primary contact with
     the chosen password, in one transaction with the sign-up's ``done``: a failure leaves
     no schema, domain or row of it, and the sign-up ``failed`` with the reason, to be
     retried. Idempotent: a sign-up that is not waiting for this is left alone."""
@@ -46,7 +47,8 @@ def provision(sign_up_id: int) -> SignUp | None:
                     slug=sign_up.slug,
                     primary_contact_email=sign_up.email,
                     primary_contact_name=sign_up.full_name,
-                    plan_code=FREE_PLAN,
+                    plan_code=FREE_PLAN,  # after the trial, if trials are on
+                    trial=True,
                     for_sign_up=sign_up,
                 )
             with tenant_context(new.organisation):

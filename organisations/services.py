@@ -26,6 +26,7 @@ from portal.exceptions import InvalidOrganisation, InvalidOrganisationName
 from portal.models import HOLDING_STATES, Domain, Organisation, SignUp, schema_name_for
 from portal.selectors import organisation_host, organisation_url
 from subscriptions.selectors.catalogue import get_plan
+from subscriptions.selectors.trials import trial_terms
 from subscriptions.services.guards import require_staff
 from subscriptions.services.subscription import start_subscription
 
@@ -86,13 +87,16 @@ def create_organisation(
     period_start: date | None = None,
     for_sign_up: SignUp | None = None,
     acting_user: User | None = None,
+    trial: bool = False,
 ) -> NewOrganisation:
     """Create an organisation with its schema (migrated), its domain
     ``<slug>.PORTAL_BASE_DOMAIN``, a first department named after it, and its primary
     contact (also a super admin), on ``plan_code`` from today (or from ``period_start``:
     an existing customer whose period began, or begins, then), at an address that is free
     (``address_refusal``; ``for_sign_up``: the verified sign-up holding it, which this
-    creation fulfils). Everything is validated
+    creation fulfils). ``trial``: on the trial the settings give instead
+    (``subscriptions.services.trials``; on ``plan_code`` when trials are off). Everything
+    is validated
     first and created in one
     transaction: on any error nothing exists afterwards. Only operators (``acting_user``
     None) and vendor staff with ``portal.add_organisation`` create organisations."""
@@ -105,6 +109,9 @@ def create_organisation(
     if refusal is not None:
         raise refusal
     email = normalise_email(primary_contact_email)
+    terms = trial_terms() if trial else None
+    if terms is not None:
+        plan_code, seats = terms.plan_code, terms.seats
     get_plan(plan_code)  # refuse an unknown plan before anything is created
     with transaction.atomic():
         organisation = Organisation(
@@ -130,6 +137,7 @@ def create_organisation(
             currency=currency,
             period_start=period_start,
             acting_user=acting_user,
+            trial_days=terms.days if terms is not None else 0,
         )
         with tenant_context(organisation):
             department = create_department(name=clean_name, acting_user=None)

@@ -31,6 +31,7 @@ from portal.models import SignUp
 from portal.refusals import answered
 from portal.selectors import organisation_url
 from subscriptions.selectors.catalogue import starter_plan
+from subscriptions.selectors.trials import trial_terms
 
 # The sign-ups this browser verified (a POST with the emailed key): only it is shown their
 # progress and signed in.
@@ -63,6 +64,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         "new_key": new_key,
         "domain": settings.PORTAL_BASE_DOMAIN,
         "starter": starter_plan(),
+        "trial": trial_terms(),
         "terms_url": settings.PORTAL_TERMS_URL,
         "privacy_url": settings.PORTAL_PRIVACY_URL,
     }

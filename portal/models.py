@@ -179,13 +179,13 @@ class SignUp(models.Model):
         _("state"), max_length=20, choices=State.choices, default=State.PENDING
     )
     verification_key: models.CharField[str, str] = models.CharField(
-        max_length=64, unique=True, editable=False
+        _("verification key"), max_length=64, unique=True, editable=False
     )
     welcome_key: models.CharField[str, str] = models.CharField(
-        max_length=64, blank=True, editable=False
+        _("sign-in link key"), max_length=64, blank=True, editable=False
     )
     welcome_expires_at: models.DateTimeField[datetime | None, datetime | None] = (
-        models.DateTimeField(null=True, blank=True, editable=False)
+        models.DateTimeField(_("sign-in link expires"), null=True, blank=True, editable=False)
     )
     welcome_issued_at: models.DateTimeField[datetime | None, datetime | None] = (
         models.DateTimeField(_("sign-in link issued"), null=True, blank=True, editable=False)

@@ -306,6 +306,15 @@ SUBSCRIPTIONS_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTIONS_RENEWAL_REMINDER_DA
 SUBSCRIPTIONS_DUNNING_RETRY_DAYS = env.list(
     "SUBSCRIPTIONS_DUNNING_RETRY_DAYS", cast=int, default=[1, 3, 5, 7]
 )
+# Trials (subscriptions/services/trials.py): a sign-up starts on this plan for this many days
+# with this many seats, then falls back to Free unless a plan was chosen; 0 days: on Free, no
+# trial. Its primary contact is reminded these many days before the end.
+SUBSCRIPTIONS_TRIAL_PLAN = env.text("SUBSCRIPTIONS_TRIAL_PLAN", "enterprise")
+SUBSCRIPTIONS_TRIAL_DAYS = env.int("SUBSCRIPTIONS_TRIAL_DAYS", default=15)
+SUBSCRIPTIONS_TRIAL_SEATS = env.int("SUBSCRIPTIONS_TRIAL_SEATS", default=10)
+SUBSCRIPTIONS_TRIAL_REMINDER_DAYS = env.list(
+    "SUBSCRIPTIONS_TRIAL_REMINDER_DAYS", cast=int, default=[7, 1]
+)
 # The payment seam for upgrade charges (subscriptions/payments.py).
 SUBSCRIPTIONS_PAYMENT_GATEWAY = env.text(
     "SUBSCRIPTIONS_PAYMENT_GATEWAY", "subscriptions.payments.RecordOnlyGateway"
@@ -359,7 +368,8 @@ for _alias in ("hosts", "entitlements"):
 # --- Languages: Japanese and English, from the browser unless the user picks one ---
 LANGUAGE_CODE = "en"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Ours, then the libraries' Japanese as we write it (manage.py thirdparty_messages).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "thirdparty"]
 USE_I18N = True
 TIME_ZONE = env.text("TIME_ZONE", "Asia/Tokyo")
 USE_TZ = True

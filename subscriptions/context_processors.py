@@ -1,5 +1,5 @@
-"""``entitlements`` and ``subscription`` in every organisation page's template context, each
-read only if a template uses it (and then once per request)."""
+"""``entitlements``, ``subscription`` and ``trial`` in every organisation page's template
+context, each read only if a template uses it (and then once per request)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from subscriptions.selectors.entitlements import entitlements_for, subscription_of
+from subscriptions.selectors.trials import current_trial
 
 
 def entitlements(request: HttpRequest) -> dict[str, Any]:
@@ -18,4 +19,5 @@ def entitlements(request: HttpRequest) -> dict[str, Any]:
     return {
         "entitlements": SimpleLazyObject(lambda: entitlements_for(organisation)),
         "subscription": SimpleLazyObject(lambda: subscription_of(organisation)),
+        "trial": SimpleLazyObject(lambda: current_trial(organisation)),
     }

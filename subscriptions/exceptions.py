@@ -253,3 +253,22 @@ class NothingScheduled(SubscriptionError):
 class ScheduledChangeOutdated(SubscriptionError):
     code = "scheduled_change_outdated"
     message = _("The period it was scheduled for ended some other way.")
+
+
+class NotOnTrial(SubscriptionError):
+    code = "not_on_trial"
+    message = _("%(organisation)s is not on a trial: it has ended or it chose a plan.")
+    status = 409
+
+
+class TrialDaysInvalid(SubscriptionError):
+    code = "trial_days_invalid"
+    message = _("Extend a trial by 1 to %(most)s days.")
+
+
+class TrialChangesNow(SubscriptionError):
+    code = "trial_changes_now"
+    message = _(
+        "During a trial, a change is made now: at the trial's end the organisation moves to "
+        "Free unless a plan was chosen."
+    )

@@ -20,6 +20,7 @@ def snapshot(subscription: Subscription) -> dict[str, Any]:
         "period_end": subscription.period_end,
         "amount_paid": subscription.amount_paid,
         "paid_daily": subscription.paid_daily,
+        "trial_ends_on": subscription.trial_ends_on,
     }
 
 

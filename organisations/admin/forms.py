@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from portal.names import NameField
 from subscriptions.models import BillingCycle, Currency, Feature, Plan
 from subscriptions.selectors.catalogue import MAX_SEATS
+from subscriptions.services.trials import MAX_EXTENSION_DAYS
 
 
 class ChangePlanForm(forms.Form):
@@ -41,6 +42,13 @@ class OverrideForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+class ExtendTrialForm(forms.Form):
+    days = forms.IntegerField(
+        label=gettext_lazy("Days to add"), min_value=1, max_value=MAX_EXTENSION_DAYS, initial=7
+    )
+    note = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
 
 
 class NewOrganisationForm(forms.Form):

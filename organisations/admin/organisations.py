@@ -23,7 +23,12 @@ from django_tenants.utils import tenant_context
 
 from accounts.selectors import list_active_users
 from audit.selectors import events_of
-from organisations.admin.forms import ChangePlanForm, NewOrganisationForm, OverrideForm
+from organisations.admin.forms import (
+    ChangePlanForm,
+    ExtendTrialForm,
+    NewOrganisationForm,
+    OverrideForm,
+)
 from organisations.services import create_organisation
 from portal import clock
 from portal.models import Domain, Organisation
@@ -36,7 +41,7 @@ from subscriptions.models import (
 )
 from subscriptions.selectors import entitlements, ledger, previews, store
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import changes, overrides, scheduled_changes
+from subscriptions.services import changes, overrides, scheduled_changes, trials
 
 
 class DomainInline(admin.TabularInline):
@@ -147,6 +152,11 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 name="portal_organisation_revoke_override",
             ),
             path(
+                "<int:pk>/extend-trial/",
+                wrap(self.extend_trial_view),
+                name="portal_organisation_extend_trial",
+            ),
+            path(
                 "<int:pk>/cancel-scheduled/",
                 wrap(self.cancel_scheduled_view),
                 name="portal_organisation_cancel_scheduled",
@@ -189,6 +199,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 timeline=events_of(organisation)[:50],
                 change_plan_form=ChangePlanForm(),
                 override_form=OverrideForm(),
+                extend_trial_form=ExtendTrialForm(),
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -296,6 +307,34 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 self.message_user(
                     request, _("The scheduled change was cancelled."), messages.SUCCESS
                 )
+        return self._back(organisation)
+
+    def extend_trial_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Give the organisation's trial more days, with the reason (POST), audited."""
+        organisation = self._organisation(pk)
+        if request.method != "POST":
+            return self._back(organisation)
+        form = ExtendTrialForm(request.POST)
+        if not form.is_valid():
+            self.message_user(
+                request,
+                _("The extension is not valid: %(errors)s") % {"errors": form.errors.as_text()},
+                messages.ERROR,
+            )
+            return self._back(organisation)
+        with answered(request, admin=self):
+            extended = trials.extend_trial(
+                organisation,
+                days=form.cleaned_data["days"],
+                note=form.cleaned_data["note"],
+                acting_user=staff_user(request),
+            )
+            self.message_user(
+                request,
+                _("The trial now lasts until %(date)s.")
+                % {"date": date_format(extended.period_end, "DATE_FORMAT")},
+                messages.SUCCESS,
+            )
         return self._back(organisation)
 
     def grant_override_view(self, request: HttpRequest, pk: int) -> HttpResponse:

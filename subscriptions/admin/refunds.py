@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -126,7 +127,11 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("plan change"), ordering="plan_change__created_at")
     def plan_path(self, refund: RefundRequest) -> str:
         change = refund.plan_change
-        return f"{change.from_plan} → {change.to_plan} ({change.changed_on:%Y-%m-%d})"
+        return _("%(from)s → %(to)s (%(date)s)") % {
+            "from": change.from_plan,
+            "to": change.to_plan,
+            "date": date_format(change.changed_on, "DATE_FORMAT"),
+        }
 
     @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def amount_display(self, refund: RefundRequest) -> str:

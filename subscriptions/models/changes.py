@@ -9,6 +9,8 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
@@ -44,6 +46,7 @@ class ChangeKind(models.TextChoices):
     DOWNGRADE = "downgrade", _("Downgrade")
     CYCLE = "cycle", _("Billing cycle change")
     SEATS = "seats", _("Seat change")
+    SUBSCRIBE = "subscribe", _("Plan chosen after a trial")
 
 
 # Which reasons fit which change: nobody upgrades because a plan is too expensive. Data,
@@ -76,6 +79,13 @@ FEEDBACK_REASONS_BY_KIND: dict[str, tuple[FeedbackReason, ...]] = {
         FeedbackReason.TEMPORARY,
         FeedbackReason.OTHER,
     ),
+    # A paid plan chosen during a trial: what it needed of the plans it tried.
+    ChangeKind.SUBSCRIBE: (
+        FeedbackReason.NEED_FEATURES,
+        FeedbackReason.MORE_AGENTS,
+        FeedbackReason.TOO_EXPENSIVE,
+        FeedbackReason.OTHER,
+    ),
 }
 
 
@@ -91,9 +101,9 @@ class ChangeTerms(models.Model):
         Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("to plan")
     )
     kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
-    from_cycle = models.CharField(max_length=10, choices=BillingCycle.choices)
+    from_cycle = models.CharField(_("cycle before"), max_length=10, choices=BillingCycle.choices)
     to_cycle = models.CharField(_("billing cycle"), max_length=10, choices=BillingCycle.choices)
-    seats_before = models.PositiveIntegerField()
+    seats_before = models.PositiveIntegerField(_("seats before"))
     seats_after = models.PositiveIntegerField(_("seats"))
 
     class Meta:
@@ -118,14 +128,16 @@ class PlanChange(ChangeTerms):
         related_name="plan_changes",
         verbose_name=_("organisation"),
     )
-    currency = models.CharField(max_length=3, choices=Currency.choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     changed_on = models.DateField(_("changed on"))
     period_end = models.DateField(
         _("period end"), help_text=_("A refund may be requested until then.")
     )
     remaining_days = models.PositiveIntegerField(_("remaining days"))
-    paid_daily_before = models.DecimalField(max_digits=26, decimal_places=12)
-    new_daily = models.DecimalField(max_digits=26, decimal_places=12)
+    paid_daily_before = models.DecimalField(
+        _("paid per day before"), max_digits=26, decimal_places=12
+    )
+    new_daily = models.DecimalField(_("new price per day"), max_digits=26, decimal_places=12)
     refund_quote = models.DecimalField(_("refund quote"), max_digits=14, decimal_places=2)
     # The consumption tax paid on the refund quote's part, from the period's invoices.
     refund_tax = models.DecimalField(
@@ -137,18 +149,20 @@ class PlanChange(ChangeTerms):
     new_price = models.DecimalField(
         _("new price"), max_digits=14, decimal_places=2, null=True, blank=True
     )
-    payment_reference = models.CharField(max_length=100, blank=True)
-    deactivated_user_ids = models.JSONField(default=list, blank=True)
-    actor_kind = models.CharField(max_length=10)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_email = models.CharField(max_length=254, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    deactivated_user_ids = models.JSONField(_("users deactivated"), default=list, blank=True)
+    actor_kind = models.CharField(_("actor kind"), max_length=10)
+    actor_id = models.BigIntegerField(_("actor ID"), null=True, blank=True)
+    actor_email = models.CharField(_("actor"), max_length=254, blank=True)
     # NULL, not "": changes without a key must not clash in the unique constraint.
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(  # noqa: DJ001
+        _("idempotency key"), max_length=64, null=True, blank=True
+    )
     feedback_reason = models.CharField(
         _("reason"), max_length=20, choices=FeedbackReason.choices, blank=True
     )
     feedback_text = models.TextField(_("feedback"), blank=True, max_length=2000)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("plan change")
@@ -204,13 +218,13 @@ class RefundRequest(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
     )
-    requested_by_id = models.BigIntegerField()
+    requested_by_id = models.BigIntegerField(_("requester ID"))
     requested_by_email = models.EmailField(_("requested by"))
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
     decided_by = models.CharField(_("decided by"), max_length=254, blank=True)
     decision_note = models.TextField(_("note"), blank=True)
     payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("refund request")
@@ -224,8 +238,11 @@ class RefundRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        amount = format_amount(self.total, self.currency)
-        return f"{self.organisation} — {amount} ({self.get_status_display()})"
+        return gettext("%(organisation)s — %(amount)s (%(status)s)") % {
+            "organisation": self.organisation,
+            "amount": format_amount(self.total, self.currency),
+            "status": self.get_status_display(),
+        }
 
     @property
     def total(self) -> Decimal:
@@ -256,17 +273,19 @@ class ScheduledChange(ChangeTerms):
     )
     # Who stays active when active users exceed the new seats: chosen when scheduling,
     # checked again when the change applies.
-    keep_user_ids = models.JSONField(default=list, blank=True)
+    keep_user_ids = models.JSONField(_("users kept"), default=list, blank=True)
     effective = models.DateField(_("effective"), help_text=_("The first day of the new period."))
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED
     )
-    actor_kind = models.CharField(max_length=10)
-    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_kind = models.CharField(_("actor kind"), max_length=10)
+    actor_id = models.BigIntegerField(_("actor ID"), null=True, blank=True)
     actor_email = models.CharField(_("scheduled by"), max_length=254, blank=True)
     # The confirmation form's key: the same form sent twice schedules once (NULL, not "":
     # changes scheduled without a key must not clash in the unique constraint).
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(  # noqa: DJ001
+        _("idempotency key"), max_length=64, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("scheduled"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.CharField(_("resolved by"), max_length=254, blank=True)
@@ -303,7 +322,11 @@ class ScheduledChange(ChangeTerms):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation}: {self.to_plan} on {self.effective}"
+        return gettext("%(organisation)s: %(plan)s on %(date)s") % {
+            "organisation": self.organisation,
+            "plan": self.to_plan,
+            "date": date_format(self.effective, "DATE_FORMAT"),
+        }
 
     @property
     def is_pending(self) -> bool:

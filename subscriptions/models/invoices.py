@@ -68,7 +68,7 @@ class Invoice(models.Model):
     subtotal = models.DecimalField(_("subtotal (excluding tax)"), max_digits=14, decimal_places=2)
     tax = models.DecimalField(_("tax"), max_digits=14, decimal_places=2)
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
         verbose_name = _("invoice")
@@ -135,7 +135,7 @@ class BillingDetails(models.Model):
     postal_address = models.TextField(_("postal address"), max_length=300, blank=True)
     emails = models.JSONField(_("billing email addresses"), default=list, blank=True)
     registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("billing details")

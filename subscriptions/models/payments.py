@@ -30,7 +30,7 @@ class PaymentAccount(models.Model):
     last4 = models.CharField(_("last four digits"), max_length=4, blank=True)
     exp_month = models.PositiveSmallIntegerField(_("expiry month"), null=True, blank=True)
     exp_year = models.PositiveSmallIntegerField(_("expiry year"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("payment account")
@@ -104,8 +104,8 @@ class Payment(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     attempted_on = models.DateField(_("attempted on"))
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("payment")

@@ -69,13 +69,28 @@ class Subscription(models.Model):
     # The renewal day whose payment failed (docs/domain.md, Collecting the money): past due
     # until that invoice is paid or the organisation falls back to Free (``dunning``).
     past_due_since = models.DateField(_("past due since"), null=True, blank=True)
+    # A trial (services/trials.py): the day it began, kept for good (one trial per
+    # organisation), and the day it falls back to Free, the period's end + 1 while it lasts
+    # (cleared when it ends or a plan is chosen); the last reminder of its end went out on.
+    trial_started_on = models.DateField(_("trial started"), null=True, blank=True)
+    trial_ends_on = models.DateField(
+        _("trial ends"),
+        null=True,
+        blank=True,
+        help_text=_("The first day on Free, unless a plan is chosen before."),
+    )
+    trial_reminded_on = models.DateField(
+        _("trial reminder sent"), null=True, blank=True, editable=False
+    )
     # An annual subscription's renewal reminder went out on this day (for the period then).
-    renewal_reminded_on = models.DateField(null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    renewal_reminded_on = models.DateField(
+        _("renewal reminded on"), null=True, blank=True, editable=False
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # The entitlements cache key's version: new with every save of the terms, override and
     # catalogue edit. Random, so that a rolled-back change's stamp never comes again and
     # the clock plays no part (two changes in one instant still differ).
-    stamp = models.UUIDField(default=uuid.uuid4, editable=False)
+    stamp = models.UUIDField(_("version stamp"), default=uuid.uuid4, editable=False)
 
     objects = SubscriptionQuerySet.as_manager()
 
@@ -91,6 +106,14 @@ class Subscription(models.Model):
                 condition=Q(seats__gte=1), name="subscriptions_at_least_one_seat"
             ),
         ]
+        indexes = [
+            # The daily run's trials whose end is near: few among many subscriptions.
+            models.Index(
+                fields=["trial_ends_on"],
+                condition=Q(trial_ends_on__isnull=False),
+                name="subscriptions_on_trial",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organisation} · {self.plan}"
@@ -98,6 +121,11 @@ class Subscription(models.Model):
     @property
     def period_days(self) -> int:
         return (self.period_end - self.period_start).days + 1
+
+    @property
+    def on_trial(self) -> bool:
+        """Whether the subscription is a trial that has not ended (nothing was paid)."""
+        return self.trial_ends_on is not None
 
     @property
     def value_paid(self) -> Decimal:
@@ -122,6 +150,7 @@ class Subscription(models.Model):
         "amount_paid",
         "upgrade_charges",
         "paid_value",
+        "trial_ends_on",
         "updated_at",
         "stamp",
     )

@@ -25,7 +25,10 @@ def change_kind(
     to_cycle: str | None = None,
 ) -> str:
     """Upgrade or downgrade by the plans' ranks. On the same plan: a change of billing
-    cycle (``to_cycle``, when it differs), else of seats."""
+    cycle (``to_cycle``, when it differs), else of seats. During a trial, a paid plan (the
+    one tried included) is chosen: "subscribe"."""
+    if subscription.on_trial and not to_plan.is_free:
+        return ChangeKind.SUBSCRIBE
     if to_plan.pk == subscription.plan_id:
         if to_cycle is not None and to_cycle != subscription.cycle:
             return ChangeKind.CYCLE
@@ -47,6 +50,8 @@ def seat_range(subscription: Subscription, to_plan: Plan, *, kind: str) -> tuple
     would never be charged) and an upgrade does not remove any (they would never be
     refunded)."""
     low, high = 1, to_plan.seat_cap if to_plan.seat_cap is not None else MAX_SEATS
+    if kind == ChangeKind.SUBSCRIBE:  # nothing was bought during the trial
+        return low, high
     if subscription.plan.seat_cap is None and to_plan.seat_cap is None:
         if kind == ChangeKind.DOWNGRADE:
             high = min(high, subscription.seats)
@@ -79,8 +84,8 @@ def change_refusal(
         return NothingToBill(plan=to_plan.name)
     if kind == ChangeKind.SEATS and seats_after == subscription.seats:
         return SamePlan(plan=to_plan.name)
-    if kind in (ChangeKind.CYCLE, ChangeKind.SEATS):
-        refusal = None
+    if kind in (ChangeKind.CYCLE, ChangeKind.SEATS, ChangeKind.SUBSCRIBE):
+        refusal = None  # a trial may end on any paid plan: none of them was paid for
     elif transitions is not None:
         refusal = transitions[to_plan.pk]
     else:

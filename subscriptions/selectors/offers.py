@@ -43,15 +43,17 @@ class PlanOffer:
 
 
 def store_offers(organisation: Organisation) -> list[PlanOffer]:
-    """Every other plan, for the Store: with the seats, price and entitlements the
-    preview of that change would compute (a handful of queries whatever the catalogue)."""
+    """Every other plan (during a trial, every plan: the one tried may be chosen too), for
+    the Store: with the seats, price and entitlements the preview of that change would
+    compute (a handful of queries whatever the catalogue)."""
     subscription = subscription_of(organisation)
     current = entitlements_for(organisation)
     features = list(Feature.objects.all())
     rates = seat_rates(subscription.cycle, subscription.currency)
     targets = [
         (plan, default_seats(subscription, plan))
-        for plan in Plan.objects.exclude(pk=subscription.plan_id)
+        for plan in Plan.objects.all()
+        if subscription.on_trial or plan.pk != subscription.plan_id
     ]
     refusals = transition_refusals(subscription.plan, [plan for plan, _seats in targets])
     offers = []

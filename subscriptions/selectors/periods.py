@@ -13,8 +13,9 @@ from django.db.models import F, Q, QuerySet
 
 from portal import clock
 from subscriptions.models import BillingCycle, Plan, ScheduledChange, Subscription
+from subscriptions.models.catalogue import FREE_PLAN
 from subscriptions.proration import cycle_price
-from subscriptions.selectors.catalogue import seat_rate
+from subscriptions.selectors.catalogue import get_plan, seat_rate
 
 
 def list_price(plan: Plan, cycle: str, seats: int, currency: str) -> Decimal:
@@ -71,6 +72,20 @@ def _as_scheduled(
     return changed
 
 
+def _after_trial(subscription: Subscription, start: date) -> Subscription:
+    """The subscription for a period beginning on ``start``: on Free, monthly, with Free's
+    seats, if that is the day its trial ends (a copy; ``services.trials.end_trial`` makes
+    it so), else as it is."""
+    if subscription.trial_ends_on is None or start < subscription.trial_ends_on:
+        return subscription
+    free = copy.copy(subscription)
+    free.plan = get_plan(FREE_PLAN)
+    free.cycle, free.billing_anchor = BillingCycle.MONTHLY, start
+    free.seats = free.plan.seat_cap or 1
+    free.trial_ends_on = None
+    return free
+
+
 # Monthly seat rates by plan id, cycle and currency (``seat_rate``: one query each).
 Rates = dict[tuple[int, str, str], Decimal]
 
@@ -84,15 +99,15 @@ def renewals(
 ) -> list[Subscription]:
     """The periods that ``today`` has reached since the subscription's period ended, each
     renewed at list price (the first on the ``scheduled`` change's plan, cycle and seats
-    when it starts then): one copy of the subscription per new period, oldest first (none
-    while the period lasts). The input is unchanged. ``rates`` may be shared by many
-    calls (a billing run reads each rate once)."""
+    when it starts then; on Free when a trial ends then): one copy of the subscription per
+    new period, oldest first (none while the period lasts). The input is unchanged.
+    ``rates`` may be shared by many calls (a billing run reads each rate once)."""
     periods: list[Subscription] = []
     rates = {} if rates is None else rates
     current = subscription
     while today > current.period_end:
         start = current.period_end + timedelta(days=1)
-        current = copy.copy(_as_scheduled(current, start, scheduled))
+        current = copy.copy(_after_trial(_as_scheduled(current, start, scheduled), start))
         key = (current.plan_id, current.cycle, current.currency)
         if key not in rates:
             rates[key] = seat_rate(current.plan, current.cycle, current.currency)

@@ -141,8 +141,9 @@ class PlanChangePreview:
 
     @property
     def new_period(self) -> bool:
-        """Whether the change starts a period of the other billing cycle today."""
-        return self.to_cycle != self.from_cycle
+        """Whether the change starts a period today: of the other billing cycle, or the
+        first paid one after a trial."""
+        return self.to_cycle != self.from_cycle or self.kind == ChangeKind.SUBSCRIBE
 
     @property
     def credit(self) -> Totals:
@@ -187,6 +188,8 @@ class PlanChangePreview:
         """Whether the change may wait for the end of the period instead (docs/domain.md,
         Time): a downgrade, fewer seats or the other billing cycle. Upgrades (and more
         seats) are always made now."""
+        if self.subscription.on_trial:  # its end is on Free already
+            return False
         if self.kind == ChangeKind.SEATS:
             return self.seats_after < self.seats_before
         return self.kind in (ChangeKind.DOWNGRADE, ChangeKind.CYCLE)
@@ -218,7 +221,7 @@ def _quote(
     starting today. The change day counts as used, as in every quote (docs/domain.md): with
     today counted unused too, a cycle switch on the day of an upgrade credited a day the
     upgrade never charged, and a refund could exceed what was paid."""
-    if to_cycle == subscription.cycle:
+    if to_cycle == subscription.cycle and kind != ChangeKind.SUBSCRIBE:
         quote = quote_change(
             paid_value=subscription.value_paid,
             new_value=new_price,
@@ -271,7 +274,8 @@ def build_preview(
     quote, start, end = _quote(subscription, to_cycle, new_price, seats_after, today, kind=kind)
     # Tax follows the money: what goes back (a refund quote, a new cycle's credit) takes
     # its share of the tax of the period's invoices (one query, only then).
-    credit_used = new_price - quote.due if to_cycle != subscription.cycle else Decimal(0)
+    new_period = to_cycle != subscription.cycle or kind == ChangeKind.SUBSCRIBE
+    credit_used = new_price - quote.due if new_period else Decimal(0)
     invoiced = invoiced_for_period(subscription) if quote.refund > 0 or credit_used > 0 else None
     refund_tax, credit_tax = (
         (

@@ -14,7 +14,7 @@ from django.db.models import Q
 from portal import clock
 from subscriptions.models import PaymentStatus, ScheduledChange, Subscription
 from subscriptions.selectors.periods import Rates
-from subscriptions.services import collection, dunning, reminders
+from subscriptions.services import collection, dunning, reminders, trials
 from subscriptions.services.subscription import renew
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class BillingRun:
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     renewals_announced: list[str] = field(default_factory=list)
+    trials_ended: list[str] = field(default_factory=list)
+    trials_reminded: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     captured: list[tuple[str, str]] = field(default_factory=list)
     collected: list[tuple[str, str]] = field(default_factory=list)
@@ -122,6 +124,8 @@ def run_billing(today: date | None = None) -> BillingRun:
             report.applied.append(slug)
         if renewal.not_applied is not None:
             report.not_applied.append((slug, renewal.not_applied.note))
+        if renewal.trial_ended:
+            report.trials_ended.append(slug)
     _collect(report, today)
     report.dunned = dunning.run_retries(today)
     reminded, failed = reminders.send_reminders(today)
@@ -129,5 +133,7 @@ def run_billing(today: date | None = None) -> BillingRun:
     report.failed.extend(failed)
     renewals, failed = reminders.send_renewal_reminders(today)
     report.renewals_announced = renewals
+    report.failed.extend(failed)
+    report.trials_reminded, failed = trials.send_trial_reminders(today)
     report.failed.extend(failed)
     return report

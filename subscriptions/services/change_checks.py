@@ -9,7 +9,7 @@ from datetime import date
 
 from accounts.models import User
 from portal.models import Organisation
-from subscriptions.exceptions import NotSchedulable, QuoteChanged
+from subscriptions.exceptions import NotSchedulable, QuoteChanged, TrialChangesNow
 from subscriptions.models import Plan, Subscription
 from subscriptions.selectors.previews import PlanChangePreview, build_preview
 from subscriptions.services.guards import require_subscription_manager
@@ -60,7 +60,7 @@ def check_change(
     if preview.refusal is not None:
         raise preview.refusal
     if at_period_end and not preview.schedulable:
-        raise NotSchedulable()
+        raise TrialChangesNow() if preview.subscription.on_trial else NotSchedulable()
     if promise is not None and promise != preview.promise:
         raise QuoteChanged()
     if not preview.seats_over:

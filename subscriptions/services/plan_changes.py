@@ -126,6 +126,7 @@ def change_plan(
             subscription.paid_value = preview.quote.paid_value_after
         subscription.plan = to_plan
         subscription.seats = preview.seats_after
+        subscription.trial_ends_on = None  # any change ends a trial: a plan was chosen
         subscription.save_terms()
         if subscription.past_due_since is not None:  # to Free (the rule): the unpaid is void
             collection.void_unpaid(organisation, subscription, day=day)

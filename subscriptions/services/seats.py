@@ -77,15 +77,24 @@ def leaving_when_due(organisation: Organisation, *, seats: int, kept: Iterable[i
 
 def kept_by_rule(organisation: Organisation, *, seats: int) -> list[int]:
     """Who keeps a seat when nobody chose (an organisation falling back to Free after its
-    payment failed): the primary contact, then the super admins, then the most recently
-    active (last sign-in, newest first; never signed in last, oldest account first), up to
-    ``seats``. Empty when every active user fits."""
+    payment failed or its trial ended): the primary contact, then the super admins, then the
+    most recently active (last sign-in, newest first; never signed in last, oldest account
+    first), up to ``seats``. Empty when every active user fits."""
+    ids = _in_keeping_order(organisation)
+    return [] if len(ids) <= seats else ids[:seats]
+
+
+def leaving_by_rule(organisation: Organisation, *, seats: int) -> list[int]:
+    """The active users ``kept_by_rule`` leaves without a seat."""
+    return _in_keeping_order(organisation)[seats:]
+
+
+def _in_keeping_order(organisation: Organisation) -> list[int]:
     with tenant_context(organisation):
         active = seat_holders().order_by(
             "-is_primary_contact", "-is_super_admin", F("last_login").desc(nulls_last=True), "pk"
         )
-        ids = list(active.values_list("pk", flat=True))
-    return [] if len(ids) <= seats else ids[:seats]
+        return list(active.values_list("pk", flat=True))
 
 
 def record_seats_in_use(organisation: Organisation, used: int) -> None:

@@ -36,7 +36,7 @@ from subscriptions.selectors.catalogue import (
 from subscriptions.selectors.change_rules import change_refusal
 from subscriptions.selectors.periods import Rates, list_price, renewals
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import collection, ledger, notices, resolutions
+from subscriptions.services import collection, ledger, notices, resolutions, trials
 from subscriptions.services.guards import require_staff
 from subscriptions.services.seats import leaving_when_due
 from subscriptions.snapshots import snapshot
@@ -54,11 +54,13 @@ def start_subscription(
     amount_paid: Decimal | None = None,
     acting_user: User | None = None,
     period_start: date | None = None,
+    trial_days: int = 0,
 ) -> Subscription:
     """Put a new organisation on a plan with a first period beginning ``period_start``
     (default today; any day, past or future, for a customer imported from elsewhere),
     its billing anchor. ``amount_paid`` (default: the list price) is what was actually
-    paid, discounts included."""
+    paid, discounts included. ``trial_days``: a trial of the plan instead, that long and
+    paid nothing, after which it falls back to Free (``services.trials``)."""
     require_staff(acting_user, "subscriptions.add_subscription")
     plan = get_plan(plan_code)
     valid_choice(cycle, BillingCycle, "billing cycle")
@@ -66,6 +68,8 @@ def start_subscription(
     seats = valid_seats(plan, seats if seats is not None else (plan.seat_cap or 1))
     price = list_price(plan, cycle, seats, currency)
     paid = price if amount_paid is None else amount_paid  # paid outside the portal
+    if trial_days:
+        paid = Decimal(0)
     if paid < 0:
         raise InvalidChoice(value=str(paid), field="amount paid", choices="≥ 0")
     day = period_start or clock.today(organisation)
@@ -75,6 +79,10 @@ def start_subscription(
         )
         subscription.billing_anchor = day
         subscription.begin_period(day, paid)
+        if trial_days:
+            subscription.trial_started_on = day
+            subscription.trial_ends_on = day + timedelta(days=trial_days)
+            subscription.period_end = subscription.trial_ends_on - timedelta(days=1)
         subscription.save()
         today = clock.today(organisation)
         invoice = ledger.book_period_charge(organisation, subscription, issued_on=today)
@@ -109,6 +117,7 @@ class Renewal:
     periods: int = 0
     applied: ScheduledChange | None = None
     not_applied: ScheduledChange | None = None
+    trial_ended: bool = False
 
 
 def renew(
@@ -138,6 +147,8 @@ def renew(
     periods = renewals(subscription, today, scheduled, rates=rates)
     if scheduled is not None:
         _apply_due_change(organisation, subscription, periods[0], scheduled, leaving)
+    if subscription.on_trial:  # its first period after the trial is on Free
+        trials.end_trial(organisation, subscription, periods[0])
     for period in periods:
         invoice = ledger.book_period_charge(organisation, period, issued_on=today)
         if invoice is not None:  # every charge sends its document
@@ -153,7 +164,13 @@ def renew(
         before=before,
         after=snapshot(current),
     )
-    return Renewal(current, len(periods), applied=scheduled, not_applied=not_applied)
+    return Renewal(
+        current,
+        len(periods),
+        applied=scheduled,
+        not_applied=not_applied,
+        trial_ended=subscription.on_trial,
+    )
 
 
 def _check_due_change(

@@ -82,4 +82,4 @@ def test_the_move_keeps_every_event_and_who_may_read_them(
                 content_type_id=content_type_id, codename="view_auditevent"
             ).exists()
     finally:
-        drop_schemas("org_acme", "org_globex", "org_initech")
+        drop_schemas("org_acme", "org_globex", "org_initech", "org_hikari")

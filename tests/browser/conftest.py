@@ -26,6 +26,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "test-results"
+DOCS = ROOT / "docs" / "screenshots"  # the README's, refreshed with DOCS_SCREENSHOTS=1
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 _axe = Axe()
 
@@ -90,6 +91,17 @@ class Walk:
 
     def finish(self) -> None:
         assert self.console_errors == [], self.console_errors
+
+    def for_docs(self, prefix: str, names: tuple[str, ...] = (), *, numbered: bool = True) -> None:
+        """With DOCS_SCREENSHOTS set, copy the steps ``names`` (every step when none) to the
+        README's screenshots as ``<prefix><number>-<name>.png`` (or ``<prefix><name>.png``)."""
+        if not os.environ.get("DOCS_SCREENSHOTS"):
+            return
+        DOCS.mkdir(parents=True, exist_ok=True)
+        for shot in sorted(self.folder.glob("*.png")):
+            name = shot.stem.split("-", 1)[1]
+            if not names or name in names:
+                shutil.copy(shot, DOCS / f"{prefix}{shot.name if numbered else name + '.png'}")
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ one invoice, printed."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -12,14 +10,11 @@ import pytest
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import Invoice, LedgerLine
-from tests.browser.conftest import ROOT
 from tests.browser.test_store import PASSWORD, Shop, sign_in
 from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DOCS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -81,8 +76,4 @@ def test_an_upgrade_a_downgrade_the_billing_history_and_an_invoice(walk, shop: S
     assert Invoice.objects.filter(organisation=shop.organisation).count() == 2
     steps.finish()
 
-    if os.environ.get("DOCS_SCREENSHOTS"):
-        DOCS.mkdir(parents=True, exist_ok=True)
-        for name in ("billing-history", "invoice"):
-            [shot] = steps.folder.glob(f"*-{name}.png")
-            shutil.copy(shot, DOCS / f"billing-{shot.name}")
+    steps.for_docs("billing-", ("billing-history", "invoice"))

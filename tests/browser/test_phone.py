@@ -4,8 +4,6 @@ serious. In English and in Japanese."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,7 +16,6 @@ from accounts.services import add_user, create_department
 from portal.tenancy import use_public_schema
 from subscriptions.models import Invoice, PlanChange
 from subscriptions.services import plan_changes, refunds
-from tests.browser.conftest import ROOT
 from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
@@ -26,7 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-test-password-42"
 PHONE = {"width": 390, "height": 844, "touch": True}
-DOCS = ROOT / "docs" / "screenshots"
 
 
 @dataclass
@@ -152,8 +148,5 @@ def test_every_store_and_account_page_fits_a_phone(walk, phone: Phone, locale: s
     assert problems == {}
     steps.finish()
 
-    if os.environ.get("DOCS_SCREENSHOTS") and locale == "ja":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        for name in ("store", "downgrade"):
-            [shot] = steps.folder.glob(f"*-{name}-ja.png")
-            shutil.copy(shot, DOCS / f"phone-{name}-ja.png")
+    if locale == "ja":
+        steps.for_docs("phone-", ("store-ja", "downgrade-ja"), numbered=False)

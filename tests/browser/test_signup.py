@@ -3,12 +3,11 @@ site's dashboard, through the emailed link, the real queue and a real worker."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,14 +20,12 @@ from accounts.models import User
 from portal.models import Organisation, SignUp
 from portal.tenancy import use_public_schema
 from subscriptions.models import Subscription
-from tests.browser.conftest import ROOT
 from tests.browser.test_phone import PHONE, _fits
 from tests.conftest import drop_schemas, queued_emails
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-test-password-42"
-DOCS = ROOT / "docs" / "screenshots"
 
 
 @dataclass
@@ -121,18 +118,18 @@ def test_a_newcomer_signs_up_in_japanese_and_lands_on_the_new_dashboard(
     steps.check("dashboard")
     assert "さくらサポート" in page.inner_text("header")
     assert "ようこそ！ヘルプデスクのサイトの準備ができました。" in page.inner_text("main")
+    assert "エンタープライズプランのトライアル：残り15日" in page.inner_text("main")
     organisation = Organisation.objects.get(slug="sakura")
-    assert Subscription.objects.get(organisation=organisation).plan.code == "free"
+    # On the trial a sign-up starts (the top plan for 15 days), Free afterwards.
+    subscription = Subscription.objects.get(organisation=organisation)
+    assert (subscription.plan.code, subscription.amount_paid) == ("enterprise", 0)
+    assert subscription.trial_ends_on == subscription.period_end + timedelta(days=1)
     with schema_context(organisation.schema_name):
         contact = User.objects.get(email="hana@sakura.test")
         assert contact.is_primary_contact and contact.check_password(PASSWORD)
     steps.finish()
 
-    if os.environ.get("DOCS_SCREENSHOTS"):
-        DOCS.mkdir(parents=True, exist_ok=True)
-        for name in ("signup-filled", "progress", "dashboard"):
-            [shot] = steps.folder.glob(f"*-{name}.png")
-            shutil.copy(shot, DOCS / f"signup-{shot.name}")
+    steps.for_docs("signup-", ("signup-filled", "progress", "dashboard"))
 
 
 def test_the_sign_up_page_fits_a_phone_and_checks_without_javascript(

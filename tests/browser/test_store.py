@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,7 +14,7 @@ from accounts.services import add_user, create_department
 from portal.models import Organisation
 from portal.tenancy import use_public_schema
 from subscriptions.models import PlanChange, RefundRequest, Subscription
-from tests.browser.conftest import ROOT, Walk
+from tests.browser.conftest import Walk
 from tests.conftest import drop_schemas
 from tests.subscriptions.conftest import make_organisation
 
@@ -24,7 +22,6 @@ from tests.subscriptions.conftest import make_organisation
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-test-password-42"
-DOCS = ROOT / "docs" / "screenshots"
 
 
 @dataclass
@@ -196,10 +193,7 @@ def test_the_seed_path_in_japanese_down_to_free_and_back(walk, shop: Shop) -> No
     steps.check("user-reactivated", store)
     steps.finish()
 
-    if os.environ.get("DOCS_SCREENSHOTS"):
-        DOCS.mkdir(parents=True, exist_ok=True)
-        for shot in sorted(steps.folder.glob("*.png")):
-            shutil.copy(shot, DOCS / shot.name)
+    steps.for_docs("")
 
 
 def _assert_departments(page: Page, shop: Shop, *, visible: int, hidden: int) -> None:

@@ -161,6 +161,9 @@ def test_seed_demo_is_idempotent_and_covers_every_role(db) -> None:
     # Globex shows a change waiting for the end of its period, once.
     [waiting] = ScheduledChange.objects.filter(status="scheduled")
     assert (waiting.organisation.slug, waiting.kind, waiting.seats_after) == ("globex", "seats", 3)
+    # Hikari is on the trial a sign-up starts.
+    hikari = Organisation.objects.get(slug="hikari").subscription
+    assert (hikari.plan.code, hikari.amount_paid) == ("enterprise", 0) and hikari.on_trial
 
 
 def _demo_counts() -> dict[str, tuple[int, int]]:
@@ -187,11 +190,12 @@ def test_seed_demo_reset_brings_the_demo_back(
     call_command("change_plan", "acme", "professional", stdout=StringIO())
     try:
         out = run("seed_demo", "--reset")
-        assert "Forgot 4 organisation(s)" in out
+        assert "Forgot 5 organisation(s)" in out
         assert set(Organisation.objects.values_list("slug", flat=True)) == {
             "acme",
             "globex",
             "initech",
+            "hikari",
         }
         assert not schema_exists("org_extra")
         again = Organisation.objects.get(slug="acme")
@@ -200,7 +204,7 @@ def test_seed_demo_reset_brings_the_demo_back(
         with schema_context(again.schema_name):
             assert User.objects.filter(is_active=True).count() == 6
     finally:
-        drop_schemas("org_acme", "org_globex", "org_initech", "org_extra")
+        drop_schemas("org_acme", "org_globex", "org_initech", "org_hikari", "org_extra")
 
 
 def test_seed_demo_reset_is_for_development_only(northwind, settings) -> None:

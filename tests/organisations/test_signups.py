@@ -242,7 +242,10 @@ def test_from_the_form_to_the_dashboard_of_the_new_site() -> None:
     organisation = Organisation.objects.get(slug="sakura")
     assert started.organisation == organisation
     assert Domain.objects.filter(tenant=organisation, domain="sakura.localhost").exists()
-    assert Subscription.objects.get(organisation=organisation).plan.code == "free"
+    # On the trial a sign-up starts (the top plan for 15 days), Free afterwards.
+    subscription = Subscription.objects.get(organisation=organisation)
+    assert (subscription.plan.code, subscription.amount_paid) == ("enterprise", 0)
+    assert subscription.trial_ends_on == subscription.period_end + timedelta(days=1)
     # An email gives the new site's address, to find it again later.
     [ready] = [email for email in queued_emails() if "is ready" in email["subject"]]
     assert ready["to"] == ["hana@sakura.test"] and ready["body"].startswith("Dear Hana Sato,")
@@ -451,7 +454,8 @@ def test_the_sign_up_pages_cost_a_few_queries_whatever_the_number_of_sites(
     northwind: Site, contoso: Site, django_assert_max_num_queries: Any
 ) -> None:
     client = public_client()
-    with django_assert_max_num_queries(2):  # the starter plan and its departments
+    # The starter plan and its departments, the trial's plan name (then cached).
+    with django_assert_max_num_queries(3):
         assert client.get("/signup/").status_code == 200
     sign_up(client)
     client.post(verification_link(), {"idempotency_key": "verify-9"})

@@ -10,9 +10,13 @@ import re
 
 import polib
 import pytest
+from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
 from django.test import Client
+from django.utils import translation
 
 from accounts.selectors import initials
+from subscriptions.tasks import queue_billing_catch_up
 from tests.conftest import signed_in
 from tests.factories import StaffFactory
 from tests.portal.test_translations import LOCALE
@@ -27,7 +31,12 @@ FAULTS = {
     "ASCII parentheses beside Japanese": re.compile(rf"{J}\(|\){J}"),
 }
 # One word per concept: what the product says, and what it must not say instead.
-TERMS = {"部署": "部門", "フリープラン": "無料プラン", "税別": "税抜"}
+TERMS = {
+    "部署": "部門",
+    "フリープラン": "無料プラン",
+    "税別": "税抜",
+    "支払いサイクル": "請求サイクル",
+}
 
 
 def faults(text: str) -> list[str]:
@@ -104,14 +113,18 @@ BACK_OFFICE = [
 ]
 
 
+def english_words(text: str) -> set[str]:
+    """The Latin words of a Japanese page's text, but for names and codes."""
+    text = re.sub(r"\S+@\S+|https?://\S+|\b(?:INV|RET)-\d{4}-\d+", " ", text)
+    words = set(re.findall(r"[A-Za-z]{2,}", text))
+    return {word for word in words if word.upper() not in LATIN_ALLOWED}
+
+
 def _english_words(html: str) -> set[str]:
     """The Latin words of a page's headings, column headers and its site header."""
     parts = re.findall(r"<(?:th|h1|h2|caption)[^>]*>(.*?)</(?:th|h1|h2|caption)>", html, re.S)
     parts += re.findall(r'<div id="site-name">(.*?)</div>', html, re.S)
-    text = " ".join(re.sub(r"<[^>]+>", " ", part) for part in parts)
-    text = re.sub(r"\b(?:INV|RET)-\d{4}-\d+", "", text)  # documents' numbers
-    words = set(re.findall(r"[A-Za-z]{2,}", text))
-    return {word for word in words if word.upper() not in LATIN_ALLOWED}
+    return english_words(" ".join(re.sub(r"<[^>]+>", " ", part) for part in parts))
 
 
 @pytest.mark.django_db
@@ -187,3 +200,46 @@ def test_prices_and_feature_limits_are_written_the_japanese_way(northwind) -> No
     assert "部門：" in plans and "部門:" not in plans
     dashboard = _main_text(client.get("/", HTTP_ACCEPT_LANGUAGE="ja").content.decode())
     assert "あなたの役割：" in dashboard and "あなたの役割： " not in dashboard
+
+
+@pytest.mark.django_db
+def test_the_job_queue_says_its_states_and_events_in_japanese() -> None:
+    """procrastinate's list of jobs: its state column, its filter by state and each job's
+    summary in the back office's words, not the queue's codes (todo, doing, deferred)."""
+    assert queue_billing_catch_up()  # a real job, "deferred" by procrastinate's trigger
+    client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="ja")
+    client.force_login(StaffFactory.create(is_superuser=True))
+    html = client.get("/admin/procrastinate/procrastinatejob/").content.decode()
+    rows = html.split('id="result_list"')[1].split(">", 1)[1].split("</table>")[0]
+    by_state = html.split('id="changelist-filter"')[1].split(">", 1)[1].split("</details>")[0]
+    assert '<span aria-hidden="true">🗓️</span> 待機中' in rows
+    assert re.search(r"\d+分前に登録", rows)
+    assert "キュー：billing" in rows
+    assert re.findall(r'<a href="\?status__exact=\w+">(.*?)</a>', by_state) == [
+        "待機中",
+        "実行中",
+        "成功",
+        "失敗",
+        "取り消し済み",
+        "中断済み",
+    ]
+    words = set(re.findall(r"[A-Za-z_]{3,}", re.sub(r"<[^>]+>", " ", rows + by_state)))
+    assert words <= {"billing", "run_billing"}  # the queue's and the task's own names
+
+
+def test_every_column_and_field_the_back_office_can_show_is_named_in_japanese() -> None:
+    """Every field of every model in the back office, and every column and field its pages
+    list, has a Japanese name: a list with no rows yet shows no column to the page tests."""
+    found = {}
+    with translation.override("ja"):
+        for model, model_admin in admin.site._registry.items():
+            names = {
+                name
+                for name in [*model_admin.list_display, *(model_admin.fields or [])]
+                if isinstance(name, str)
+            }
+            names |= {field.name for field in model._meta.concrete_fields}
+            labels = {name: str(label_for_field(name, model, model_admin)) for name in names}
+            if wrong := {name: label for name, label in labels.items() if english_words(label)}:
+                found[model._meta.label] = wrong
+    assert found == {}

@@ -734,6 +734,7 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             unknown_option(),
         ],
         "seed_demo": [unknown_option(), st.one_of(st.just([]), positional(shell_text()))],
+        "thirdparty_messages": [unknown_option()],  # it writes locale/thirdparty/
         "worker": [
             option("concurrency", numbers()),
             option("queues", shell_text()),
@@ -750,7 +751,13 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
     return st.tuples(*parts[command]).map(lambda found: [a for part in found for a in part])
 
 
-ALWAYS_REFUSED = {"migrate_organisations", "runserver", "seed_demo", "worker"}
+ALWAYS_REFUSED = {
+    "migrate_organisations",
+    "runserver",
+    "seed_demo",
+    "thirdparty_messages",
+    "worker",
+}
 
 
 def _one_line(message: str, arguments: list[str]) -> bool:

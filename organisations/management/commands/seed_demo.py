@@ -26,8 +26,9 @@ DEMO_PASSWORD = "demo-pass-2026"
 STAFF_EMAIL = "staff@vendor.example"
 
 # (slug, name, (plan, seats, cycle), [(email, full name, roles)], [departments],
-# downgrade to make with a refund request, or None). The first user is the primary
-# contact. Roles: "super", "admin", "agent", "inactive" (a deactivated agent).
+# downgrade to make with a refund request, or None); plan "trial": a sign-up's trial. The
+# first user is the primary contact. Roles: "super", "admin", "agent", "inactive" (a
+# deactivated agent).
 DEMO_ORGANISATIONS = [
     (
         "acme",
@@ -67,6 +68,19 @@ DEMO_ORGANISATIONS = [
         ],
         [],
         "free",
+    ),
+    (
+        "hikari",
+        "ひかり商事株式会社",
+        ("trial", None, "monthly"),  # the trial a sign-up starts (SUBSCRIPTIONS_TRIAL_*)
+        [
+            ("hana@hikari.example", "佐藤 花子", "primary"),
+            ("daiki@hikari.example", "鈴木 大輝", "agent"),
+            ("mei@hikari.example", "高橋 芽衣", "agent"),
+            ("yuto@hikari.example", "田中 悠斗", "agent"),
+        ],
+        ["お問い合わせ窓口"],
+        None,
     ),
 ]
 
@@ -127,9 +141,10 @@ class Command(BaseCommand):
                     primary_contact_email=primary_email,
                     primary_contact_name=primary_name,
                     primary_contact_password=DEMO_PASSWORD,
-                    plan_code=plan,
+                    plan_code="free" if plan == "trial" else plan,
                     seats=seats,
                     cycle=cycle,
+                    trial=plan == "trial",
                 ).organisation
             with tenant_context(organisation), transaction.atomic():
                 self._seed_people(people[1:])
@@ -137,7 +152,7 @@ class Command(BaseCommand):
                     if not Department.objects.filter(name__iexact=department).exists():
                         create_department(name=department, acting_user=None)
                 primary = User.objects.get(is_primary_contact=True)
-            if new and plan != "free" and cards:
+            if new and plan not in ("free", "trial") and cards:
                 attach_card(organisation, test_payment_method(DEMO_CARD), acting_user=None)
             if new and downgrade:
                 # A downgrade mid-period whose refund the customer asked for: pending

@@ -25,6 +25,10 @@ def write_billing_run(command: BaseCommand, report: BillingRun) -> None:
         command.stdout.write(f"{slug}: reminded of its scheduled change")
     for slug in report.renewals_announced:
         command.stdout.write(f"{slug}: told of its annual renewal")
+    for slug in report.trials_ended:
+        command.stdout.write(f"{slug}: trial ended, moved to Free")
+    for slug in report.trials_reminded:
+        command.stdout.write(f"{slug}: reminded of its trial's end")
     for slug, reason in report.failed:
         command.stderr.write(f"{slug}: failed: {reason}")
     command.stdout.write(
