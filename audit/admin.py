@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, transaction
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -23,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from audit.models import AuditEvent
 from audit.selectors import AUDIT_COLUMNS, audit_row
 from audit.services import ACTION_LABELS, action_label
-from portal.admin import ReadOnlyAdmin
+from portal.admin import ReadOnlyAdmin, exported_rows
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -103,13 +101,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
         (nothing exported)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        try:
-            events = self.get_changelist_instance(request).get_queryset(request)
-            # A value the database refuses (a number out of range) fails here, not halfway
-            # through the download.
-            with transaction.atomic():
-                events.exists()
-        except (IncorrectLookupParameters, ValidationError, ValueError, DataError):
+        events = exported_rows(self, request)
+        if events is None:
             context = {**self.admin_site.each_context(request), "opts": self.model._meta}
             return TemplateResponse(
                 request, "admin/audit/auditevent/export_refused.html", context, status=400

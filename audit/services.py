@@ -71,6 +71,12 @@ class Action(StrEnum):
     # Trials
     TRIAL_ENDED = "trial.ended"
     TRIAL_EXTENDED = "trial.extended"
+    # Closing an organisation
+    CLOSURE_SCHEDULED = "organisation.closure_scheduled"
+    CLOSURE_CANCELLED = "organisation.closure_cancelled"
+    ORGANISATION_CLOSED = "organisation.closed"
+    EXPORT_REQUESTED = "organisation.export_requested"
+    EXPORT_WRITTEN = "organisation.export_written"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:
@@ -117,6 +123,11 @@ ACTION_LABELS: dict[str, Promise] = {
     Action.PAYMENT_WAIVED: _("Unpaid renewal waived"),
     Action.TRIAL_ENDED: _("Trial ended: moved to Free"),
     Action.TRIAL_EXTENDED: _("Trial extended"),
+    Action.CLOSURE_SCHEDULED: _("Closure scheduled"),
+    Action.CLOSURE_CANCELLED: _("Closure cancelled"),
+    Action.ORGANISATION_CLOSED: _("Organisation closed"),
+    Action.EXPORT_REQUESTED: _("Data export requested"),
+    Action.EXPORT_WRITTEN: _("Data export written by a command"),
 }
 
 

@@ -1,5 +1,5 @@
 """Sign-up's jobs: creating a verified sign-up's organisation, and forgetting the sign-ups
-whose time ran out. A job queued under a task's
+whose time ran out; building a data export (``exports.build_export``). A job queued under a task's
 earlier name (``portal.tasks``, before sign-up had an app of its own) still runs."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import logging
 
 from procrastinate.contrib.django import app
 
-from organisations import provisioning
+from organisations import provisioning, retention
+from organisations.exports import build_export  # noqa: F401 (its job is registered here)
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +29,16 @@ def expire_sign_ups(timestamp: int | None = None) -> None:
     """Hourly: forget the sign-ups whose time ran out, freeing their addresses."""
     if expired := provisioning.expire_sign_ups():
         logger.info("Forgot %d sign-up(s) past their time", expired)
+
+
+@app.periodic(cron="41 3 * * *", periodic_id="retention")
+@app.task(queue="maintenance", queueing_lock="retention")
+def forget_what_is_not_kept(timestamp: int | None = None) -> None:
+    """Daily: what has no reason to be kept is forgotten (``retention.forget``)."""
+    forgotten = retention.forget()
+    if forgotten.sign_up_addresses or forgotten.exports:
+        logger.info(
+            "Forgot %d sign-up IP address(es) and %d expired data export(s)",
+            forgotten.sign_up_addresses,
+            forgotten.exports,
+        )

@@ -33,6 +33,19 @@ def today(organisation: Organisation | None = None) -> date:
     return timezone.localdate()
 
 
+def is_closed(organisation: Organisation) -> bool:
+    """Whether the organisation is closed as of its today (no query)."""
+    return organisation.closed_on is not None and organisation.closed_on <= today(organisation)
+
+
+def closed_export_until(organisation: Organisation) -> date | None:
+    """The day a closed organisation's site stops offering its data
+    (``PORTAL_CLOSED_EXPORT_DAYS`` after it closed); None if it is not closed."""
+    if organisation.closed_on is None:
+        return None
+    return organisation.closed_on + timedelta(days=settings.PORTAL_CLOSED_EXPORT_DAYS)
+
+
 def on_test_clock(organisation: Organisation | None) -> bool:
     """Whether ``organisation``'s pages should say that its days are a test clock's."""
     return organisation is not None and organisation.clock_date is not None and test_clocks_on()

@@ -16,6 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from portal.clock import is_closed
 from portal.hosts import organisation_for_host
 from portal.http import PortalRequest
 from portal.tenancy import current_tenant, use_public_schema, use_tenant
@@ -28,7 +29,9 @@ class OrganisationMiddleware(TenantMainMiddleware):
 
     Sets ``request.organisation`` (None on the public site) and ``request.tenant``
     (django-tenants' own attribute; the public schema's stand-in on the public site).
-    An unknown host gets the "no organisation here" page with status 404.
+    An unknown host gets the "no organisation here" page with status 404; a closed
+    organisation's site is routed by ``CLOSED_SITE_URLCONF`` (the page that says so, and
+    its data export), whatever the path.
     """
 
     def process_request(self, request: PortalRequest) -> HttpResponse | None:
@@ -51,6 +54,8 @@ class OrganisationMiddleware(TenantMainMiddleware):
         organisation.domain_url = hostname
         request.tenant = request.organisation = organisation
         use_tenant(organisation)
+        if is_closed(organisation):  # its site says so, and offers only its data
+            request.urlconf = settings.CLOSED_SITE_URLCONF
         return None
 
     @staticmethod

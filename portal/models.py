@@ -95,6 +95,12 @@ class Organisation(TenantMixin):
         _("test clock"), null=True, blank=True, editable=False
     )
 
+    # Closed (subscriptions/services/closures.py) from this day: its site says so and
+    # nobody signs in; nothing is billed.
+    closed_on: models.DateField[date | None, date | None] = models.DateField(
+        _("closed on"), null=True, blank=True, editable=False
+    )
+
     auto_create_schema = True
     auto_drop_schema = False  # an organisation's data is never dropped by a delete
 

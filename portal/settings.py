@@ -83,6 +83,8 @@ TENANT_MODEL = "portal.Organisation"
 TENANT_DOMAIN_MODEL = "portal.Domain"
 PUBLIC_SCHEMA_URLCONF = "portal.urls_public"
 ROOT_URLCONF = "portal.urls_tenants"
+# A closed organisation's site (portal.middleware): the page that says so, and its export.
+CLOSED_SITE_URLCONF = "portal.urls_closed"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # Set the search_path once per schema switch, not before every query.
 TENANT_LIMIT_SET_CALLS = True
@@ -284,6 +286,12 @@ DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "Helpdesk portal <no-reply@l
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The vendor's terms of service and privacy policy: a sign-up agrees to them (and the
 # agreement is kept) when these name them.
+# A data export's download link lasts this many days; a closed organisation's site offers
+# its export this many days after it closed (organisations/exports.py).
+PORTAL_EXPORT_LINK_DAYS = env.int("PORTAL_EXPORT_LINK_DAYS", default=7)
+PORTAL_CLOSED_EXPORT_DAYS = env.int("PORTAL_CLOSED_EXPORT_DAYS", default=30)
+# A done sign-up's IP address is forgotten this many days after (organisations/retention.py).
+PORTAL_SIGN_UP_IP_DAYS = env.int("PORTAL_SIGN_UP_IP_DAYS", default=90)
 PORTAL_TERMS_URL = env.text("PORTAL_TERMS_URL", "")
 PORTAL_PRIVACY_URL = env.text("PORTAL_PRIVACY_URL", "")
 # The vendor as its emails name it (the From header and the signature), per language.

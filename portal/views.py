@@ -11,6 +11,10 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal import clock
+from portal.emails import vendor_name
+from portal.http import PortalRequest
+from portal.idempotency import new_key
 from portal.selectors import find_organisation, organisation_url
 
 
@@ -53,6 +57,23 @@ def landing(request: HttpRequest) -> HttpResponse:
 def unknown_organisation(request: HttpRequest) -> HttpResponse:
     """No organisation answers at this host name."""
     return render(request, "portal/unknown_organisation.html", status=404)
+
+
+def closed_organisation(request: PortalRequest) -> HttpResponse:
+    """The organisation was closed: its site says so, to everyone (nobody signs in), and
+    offers its data to its primary contact for a while (``closed_export_until``)."""
+    organisation = request.organisation
+    assert organisation is not None  # a closed organisation's site
+    until = clock.closed_export_until(organisation)
+    offered = until is not None and clock.today(organisation) < until
+    context = {
+        "organisation": organisation,
+        "vendor": vendor_name(),
+        "export_until": until if offered else None,
+        "sent": request.GET.get("export") == "sent",
+        "new_key": new_key,
+    }
+    return render(request, "portal/closed_organisation.html", context, status=410)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -272,3 +272,33 @@ class TrialChangesNow(SubscriptionError):
         "During a trial, a change is made now: at the trial's end the organisation moves to "
         "Free unless a plan was chosen."
     )
+
+
+class AlreadyClosed(SubscriptionError):
+    code = "already_closed"
+    message = _("%(organisation)s was closed on %(date)s.")
+    status = 409
+
+
+class ClosureAlreadyScheduled(SubscriptionError):
+    code = "closure_already_scheduled"
+    message = _("%(organisation)s already closes on %(date)s.")
+    status = 409
+
+
+class NoClosureScheduled(SubscriptionError):
+    code = "no_closure_scheduled"
+    message = _("No closure of %(organisation)s is scheduled.")
+    status = 409
+
+
+class NotPrimaryContact(SubscriptionError):
+    code = "not_primary_contact"
+    message = _("Only the primary contact can close the organisation.")
+    status = 403
+
+
+class ClosureScheduled(SubscriptionError):
+    code = "closure_scheduled"
+    message = _("The organisation closes on %(date)s: cancel the closure before changing the plan.")
+    status = 409

@@ -181,3 +181,30 @@ class CardForm(forms.Form):
             "invalid": _("The card form sent something else than a card. Try again."),
         },
     )
+
+
+class CloseOrganisationForm(forms.Form):
+    """Closing the organisation: when, and its address typed again, as a confirmation."""
+
+    PERIOD_END, NOW = "period_end", "now"
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[
+            (PERIOD_END, _("At the end of the paid period")),
+            (NOW, _("Now, with the refund of the unused part")),
+        ],
+        initial=PERIOD_END,
+        widget=forms.RadioSelect,
+    )
+    address = forms.CharField(label=_("Type the organisation's address to confirm"), max_length=40)
+
+    def __init__(self, *args: Any, slug: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+        self.fields["address"].help_text = _("Its address is “%(slug)s”.") % {"slug": slug}
+
+    def clean_address(self) -> str:
+        typed = self.cleaned_data["address"].strip().lower()
+        if typed != self.slug:
+            raise forms.ValidationError(_("That is not the organisation's address."))
+        return typed

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from subscriptions.views import features, payment_method, store
+from subscriptions.views import closing, features, payment_method, store
 
 urlpatterns = [
     path("features/", features.features, name="features"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("store/payment-method/", payment_method.payment_method, name="store_payment_method"),
     path("store/plans/<slug:plan_code>/", store.confirm, name="store_confirm"),
     path("store/scheduled/cancel/", store.cancel_scheduled, name="store_cancel_scheduled"),
+    path("store/close/", closing.close, name="store_close"),
+    path("store/close/cancel/", closing.cancel_closure, name="store_cancel_closure"),
     path("store/changes/<int:pk>/", store.result, name="store_result"),
     path("store/changes/<int:pk>/feedback/", store.feedback, name="store_feedback"),
     path("store/changes/<int:pk>/refund/", store.request_refund, name="store_request_refund"),

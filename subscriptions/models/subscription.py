@@ -82,6 +82,9 @@ class Subscription(models.Model):
     trial_reminded_on = models.DateField(
         _("trial reminder sent"), null=True, blank=True, editable=False
     )
+    # The organisation closes on this day, the period's end + 1 (services/closures.py),
+    # unless the closure is cancelled before.
+    closes_on = models.DateField(_("closes on"), null=True, blank=True)
     # An annual subscription's renewal reminder went out on this day (for the period then).
     renewal_reminded_on = models.DateField(
         _("renewal reminded on"), null=True, blank=True, editable=False

@@ -82,3 +82,41 @@ def billing_recipients(organisation: Organisation, primary_contact_email: str) -
     """Who receives the organisation's invoices, receipts and return invoices: the primary
     contact and the billing email addresses, each once (one query)."""
     return list(dict.fromkeys([primary_contact_email, *billing_details_of(organisation).emails]))
+
+
+# The books' archive as exported (admin: Invoices → Export as CSV): one row per document.
+ARCHIVE_COLUMNS = [
+    "number",
+    "kind",
+    "issued_on",
+    "status",
+    "organisation",
+    "buyer_name",
+    "buyer_registration_number",
+    "registration_number",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
+    "corrects",
+]
+
+
+def archive_row(document: Invoice) -> list[str]:
+    """An invoice or return invoice as the archive exports it (``with_status`` annotated)."""
+    values = {
+        "number": document.number,
+        "kind": document.kind,
+        "issued_on": document.issued_on.isoformat(),
+        "status": document.status,
+        "organisation": document.organisation.slug,
+        "buyer_name": document.buyer_name,
+        "buyer_registration_number": document.buyer_registration_number,
+        "registration_number": document.registration_number,
+        "currency": document.currency,
+        "subtotal": str(document.subtotal),
+        "tax": str(document.tax),
+        "total": str(document.total),
+        "corrects": " ".join(document.corrects),
+    }
+    return [values[column] for column in ARCHIVE_COLUMNS]

@@ -126,9 +126,9 @@ def renewed(
 
 
 def renewals_to_remind(today: date | None, days_before: int) -> QuerySet[Subscription]:
-    """Annual subscriptions renewing within ``days_before`` days of their organisation's
-    today (``today``, when given, for every one) whose renewal reminder for the current
-    period has not gone out."""
+    """Annual subscriptions renewing (not closing) within ``days_before`` days of their
+    organisation's today (``today``, when given, for every one) whose renewal reminder for
+    the current period has not gone out."""
     if today is not None:
         coming = Q(period_end__gte=today, period_end__lt=today + timedelta(days=days_before))
     else:
@@ -136,4 +136,7 @@ def renewals_to_remind(today: date | None, days_before: int) -> QuerySet[Subscri
             "period_end", "lt", days=days_before
         )
     not_yet = Q(renewal_reminded_on__isnull=True) | Q(renewal_reminded_on__lt=F("period_start"))
-    return Subscription.objects.filter(coming, not_yet, cycle=BillingCycle.ANNUAL).order_by("pk")
+    # One that closes instead of renewing has nothing to announce.
+    return Subscription.objects.filter(
+        coming, not_yet, cycle=BillingCycle.ANNUAL, closes_on__isnull=True
+    ).order_by("pk")

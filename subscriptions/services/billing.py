@@ -36,6 +36,7 @@ class BillingRun:
     renewals_announced: list[str] = field(default_factory=list)
     trials_ended: list[str] = field(default_factory=list)
     trials_reminded: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     captured: list[tuple[str, str]] = field(default_factory=list)
     collected: list[tuple[str, str]] = field(default_factory=list)
@@ -93,7 +94,10 @@ def run_billing(today: date | None = None) -> BillingRun:
         ).values_list("organisation_id", flat=True)
     )
     rates: Rates = {}  # the seat rates as the run reads them, each once
-    due = Subscription.objects.filter(by_its_day("period_end", "lt")).order_by("pk")
+    # A closed organisation is billed no more (its closure's day is a due one: it closes).
+    due = Subscription.objects.filter(
+        by_its_day("period_end", "lt"), organisation__closed_on__isnull=True
+    ).order_by("pk")
     for pk, slug in due.values_list("pk", "organisation__slug"):
         try:
             with transaction.atomic(durable=True):
@@ -119,6 +123,9 @@ def run_billing(today: date | None = None) -> BillingRun:
             logger.exception("Renewing %s failed", slug)
             report.failed.append((slug, str(error)))
             continue
+        if renewal.closed:
+            report.closed.append(slug)
+            continue
         report.renewed.append((slug, renewal.periods))
         if renewal.applied is not None:
             report.applied.append(slug)
@@ -126,6 +133,7 @@ def run_billing(today: date | None = None) -> BillingRun:
             report.not_applied.append((slug, renewal.not_applied.note))
         if renewal.trial_ended:
             report.trials_ended.append(slug)
+
     _collect(report, today)
     report.dunned = dunning.run_retries(today)
     reminded, failed = reminders.send_reminders(today)

@@ -124,9 +124,10 @@ def run_retries(today: date | None = None) -> list[tuple[str, str]]:
     days, and the organisations whose last attempt was refused moved to Free. Reads only the
     past-due subscriptions. Returns what happened to each (slug, what)."""
     done = []
-    past_due = Subscription.objects.filter(past_due_since__isnull=False).select_related(
-        "organisation"
-    )
+    # A closed organisation is asked for nothing more (its unpaid invoices stay open).
+    past_due = Subscription.objects.filter(
+        past_due_since__isnull=False, organisation__closed_on__isnull=True
+    ).select_related("organisation")
     for subscription in past_due.order_by("pk"):
         organisation = subscription.organisation
         day = today or clock.today(organisation)

@@ -9,7 +9,11 @@ from accounts import selectors as account_selectors
 from accounts.models import User
 from portal.models import Organisation
 from portal.tenancy import on_public_schema
-from subscriptions.exceptions import NotSubscriptionManager, StaffPermissionRequired
+from subscriptions.exceptions import (
+    NotPrimaryContact,
+    NotSubscriptionManager,
+    StaffPermissionRequired,
+)
 
 
 def is_vendor_staff(user: User | None) -> bool:
@@ -46,3 +50,18 @@ def require_staff(acting_user: User | None, permission: str) -> None:
         return
     if not (is_vendor_staff(acting_user) and acting_user.has_perm(permission)):
         raise StaffPermissionRequired()
+
+
+def require_primary_contact(
+    organisation: Organisation, acting_user: User | None, *, or_staff_with: str
+) -> None:
+    """For what only the organisation's primary contact does of its own users (close it,
+    take its data away), as the database has them now: operators may, and staff with the
+    permission ``or_staff_with``."""
+    if acting_user is None or is_vendor_staff(acting_user):
+        require_staff(acting_user, or_staff_with)
+        return
+    with tenant_context(organisation):
+        current = User.objects.filter(pk=acting_user.pk, is_active=True).first()
+    if current is None or not current.is_primary_contact:
+        raise NotPrimaryContact()

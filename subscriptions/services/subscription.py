@@ -36,7 +36,7 @@ from subscriptions.selectors.catalogue import (
 from subscriptions.selectors.change_rules import change_refusal
 from subscriptions.selectors.periods import Rates, list_price, renewals
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import collection, ledger, notices, resolutions, trials
+from subscriptions.services import closures, collection, ledger, notices, resolutions, trials
 from subscriptions.services.guards import require_staff
 from subscriptions.services.seats import leaving_when_due
 from subscriptions.snapshots import snapshot
@@ -118,6 +118,7 @@ class Renewal:
     applied: ScheduledChange | None = None
     not_applied: ScheduledChange | None = None
     trial_ended: bool = False
+    closed: bool = False
 
 
 def renew(
@@ -133,6 +134,10 @@ def renew(
     organisations cannot have one (``may_have_scheduled``) and shares its ``rates``."""
     if today <= subscription.period_end:
         return Renewal(subscription)
+    if subscription.closes_on is not None and today >= subscription.closes_on:
+        # Its closure's day: closed instead of renewed (services.closures).
+        closures.close(organisation, subscription, subscription.closes_on, acting_user=None)
+        return Renewal(subscription, closed=True)
     scheduled = scheduled_change_of(organisation) if may_have_scheduled else None
     leaving: list[int] = []
     not_applied = None

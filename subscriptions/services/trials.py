@@ -120,7 +120,7 @@ def send_trial_reminders(today: date | None = None) -> tuple[list[str], list[tup
         soon = Q(trial_ends_on__lte=today + timedelta(days=thresholds[-1]))
     else:
         soon = clock.by_each_clock("trial_ends_on", "lte", days=thresholds[-1])
-    coming = Subscription.objects.filter(soon, trial_ends_on__isnull=False)
+    coming = Subscription.objects.filter(soon, trial_ends_on__isnull=False, closes_on__isnull=True)
     sent: list[str] = []
     failed: list[tuple[str, str]] = []
     for pk, slug in coming.order_by("pk").values_list("pk", "organisation__slug"):

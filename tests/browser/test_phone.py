@@ -77,6 +77,8 @@ def phone(catalogue: None, live_server) -> Iterator[Phone]:
             "change": f"/store/changes/{downgrade.pk}/",
             "invoice": f"/store/invoices/{invoice.number}/",
             "withdraw": f"/store/refunds/{refund.pk}/withdraw/",
+            "close": "/store/close/",
+            "billing-details": "/store/billing-details/",
         },
     )
     use_public_schema()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("portal", "accounts", "subscriptions")
+APPS = ("portal", "accounts", "subscriptions", "organisations")
 MIGRATIONS = sorted(path for app in APPS for path in (ROOT / app / "migrations").glob("[0-9]*.py"))
 
 

@@ -33,7 +33,7 @@ from django_tenants.utils import schema_context
 from accounts.models import Department, User
 from accounts.services import add_user, create_department
 from audit.models import AuditEvent
-from organisations import signups
+from organisations import exports, signups
 from portal import hosts
 from portal.models import Domain, Organisation, SignUp
 from portal.tenancy import use_public_schema
@@ -189,6 +189,7 @@ class Foreign:
     reset_uidb36: str  # a password reset link of contoso's primary contact
     reset_key: str
     welcome_key: str  # the one-time sign-in link of contoso's sign-up
+    export_token: str  # the download link's key of contoso's data export (ready)
     user_email: str
     host: str  # contoso's site
     markers: tuple[str, ...]  # text of contoso's that no northwind page may show
@@ -281,6 +282,8 @@ def foreign(northwind: Site, contoso: Site) -> Foreign:
         primary_contact_id=primary.pk,
         done_at=timezone.now(),
     )
+    export = exports.request_export(organisation, acting_user=None)
+    exports.build(export.pk)
     return Foreign(
         user_id=user.pk,
         department_id=department.pk,
@@ -291,6 +294,7 @@ def foreign(northwind: Site, contoso: Site) -> Foreign:
         reset_uidb36=int_to_base36(primary.pk),
         reset_key=reset_key,
         welcome_key=signups.welcome_key(signed_up),
+        export_token=export.token,
         user_email=user.email,
         host=contoso.host,
         markers=(organisation.name, user.email, SECRET_NAME, SECRET_DEPARTMENT, invoice.number),

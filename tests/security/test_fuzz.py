@@ -272,6 +272,9 @@ FORMS = [
         ("seats", "cycle", "when", "keep", "promise", "authenticated_payment", *IDEMPOTENT),
     ),
     FormCase("store_cancel_scheduled", "post", "/store/scheduled/cancel/", IDEMPOTENT),
+    FormCase("store_close", "post", "/store/close/", ("when", "address", *IDEMPOTENT)),
+    FormCase("store_cancel_closure", "post", "/store/close/cancel/", IDEMPOTENT),
+    FormCase("export_request", "post", "/export/", IDEMPOTENT),
     FormCase(
         "store_billing_details",
         "post",
@@ -347,6 +350,7 @@ def field_values(field: str, targets: Targets) -> st.SearchStrategy[Any]:
         "page": st.integers(min_value=-3, max_value=5).map(str),
         "cycle": st.sampled_from(["monthly", "annual"]),
         "when": st.sampled_from(["now", "period_end"]),
+        "address": st.sampled_from(["northwind", "NORTHWIND", "contoso", ""]),
         "reason": st.sampled_from(FeedbackReason.values),
         "language": st.sampled_from(["en", "ja"]),
         "next": st.sampled_from(
@@ -684,6 +688,22 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             option("cycle", _either(["monthly", "annual"])),
             option("currency", _either(["JPY", "USD"])),
             option("period-start", _days(years=30, extremes=False)),
+        ],
+        "close_organisation": [
+            positional(slugs),
+            st.sampled_from([[], ["--now"], ["--cancel"], ["--now", "--cancel"]]),
+        ],
+        "export_organisation": [
+            positional(slugs),
+            # Never a relative path: a file would be written in the project.
+            required(
+                "to",
+                st.one_of(
+                    st.just("/tmp/fuzz-export.zip"),
+                    st.just("/tmp"),
+                    shell_text().map(lambda text: "/nonexistent/" + text),
+                ),
+            ),
         ],
         "invoices": [required("org", slugs), option("format", formats)],
         "ledger": [option("org", slugs), option("format", formats)],

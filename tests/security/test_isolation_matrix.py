@@ -12,8 +12,8 @@ How it is built
     that URL's case, until someone teaches ``FILLERS`` what it is. A foreign parameter is
     one of contoso's objects (``tests/security/conftest.py``: a user and a department whose
     ids northwind lacks, a plan change with a refund quote, a pending refund request, an
-    invoice number, an email confirmation key, a password reset link and a sign-up's
-    one-time sign-in key); a shared one is
+    invoice number, an email confirmation key, a password reset link, a sign-up's
+    one-time sign-in key and a data export's download key); a shared one is
     the plan catalogue, which every organisation reads.
 
 What each case asserts, for anonymous, primary, super, admin and agent, GET and POST
@@ -39,8 +39,8 @@ an organisation's session or credentials do not open the admin on the public hos
 when a staff user there has the same id), and a staff session means nothing on an
 organisation's host.
 
-Size: 48 URL patterns today (23 of the app, 23 of allauth, the favicon and i18n's), 13 of
-them with contoso's objects in their parameters, × 5 visitors × 2 methods = 480 requests,
+Size: 54 URL patterns today (29 of the app, 23 of allauth, the favicon and i18n's), 14 of
+them with contoso's objects in their parameters, × 5 visitors × 2 methods = 540 requests,
 one test per pattern (each request in a savepoint rolled back, two row snapshots around
 it); plus the control that contoso's own site serves each foreign value, and the public
 site's tests. About 20 seconds.
@@ -93,6 +93,7 @@ FILLERS: dict[tuple[str, str], tuple[str, Callable[[Foreign], str]]] = {
     ("accounts/password/reset/key/", "uidb36"): (FOREIGN, lambda f: f.reset_uidb36),
     ("accounts/password/reset/key/", "key"): (FOREIGN, lambda f: f.reset_key),
     ("welcome/", "key"): (FOREIGN, lambda f: f.welcome_key),
+    ("export/", "token"): (FOREIGN, lambda f: f.export_token),
 }
 
 # Where a refusal is not a 403/404 by the view's design: the path before the parameters →

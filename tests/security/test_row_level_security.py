@@ -34,6 +34,7 @@ TABLES = [
     "subscriptions_paymentaccount",
     "subscriptions_payment",
     "portal_signup",
+    "organisations_dataexport",
 ]
 # What both organisations have rows in, once each made a plan change.
 WRITTEN_BY_A_PLAN_CHANGE = {

@@ -29,6 +29,8 @@ def write_billing_run(command: BaseCommand, report: BillingRun) -> None:
         command.stdout.write(f"{slug}: trial ended, moved to Free")
     for slug in report.trials_reminded:
         command.stdout.write(f"{slug}: reminded of its trial's end")
+    for slug in report.closed:
+        command.stdout.write(f"{slug}: closed")
     for slug, reason in report.failed:
         command.stderr.write(f"{slug}: failed: {reason}")
     command.stdout.write(
