@@ -23,13 +23,13 @@ from django_tenants.utils import tenant_context
 
 from accounts.selectors import list_active_users
 from audit.selectors import events_of
-from organisations import exports
 from organisations.admin.forms import (
     ChangePlanForm,
     ExtendTrialForm,
     NewOrganisationForm,
     OverrideForm,
 )
+from organisations.admin.lifecycle import LifecycleViews
 from organisations.services import create_organisation
 from portal import clock
 from portal.models import Domain, Organisation
@@ -42,14 +42,7 @@ from subscriptions.models import (
 )
 from subscriptions.selectors import entitlements, ledger, previews, store
 from subscriptions.selectors.scheduled_changes import scheduled_change_of
-from subscriptions.services import (
-    changes,
-    closing,
-    closures,
-    overrides,
-    scheduled_changes,
-    trials,
-)
+from subscriptions.services import changes, overrides, scheduled_changes
 
 
 class DomainInline(admin.TabularInline):
@@ -63,7 +56,7 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
+class OrganisationAdmin(TenantAdminMixin, LifecycleViews):
     """Organisations with their subscription; changed only through services (plan change
     on the customer's behalf, overrides)."""
 
@@ -159,21 +152,7 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 wrap(self.revoke_override_view),
                 name="portal_organisation_revoke_override",
             ),
-            path(
-                "<int:pk>/close/",
-                wrap(self.close_view),
-                name="portal_organisation_close",
-            ),
-            path(
-                "<int:pk>/export/",
-                wrap(self.export_view),
-                name="portal_organisation_export",
-            ),
-            path(
-                "<int:pk>/extend-trial/",
-                wrap(self.extend_trial_view),
-                name="portal_organisation_extend_trial",
-            ),
+            *self.lifecycle_urls(wrap),
             path(
                 "<int:pk>/cancel-scheduled/",
                 wrap(self.cancel_scheduled_view),
@@ -325,70 +304,6 @@ class OrganisationAdmin(TenantAdminMixin, admin.ModelAdmin):
                 self.message_user(
                     request, _("The scheduled change was cancelled."), messages.SUCCESS
                 )
-        return self._back(organisation)
-
-    def close_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Close the organisation at the end of its paid period or now, or cancel its
-        closure (POST ``action``: ``schedule``, ``now``, ``cancel``), audited."""
-        organisation = self._organisation(pk)
-        action = request.POST.get("action")
-        if request.method != "POST" or action not in ("schedule", "now", "cancel"):
-            return self._back(organisation)
-        staff = staff_user(request)
-        with answered(request, admin=self):
-            if action == "now":
-                closing.close_now(organisation, acting_user=staff)
-                done = _("%(organisation)s is closed.")
-            elif action == "schedule":
-                closures.schedule_closure(organisation, acting_user=staff)
-                done = _("%(organisation)s closes at the end of its paid period.")
-            else:
-                closures.cancel_closure(organisation, acting_user=staff)
-                done = _("The closure of %(organisation)s was cancelled.")
-            self.message_user(request, done % {"organisation": organisation}, messages.SUCCESS)
-        return self._back(organisation)
-
-    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Queue an export of the organisation's data, its link emailed to the staff member
-        (POST), audited."""
-        organisation = self._organisation(pk)
-        if request.method == "POST":
-            with answered(request, admin=self):
-                exports.request_export(organisation, acting_user=staff_user(request))
-                self.message_user(
-                    request,
-                    _("The data of %(organisation)s is being prepared: the link is emailed to you.")
-                    % {"organisation": organisation},
-                    messages.SUCCESS,
-                )
-        return self._back(organisation)
-
-    def extend_trial_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Give the organisation's trial more days, with the reason (POST), audited."""
-        organisation = self._organisation(pk)
-        if request.method != "POST":
-            return self._back(organisation)
-        form = ExtendTrialForm(request.POST)
-        if not form.is_valid():
-            self.message_user(
-                request,
-                _("The extension is not valid: %(errors)s") % {"errors": form.errors.as_text()},
-                messages.ERROR,
-            )
-            return self._back(organisation)
-        with answered(request, admin=self):
-            extended = trials.extend_trial(
-                organisation,
-                days=form.cleaned_data["days"],
-                note=form.cleaned_data["note"],
-                acting_user=staff_user(request),
-            )
-            self.message_user(
-                request,
-                _("The trial now lasts until %(date)s.")
-                % {"date": date_format(extended.period_end, "DATE_FORMAT")},
-                messages.SUCCESS,
-            )
         return self._back(organisation)
 
     def grant_override_view(self, request: HttpRequest, pk: int) -> HttpResponse:
