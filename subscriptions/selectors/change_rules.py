@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils.formats import date_format
 
 from subscriptions.exceptions import (
+    ClosureScheduled,
     NothingToBill,
     PastDue,
     SamePlan,
@@ -75,10 +76,13 @@ def change_refusal(
     comes, and the Store's cards. A cycle switch must have something to bill, a change of
     seats must change them, the transition table must allow a move to another plan, and
     seats move with the plan (``seat_range``). While past due (its renewal unpaid), only
-    Free may be chosen. ``transitions``: the table's answers for
+    Free may be chosen, and while a closure waits. ``transitions``: the table's answers for
     many plans at once (``transition_refusals``), else it is read for this one."""
     if subscription.past_due_since is not None and not to_plan.is_free:
         return PastDue(date=date_format(subscription.past_due_since, "DATE_FORMAT"))
+    if subscription.closes_on is not None and not to_plan.is_free:
+        # Only the move to Free that closing now makes: cancel the closure to change plan.
+        return ClosureScheduled(date=date_format(subscription.closes_on, "DATE_FORMAT"))
     kind = change_kind(subscription, to_plan, to_cycle)
     if kind == ChangeKind.CYCLE and new_price == 0:
         return NothingToBill(plan=to_plan.name)

@@ -7,16 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils.formats import date_format
-
 from accounts.models import User
 from portal.models import Organisation
-from subscriptions.exceptions import (
-    ClosureScheduled,
-    NotSchedulable,
-    QuoteChanged,
-    TrialChangesNow,
-)
+from subscriptions.exceptions import NotSchedulable, QuoteChanged, TrialChangesNow
 from subscriptions.models import Plan, Subscription
 from subscriptions.selectors.previews import PlanChangePreview, build_preview
 from subscriptions.services.closures import refuse_if_closed
@@ -66,9 +59,6 @@ def check_change(
         today=today,
     )
     refuse_if_closed(organisation)
-    if preview.subscription.closes_on is not None and not to_plan.is_free:
-        # Only the move to Free that closing now makes: the closure is cancelled first.
-        raise ClosureScheduled(date=date_format(preview.subscription.closes_on, "DATE_FORMAT"))
     if preview.refusal is not None:
         raise preview.refusal
     if at_period_end and not preview.schedulable:

@@ -23,6 +23,7 @@ from portal import clock
 from portal.models import Organisation
 from subscriptions.exceptions import ClosureScheduled
 from subscriptions.models import Invoice, RefundRequest, Subscription
+from subscriptions.selectors.offers import store_offers
 from subscriptions.services import closing, closures, plan_changes
 from subscriptions.services.clocks import advance_clock
 from tests.conftest import PASSWORD
@@ -179,6 +180,12 @@ def test_while_a_closure_waits_the_plan_changes_only_by_closing_now(shop: Organi
     with schema_context(shop.schema_name):
         owner = User.objects.get(email=f"owner@{shop.slug}.test")
     closures.schedule_closure(shop, acting_user=None)
+    # The Store's cards say so (the one rule of every change: change_rules).
+    offers = {
+        offer.plan.code: offer for offer in store_offers(Organisation.objects.get(pk=shop.pk))
+    }
+    assert isinstance(offers["professional"].refusal, ClosureScheduled)
+    assert offers["free"].allowed
     with pytest.raises(ClosureScheduled):
         plan_changes.change_plan(shop, "professional", acting_user=owner)
     assert _subscription(shop).plan.code == "enterprise"  # nothing changed
