@@ -77,6 +77,8 @@ class Action(StrEnum):
     ORGANISATION_CLOSED = "organisation.closed"
     EXPORT_REQUESTED = "organisation.export_requested"
     EXPORT_WRITTEN = "organisation.export_written"
+    DELETION_STARTED = "organisation.deletion_started"
+    ORGANISATION_DELETED = "organisation.deleted"
 
     @classmethod
     def refund_moved(cls, status: str) -> Action:
@@ -128,6 +130,8 @@ ACTION_LABELS: dict[str, Promise] = {
     Action.ORGANISATION_CLOSED: _("Organisation closed"),
     Action.EXPORT_REQUESTED: _("Data export requested"),
     Action.EXPORT_WRITTEN: _("Data export written by a command"),
+    Action.DELETION_STARTED: _("Deletion started"),
+    Action.ORGANISATION_DELETED: _("Organisation deleted"),
 }
 
 

@@ -58,3 +58,35 @@ class OrganisationAddressRetired(InvalidOrganisation):
         "The address “%(slug)s” belonged to an earlier organisation whose data is kept. "
         "Please choose another address."
     )
+
+
+class OrganisationNotClosed(DomainError):
+    code = "organisation_not_closed"
+    message = _(
+        "%(organisation)s is not closed: close it first, or delete it now with a reason "
+        "(it is then closed first)."
+    )
+    status = 409
+
+
+class DeletionReasonRequired(DomainError):
+    code = "deletion_reason_required"
+    message = _(
+        "Say why: an organisation is deleted before its grace period ends only for a stated reason."
+    )
+
+
+class OrganisationDeleted(DomainError):
+    code = "organisation_deleted"
+    message = _("%(organisation)s was deleted on %(date)s: its data is gone.")
+    status = 410
+
+
+class OrganisationAddressQuarantined(InvalidOrganisation):
+    """The address of an organisation deleted lately: links and emails may still name it."""
+
+    code = "organisation_address_quarantined"
+    message = _(
+        "The address “%(slug)s” belonged to an organisation deleted lately; it is free "
+        "again from %(date)s. Please choose another address."
+    )

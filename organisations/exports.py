@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 from procrastinate.contrib.django import app
 
@@ -29,6 +30,7 @@ from accounts.models import User
 from accounts.selectors import list_departments, list_users
 from audit.selectors import audit_row, events_of
 from audit.services import Action, record
+from organisations.exceptions import OrganisationDeleted
 from organisations.models import DataExport
 from portal import clock
 from portal.clock import closed_export_until
@@ -135,9 +137,20 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def refuse_if_deleted(organisation: Organisation) -> None:
+    """``OrganisationDeleted`` for a deleted organisation: its data is gone."""
+    if organisation.deleted_on is not None:
+        raise OrganisationDeleted(
+            organisation=organisation.name,
+            date=date_format(organisation.deleted_on, "DATE_FORMAT"),
+        )
+
+
 def archive(organisation: Organisation) -> bytes:
     """The organisation's data as a ZIP archive (in memory: an organisation's data is small
-    next to a request's memory; reads its schema and its rows of the public tables)."""
+    next to a request's memory; reads its schema and its rows of the public tables). A
+    deleted organisation has none (``OrganisationDeleted``)."""
+    refuse_if_deleted(organisation)
     subscription = subscription_of(organisation)
     with tenant_context(organisation):  # RLS keeps the public tables to its rows too
         tables: list[Table] = [_users(), _departments()]
@@ -169,7 +182,9 @@ def _json(data: Any) -> bytes:
 def request_export(organisation: Organisation, *, acting_user: User | None) -> DataExport:
     """Queue an export of the organisation's data, emailed when ready to whoever asked
     (``acting_user``; None: its primary contact, as the closed site's page asks), audited.
-    One waiting at a time: asked again meanwhile, that one is returned."""
+    One waiting at a time: asked again meanwhile, that one is returned. A deleted
+    organisation has no data to export (``OrganisationDeleted``)."""
+    refuse_if_deleted(organisation)
     if acting_user is not None:  # its primary contact, staff who may see organisations
         require_primary_contact(organisation, acting_user, or_staff_with="portal.view_organisation")
     with transaction.atomic():

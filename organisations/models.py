@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import models
 from django.utils import timezone
@@ -57,3 +57,51 @@ class DataExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Deletion(models.Model):
+    """An organisation's deletion (``organisations.deletion``), step by step: each step is
+    one transaction and says here that it is done, so a deletion stopped halfway resumes
+    where it stopped. The row stays: it holds the address until its quarantine ends."""
+
+    class Step(models.TextChoices):
+        STARTED = "started", _("started: its address no longer answers")
+        PEOPLE_FORGOTTEN = "people", _("its people forgotten")
+        DONE = "done", _("done: its schema dropped")
+
+    organisation: models.OneToOneField[Organisation, Organisation] = models.OneToOneField(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="deletion",
+        verbose_name=_("organisation"),
+    )
+    # The address it had: nobody else's until ``address_free_on``.
+    former_slug: models.CharField[str, str] = models.CharField(
+        _("address"), max_length=40, db_index=True
+    )
+    step: models.CharField[str, str] = models.CharField(
+        _("step"), max_length=10, choices=Step.choices, default=Step.STARTED
+    )
+    reason: models.TextField[str, str] = models.TextField(_("reason"), blank=True)
+    # Asked before the closure's grace period ended (staff's or an operator's decision).
+    early: models.BooleanField[bool, bool] = models.BooleanField(_("before the grace period"))
+    requested_by: models.CharField[str, str] = models.CharField(
+        _("requested by"), max_length=254, blank=True
+    )
+    started_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        _("started"), default=timezone.now
+    )
+    finished_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        _("finished"), null=True, blank=True
+    )
+    address_free_on: models.DateField[date | None, date | None] = models.DateField(
+        _("address free again on"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("deletion")
+        verbose_name_plural = _("deletions")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.former_slug} · {self.get_step_display()}"

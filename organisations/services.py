@@ -9,6 +9,7 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils.formats import date_format
 from django_tenants.utils import quote_schema_name, tenant_context
 
 from accounts.models import Department, User
@@ -17,10 +18,12 @@ from accounts.services import add_user, create_department, normalise_email
 from audit.models import AuditEvent
 from organisations.exceptions import (
     OrganisationAddressHeld,
+    OrganisationAddressQuarantined,
     OrganisationAddressRetired,
     OrganisationAddressTaken,
 )
-from portal import hosts, names
+from organisations.models import Deletion
+from portal import clock, hosts, names
 from portal.db.roles import connect_as_owner
 from portal.exceptions import InvalidOrganisation, InvalidOrganisationName
 from portal.models import HOLDING_STATES, Domain, Organisation, SignUp, schema_name_for
@@ -42,7 +45,8 @@ class NewOrganisation:
 def address_refusal(slug: str, *, for_sign_up: SignUp | None = None) -> InvalidOrganisation | None:
     """Why an organisation cannot have this address (malformed, reserved, an organisation's,
     held by a verified sign-up other than ``for_sign_up``, its schema still there: someone's
-    kept data is never handed over), or None when it is free. An unverified sign-up holds
+    kept data is never handed over; a deleted organisation's, until its quarantine ends:
+    ``organisations.deletion``), or None when it is free. An unverified sign-up holds
     nothing. One query: the sign-up page asks it as the address is typed."""
     field = Organisation._meta.get_field("slug")
     try:
@@ -54,22 +58,27 @@ def address_refusal(slug: str, *, for_sign_up: SignUp | None = None) -> InvalidO
             f"""SELECT EXISTS (SELECT 1 FROM {Organisation._meta.db_table} WHERE slug = %s),
                        EXISTS (SELECT 1 FROM {SignUp._meta.db_table}
                                WHERE slug = %s AND state = ANY(%s) AND id <> %s),
-                       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)""",
+                       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s),
+                       (SELECT max(address_free_on) FROM {Deletion._meta.db_table}
+                        WHERE former_slug = %s)""",
             [
                 slug,
                 slug,
                 list(HOLDING_STATES),
                 for_sign_up.pk if for_sign_up else 0,
                 schema_name_for(slug),
+                slug,
             ],
         )
-        taken, held, retired = cursor.fetchone()
+        taken, held, retired, free_on = cursor.fetchone()
     if taken:
         return OrganisationAddressTaken(slug=slug)
     if held:  # a verified sign-up's site being made: not an organisation (yet)
         return OrganisationAddressHeld(slug=slug)
     if retired:
         return OrganisationAddressRetired(slug=slug)
+    if free_on is not None and clock.today() < free_on:
+        return OrganisationAddressQuarantined(slug=slug, date=date_format(free_on, "DATE_FORMAT"))
     return None
 
 

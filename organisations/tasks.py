@@ -36,9 +36,11 @@ def expire_sign_ups(timestamp: int | None = None) -> None:
 def forget_what_is_not_kept(timestamp: int | None = None) -> None:
     """Daily: what has no reason to be kept is forgotten (``retention.forget``)."""
     forgotten = retention.forget()
-    if forgotten.sign_up_addresses or forgotten.exports:
+    if forgotten.sign_up_addresses or forgotten.exports or forgotten.organisations:
         logger.info(
-            "Forgot %d sign-up IP address(es) and %d expired data export(s)",
+            "Forgot %d sign-up IP address(es), %d expired data export(s), %d organisation(s)%s",
             forgotten.sign_up_addresses,
             forgotten.exports,
+            len(forgotten.organisations),
+            "".join(f" {slug}" for slug in forgotten.organisations),
         )

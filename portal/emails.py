@@ -38,8 +38,10 @@ def send_after_commit(
     language) as a letter opening with ``salutation`` (``dear`` a person,
     ``dear_billing_contact`` of an organisation; none: a greeting to whoever reads it) and
     signed by the vendor, and queue it to be sent once the current transaction commits; a
-    rolled-back change sends nothing. A worker sends them, retrying while SMTP fails."""
-    recipients = [address for address in to if address]
+    rolled-back change sends nothing. A worker sends them, retrying while SMTP fails.
+    Nothing is sent to an address at ``.invalid``."""
+    # An address at ``.invalid`` (RFC 2606) is nobody's: a deleted organisation's people.
+    recipients = [address for address in to if address and not address.endswith(".invalid")]
     if not recipients:
         return
     subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())

@@ -73,6 +73,14 @@ def schema_name_for(slug: str) -> str:
     return "org_" + slug.replace("-", "_")
 
 
+class LiveOrganisations(models.Manager["Organisation"]):
+    """The organisations that exist: not the rows a deletion keeps for the books
+    (``Organisation.all_objects`` has those too; a foreign key reaches them)."""
+
+    def get_queryset(self) -> models.QuerySet[Organisation]:
+        return super().get_queryset().filter(deleted_on__isnull=True)
+
+
 class Organisation(TenantMixin):
     """A helpdesk customer: one PostgreSQL schema and one subdomain."""
 
@@ -101,8 +109,17 @@ class Organisation(TenantMixin):
         _("closed on"), null=True, blank=True, editable=False
     )
 
+    # Deleted (organisations/deletion.py) on this day: its schema dropped, its people
+    # forgotten; the row stays for the books (invoices, ledger, audit log name it).
+    deleted_on: models.DateField[date | None, date | None] = models.DateField(
+        _("deleted on"), null=True, blank=True, editable=False
+    )
+
     auto_create_schema = True
     auto_drop_schema = False  # an organisation's data is never dropped by a delete
+
+    objects = LiveOrganisations()  # the default: what django-tenants' commands go through
+    all_objects = models.Manager["Organisation"]()
 
     class Meta:
         verbose_name = _("organisation")

@@ -292,6 +292,9 @@ PORTAL_EXPORT_LINK_DAYS = env.int("PORTAL_EXPORT_LINK_DAYS", default=7)
 PORTAL_CLOSED_EXPORT_DAYS = env.int("PORTAL_CLOSED_EXPORT_DAYS", default=30)
 # A done sign-up's IP address is forgotten this many days after (organisations/retention.py).
 PORTAL_SIGN_UP_IP_DAYS = env.int("PORTAL_SIGN_UP_IP_DAYS", default=90)
+# A deleted organisation's address is free again this many days after its deletion
+# (organisations/deletion.py): links and emails that name it reach no one else meanwhile.
+PORTAL_ADDRESS_QUARANTINE_DAYS = env.int("PORTAL_ADDRESS_QUARANTINE_DAYS", default=90)
 PORTAL_TERMS_URL = env.text("PORTAL_TERMS_URL", "")
 PORTAL_PRIVACY_URL = env.text("PORTAL_PRIVACY_URL", "")
 # The vendor as its emails name it (the From header and the signature), per language.

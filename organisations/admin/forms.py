@@ -1,11 +1,14 @@
 """The forms of the organisations' admin pages: a plan change on the customer's behalf, an
-override granted, a new organisation."""
+override granted, a trial extended, an organisation deleted, a new organisation."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy
 
+from portal.models import Organisation
 from portal.names import NameField
 from subscriptions.models import BillingCycle, Currency, Feature, Plan
 from subscriptions.selectors.catalogue import MAX_SEATS
@@ -49,6 +52,28 @@ class ExtendTrialForm(forms.Form):
         label=gettext_lazy("Days to add"), min_value=1, max_value=MAX_EXTENSION_DAYS, initial=7
     )
     note = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+class DeleteOrganisationForm(forms.Form):
+    """Deleting a closed organisation: its address typed again, and why (needed before its
+    grace period ends: ``organisations.deletion``)."""
+
+    address = forms.CharField(
+        label=gettext_lazy("Type the organisation's address to confirm"), max_length=40
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+
+    def clean_address(self) -> str:
+        address = str(self.cleaned_data["address"]).strip().lower()
+        if address != self.organisation.slug:
+            raise forms.ValidationError(
+                gettext_lazy("This is not the organisation's address."), code="not_the_address"
+            )
+        return address
 
 
 class NewOrganisationForm(forms.Form):

@@ -1,6 +1,6 @@
 """An organisation's life on its page in the admin: its trial extended, its closure (at the
-end of the paid period, now, or cancelled) and its data exported; each a POST that says what
-it did, audited by the service it calls."""
+end of the paid period, now, or cancelled), its data exported, and its deletion; each a POST
+that says what it did, audited by the service it calls."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from django.urls import path
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from organisations import exports
-from organisations.admin.forms import ExtendTrialForm
+from organisations import deletion, exports
+from organisations.admin.forms import DeleteOrganisationForm, ExtendTrialForm
+from organisations.exceptions import OrganisationNotClosed
 from portal.models import Organisation
 from portal.refusals import answered
 from subscriptions.admin.base import staff_user
@@ -31,6 +32,7 @@ class LifecycleViews(admin.ModelAdmin):
         return [
             path("<int:pk>/close/", wrap(self.close_view), name="portal_organisation_close"),
             path("<int:pk>/export/", wrap(self.export_view), name="portal_organisation_export"),
+            path("<int:pk>/delete/", wrap(self.delete_now_view), name="portal_organisation_delete"),
             path(
                 "<int:pk>/extend-trial/",
                 wrap(self.extend_trial_view),
@@ -72,6 +74,38 @@ class LifecycleViews(admin.ModelAdmin):
                     % {"organisation": organisation},
                     messages.SUCCESS,
                 )
+        return self._back(organisation)
+
+    def delete_now_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Delete a closed organisation now (POST: its address typed again, and a reason
+        before its grace period ends), audited; a refused one changes nothing and says why."""
+        organisation = self._organisation(pk)
+        if request.method != "POST":
+            return self._back(organisation)
+        form = DeleteOrganisationForm(request.POST, organisation=organisation)
+        if not form.is_valid():
+            self.message_user(
+                request,
+                _("Nothing was deleted: %(errors)s") % {"errors": form.errors.as_text()},
+                messages.ERROR,
+            )
+            return self._back(organisation)
+        with answered(request, admin=self):
+            deletion.require_deleter(staff_user(request))
+            if organisation.closed_on is None:
+                raise OrganisationNotClosed(organisation=organisation.name)
+            done = deletion.delete_organisation(
+                organisation, acting_user=staff_user(request), reason=form.cleaned_data["reason"]
+            )
+            self.message_user(
+                request,
+                _("%(organisation)s was deleted: its address is free again on %(date)s.")
+                % {
+                    "organisation": organisation,
+                    "date": date_format(done.address_free_on or "", "DATE_FORMAT"),
+                },
+                messages.SUCCESS,
+            )
         return self._back(organisation)
 
     def extend_trial_view(self, request: HttpRequest, pk: int) -> HttpResponse:

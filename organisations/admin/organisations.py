@@ -25,13 +25,16 @@ from accounts.selectors import list_active_users
 from audit.selectors import events_of
 from organisations.admin.forms import (
     ChangePlanForm,
+    DeleteOrganisationForm,
     ExtendTrialForm,
     NewOrganisationForm,
     OverrideForm,
 )
 from organisations.admin.lifecycle import LifecycleViews
+from organisations.deletion import deletion_of
 from organisations.services import create_organisation
 from portal import clock
+from portal.clock import closed_export_until
 from portal.models import Domain, Organisation
 from portal.refusals import answered
 from subscriptions.admin.base import staff_user
@@ -77,14 +80,10 @@ class OrganisationAdmin(TenantAdminMixin, LifecycleViews):
     change_form_template = "admin/portal/organisation/detail.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("subscription__plan")
-            .annotate(
-                pending_refunds=Count(
-                    "refund_requests", filter=Q(refund_requests__status=RefundStatus.PENDING)
-                )
+        # Deleted ones too: their books are kept, their pages say what remains.
+        return Organisation.all_objects.select_related("subscription__plan").annotate(
+            pending_refunds=Count(
+                "refund_requests", filter=Q(refund_requests__status=RefundStatus.PENDING)
             )
         )
 
@@ -162,7 +161,7 @@ class OrganisationAdmin(TenantAdminMixin, LifecycleViews):
         ]
 
     def _organisation(self, pk: int) -> Organisation:
-        organisation = Organisation.objects.filter(pk=pk).first()
+        organisation = Organisation.all_objects.filter(pk=pk).first()
         if organisation is None:
             raise Http404
         return organisation
@@ -197,6 +196,9 @@ class OrganisationAdmin(TenantAdminMixin, LifecycleViews):
                 change_plan_form=ChangePlanForm(),
                 override_form=OverrideForm(),
                 extend_trial_form=ExtendTrialForm(),
+                deletion=deletion_of(organisation),
+                delete_on=closed_export_until(organisation),
+                delete_form=DeleteOrganisationForm(organisation=organisation),
             )
         return super().change_view(request, object_id, form_url, context)
 

@@ -15,9 +15,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from portal.models import Organisation
 
 
-def organisation_by_slug(slug: str) -> Organisation:
+def organisation_by_slug(slug: str, *, deleted_too: bool = False) -> Organisation:
+    """The organisation at this address; ``deleted_too``: also a deleted one's row, by the
+    address it keeps for the books (``deleted_<id>``), for the commands that read them."""
+    organisations = Organisation.all_objects if deleted_too else Organisation.objects
     # Text PostgreSQL cannot hold (a NUL) names no organisation either.
-    organisation = None if "\x00" in slug else Organisation.objects.filter(slug=slug).first()
+    organisation = None if "\x00" in slug else organisations.filter(slug=slug).first()
     if organisation is None:
         raise CommandError(f"There is no organisation “{slug}”.")
     return organisation

@@ -84,7 +84,8 @@ class SchemaState:
 
 def organisation_schemas(state: str) -> list[SchemaState]:
     """Every organisation's schema, in the order they were created: whether it exists
-    and whether it records ``state``. One query, whatever the number of organisations."""
+    and whether it records ``state``. One query, whatever the number of organisations. A
+    deleted organisation has none (``organisations.deletion``)."""
     organisations = get_tenant_model()._meta.db_table
     connection = tenants_connection()
     with connection.cursor() as cursor:
@@ -97,7 +98,7 @@ def organisation_schemas(state: str) -> list[SchemaState]:
                 ON d.objoid = n.oid
                 AND d.classoid = 'pg_catalog.pg_namespace'::regclass
                 AND d.objsubid = 0
-            WHERE o.schema_name <> %s
+            WHERE o.schema_name <> %s AND o.deleted_on IS NULL
             ORDER BY o.id
             """,
             [state, get_public_schema_name()],

@@ -130,4 +130,6 @@ def close(
         target=subscription,
         after={**snapshot(subscription), "closed_on": day},
     )
-    notices.tell_primary_contact(organisation, "closed", day=day)
+    notices.tell_primary_contact(
+        organisation, "closed", day=day, export_until=clock.closed_export_until(organisation)
+    )

@@ -25,7 +25,10 @@ def primary_contact_email(organisation: Organisation) -> str:
 
 
 def primary_contact(organisation: Organisation) -> tuple[str, str]:
-    """The address and name of the organisation's primary contact (empty if none)."""
+    """The address and name of the organisation's primary contact (empty if none, or if
+    the organisation was deleted: its people are forgotten)."""
+    if organisation.deleted_on is not None:
+        return "", ""
     with tenant_context(organisation):
         contact = (
             User.objects.filter(is_primary_contact=True).values_list("email", "full_name").first()

@@ -228,7 +228,10 @@ def _move_refund(
 
 
 def _requester_name(refund: RefundRequest) -> str:
-    """The name of whoever asked for the refund ("" if they are gone)."""
+    """The name of whoever asked for the refund ("" if they are gone, or their organisation
+    was deleted)."""
+    if refund.organisation.deleted_on is not None:
+        return ""
     with tenant_context(refund.organisation):
         found = User.objects.filter(pk=refund.requested_by_id).values_list("full_name", flat=True)
         return found.first() or ""

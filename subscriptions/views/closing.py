@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -61,6 +62,7 @@ def close(request: OrganisationRequest) -> HttpResponse:
         "refund": to_free.refund_now if to_free is not None and to_free.quote.refund else None,
         "may_close": request.user.is_primary_contact,
         "new_key": new_key,
+        "export_days": settings.PORTAL_CLOSED_EXPORT_DAYS,
     }
     return render(request, "subscriptions/store/close.html", context, status=status)
 

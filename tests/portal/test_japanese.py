@@ -109,6 +109,7 @@ BACK_OFFICE = [
     "/admin/subscriptions/invoice/",
     "/admin/subscriptions/refundrequest/",
     "/admin/audit/auditevent/",
+    "/admin/organisations/deletion/",
     "/admin/procrastinate/procrastinatejob/",
 ]
 

@@ -693,6 +693,7 @@ def command_arguments(command: str, targets: Targets) -> st.SearchStrategy[list[
             positional(slugs),
             st.sampled_from([[], ["--now"], ["--cancel"], ["--now", "--cancel"]]),
         ],
+        "delete_organisation": [positional(slugs), flag("force"), option("reason", shell_text())],
         "export_organisation": [
             positional(slugs),
             # Never a relative path: a file would be written in the project.

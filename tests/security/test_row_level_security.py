@@ -35,6 +35,7 @@ TABLES = [
     "subscriptions_payment",
     "portal_signup",
     "organisations_dataexport",
+    "organisations_deletion",
 ]
 # What both organisations have rows in, once each made a plan change.
 WRITTEN_BY_A_PLAN_CHANGE = {

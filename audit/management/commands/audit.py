@@ -26,7 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         events = AuditEvent.objects.select_related("organisation").order_by("created_at", "id")
         if options["org"]:
-            events = events.filter(organisation=organisation_by_slug(options["org"]))
+            organisation = organisation_by_slug(options["org"], deleted_too=True)
+            events = events.filter(organisation=organisation)
         if options["since"]:
             try:
                 day = datetime.date.fromisoformat(options["since"])

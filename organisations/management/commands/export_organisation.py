@@ -23,7 +23,8 @@ class Command(DomainCommand):
         parser.add_argument("--to", required=True, metavar="FILE", help="The ZIP file to write.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organisation = organisation_by_slug(options["organisation"])
+        # A deleted one is found, to say that it has nothing to export.
+        organisation = organisation_by_slug(options["organisation"], deleted_too=True)
         target = Path(options["to"])
         data = exports.archive(organisation)
         try:

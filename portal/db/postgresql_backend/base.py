@@ -21,6 +21,9 @@ Everything else ``set_tenant`` does still happens: the connection's ``tenant`` a
 schema are different objects), ``EXTRA_SET_TENANT_METHOD`` runs and the content type
 cache is cleared.
 
+A deleted organisation's schema name (``portal.db.names``) is refused: its schema is gone,
+and a search path without it would read the public schema's tables in its place.
+
 Only with ``TENANT_LIMIT_SET_CALLS = True``: without it django-tenants sends the SET
 before every cursor anyway.
 
@@ -47,6 +50,11 @@ from django.utils.asyncio import async_unsafe
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsDatabaseWrapper
 
 from portal import embedded_postgres
+from portal.db.names import DELETED_SCHEMA_PREFIX
+
+
+class DeletedSchemaChosen(ImproperlyConfigured):
+    """Code chose a deleted organisation's schema (a bug: it must check ``deleted_on``)."""
 
 
 class DatabaseOperations(PostgresOperations):
@@ -72,6 +80,10 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
     # --- Choosing a schema: no SET when the session already has the path ---------------
 
     def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
+        if str(getattr(tenant, "schema_name", "")).startswith(DELETED_SCHEMA_PREFIX):
+            raise DeletedSchemaChosen(
+                f"{tenant.schema_name} is a deleted organisation's: it has no schema."
+            )
         super().set_tenant(tenant, include_public)  # forgets search_path_set_schemas
         known = self._session_search_path
         if known is not None and self._wanted_search_path() == known:

@@ -64,7 +64,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["table", "json"], default="table")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organisation = organisation_by_slug(options["org"])
+        organisation = organisation_by_slug(options["org"], deleted_too=True)
         found = [invoice_json(invoice) for invoice in invoices_of(organisation)]
         if options["format"] == "json":
             self.stdout.write(json.dumps({"invoices": found}, ensure_ascii=False, indent=2))

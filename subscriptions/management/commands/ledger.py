@@ -62,7 +62,9 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organisation = organisation_by_slug(options["org"]) if options["org"] else None
+        organisation = (
+            organisation_by_slug(options["org"], deleted_too=True) if options["org"] else None
+        )
         found = [account_json(account) for account in accounts(organisation)]
         if options["format"] == "json":
             self.stdout.write(json.dumps({"organisations": found}, ensure_ascii=False, indent=2))
