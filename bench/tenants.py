@@ -1,8 +1,9 @@
 """What N organisations cost, in one table: provisioning per organisation (first and last
 100: it must stay flat), the queries that resolve a tenant, page latency on an
 organisation's site against the bare public view and against django-tenants' stock
-middleware measured in the same run, a no-op deploy migration, and the reports that read
-every organisation (issue 11, point 8).
+middleware measured in the same run, a connection's memory as it serves every organisation
+(``bench/connections.py``), a no-op deploy migration, and the reports that read every
+organisation (issue 11, point 8).
 
 Run: DATABASE_URL=... .venv/bin/python bench/tenants.py [N]   (N: argv, else BENCH_TENANTS,
 else 1000). It works in a throw-away database `portal_bench_tenants` on the same server
@@ -36,6 +37,8 @@ os.environ.setdefault("DJANGO_DEBUG", "1")  # the settings want a secret key oth
 
 # After the settings module is named: django-tenants reads settings on import.
 from django_tenants.middleware.main import TenantMainMiddleware
+
+from bench import connections as connection_memory
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
@@ -440,6 +443,12 @@ def measure_deploys() -> Deploys:
     return Deploys(total, organisations_only, summary.rstrip("."))
 
 
+def every_schema() -> list[str]:
+    from portal.models import Organisation
+
+    return list(Organisation.objects.order_by("pk").values_list("schema_name", flat=True))
+
+
 def machine() -> str:
     from django import get_version
     from django.db import connection
@@ -653,6 +662,8 @@ def main(count: int) -> None:
         organisations = sample_organisations(count)
         samples, queries = measure_pages(organisations)
         lookups = measure_lookups(*organisations[-1])
+        print("Connection memory...", flush=True)
+        memory = connection_memory.measure(every_schema())
         print("No-op deploys...", flush=True)
         deploys = measure_deploys()
 
@@ -665,6 +676,7 @@ def main(count: int) -> None:
                 *provisioning_rows(provisioning, creation),
                 *lookup_rows(lookups),
                 *page_rows(samples, queries),
+                *memory,
                 *deploy_rows(deploys, count),
                 *report_rows(reports),
             ]

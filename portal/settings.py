@@ -155,6 +155,10 @@ DATABASES = {
         "CONN_HEALTH_CHECKS": True,
     }
 }
+# A connection is closed between requests once it has visited this many organisations'
+# schemas (0: never): a PostgreSQL session keeps ~60 KB of catalog per schema it touched, so
+# the bound is ~12 MiB per connection at 200 (docs/performance.md, "Connection memory").
+PORTAL_CONNECTION_MAX_SCHEMAS = env.int("PORTAL_CONNECTION_MAX_SCHEMAS", default=200)
 # The audit log, the ledger and invoices refuse TRUNCATE unless the session allows it:
 # only the test suite does (its flush between tests); the deploy check refuses it otherwise.
 PORTAL_ALLOW_TRUNCATE = env.bool("PORTAL_ALLOW_TRUNCATE", default=False)

@@ -201,7 +201,7 @@ def _may_capture() -> bool:
 
 
 @dataclass
-class _Statements:
+class Statements:
     """An execute wrapper keeping every statement with its parameters."""
 
     sent: list[tuple[str, Any, bool]] = field(default_factory=list)
@@ -213,13 +213,26 @@ class _Statements:
         return execute(sql, params, many, context)
 
 
+def rendered(sent: list[tuple[str, Any, bool]]) -> list[str]:
+    """The statements of a migration run that changed something (``_replayed``), each
+    rendered with its parameters."""
+    connection = tenants_connection()
+    script = []
+    for sql, params, many in sent:
+        if not _replayed(sql):
+            continue
+        for one in params if many else [params]:
+            script.append(sql if one is None else connection.ops.compose_sql(sql, one))
+    return script
+
+
 def capture_script() -> str:
     """Migrate a scratch schema as django-tenants migrates a new tenant's, and return
     the script that makes the same changes: the statements that changed something, each
     rendered with its parameters, then one INSERT of the migrations recorded. The
     scratch schema is rolled back."""
     connection = tenants_connection()
-    statements = _Statements()
+    statements = Statements()
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA {quote_schema_name(SCRATCH_SCHEMA)}")
@@ -241,13 +254,7 @@ def capture_script() -> str:
             connection.set_schema_to_public()
         transaction.set_rollback(True, using=connection.alias)
 
-    script = []
-    for sql, params, many in statements.sent:
-        if not _replayed(sql):
-            continue
-        for one in params if many else [params]:
-            script.append(sql if one is None else connection.ops.compose_sql(sql, one))
-    script = fold_into_create_table(script)
+    script = fold_into_create_table(rendered(statements.sent))
     rows = ", ".join(
         connection.ops.compose_sql("(%s, %s, now())", [app, name]) for app, name in recorded
     )

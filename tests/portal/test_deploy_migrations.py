@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from organisations.services import create_organisation
 from portal.models import Organisation
 from portal.schemas.provisioning import schema_template
+from portal.schemas.replay import needs_python
 from portal.schemas.state import (
     STATE_PREFIX,
     migration_state,
@@ -41,9 +42,12 @@ def organisation(slug: str) -> Organisation:
     ).organisation
 
 
-def put_behind(organisation: Organisation, *, broken: bool = False) -> None:
+def put_behind(
+    organisation: Organisation, *, broken: bool = False, model_gone: bool = False
+) -> None:
     """Take the sessions app's migration back in the organisation's schema, as if it were
-    new, and record an older state. ``broken``: a table stands in the migration's way."""
+    new, and record an older state. ``broken``: a table stands in the migration's way;
+    ``model_gone``: its content type and permissions too, as for a model never seen."""
     schema = organisation.schema_name
     call_command(
         "migrate_schemas",
@@ -55,6 +59,13 @@ def put_behind(organisation: Organisation, *, broken: bool = False) -> None:
         verbosity=0,
     )
     record_state(schema, STATE_PREFIX + "older")
+    if model_gone:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {schema}.auth_permission WHERE content_type_id IN (SELECT id FROM "
+                f"{schema}.django_content_type WHERE app_label = 'sessions')"
+            )
+            cursor.execute(f"DELETE FROM {schema}.django_content_type WHERE app_label = 'sessions'")
     if broken:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TABLE {schema}.django_session (in_the_way integer)")
@@ -126,7 +137,7 @@ def test_a_failing_organisation_is_reported_the_others_migrated_and_a_rerun_resu
     assert 'org_failing FAILED: ProgrammingError: relation "django_session" already exists' in (
         report
     )
-    assert "org_first migrated in" in report and "org_last migrated in" in report
+    assert "org_first migrated in" in report and "org_last replayed in" in report
     assert current()["org_first"] and current()["org_last"]
     assert current()["org_failing"] is False  # rolled back: still at its older state
 
@@ -137,6 +148,66 @@ def test_a_failing_organisation_is_reported_the_others_migrated_and_a_rerun_resu
     assert ": 1 to migrate," in out and "org_failing migrated in" in out and err == ""
     assert "org_first" not in out and "org_last" not in out
     assert all(current()[name] for name in ("org_first", "org_failing", "org_last"))
+
+
+def test_the_others_replay_what_the_first_migration_did_to_the_same_catalog() -> None:
+    """The first schema behind is migrated by Django, its statements kept; the others at
+    the same migrations replay them: the same tables, indexes and constraints as a schema
+    migrated by Django, their own content type and permissions for a model new to them."""
+    alongside = organisation("replay-alongside")
+    behind = [organisation(f"replay-{n}") for n in range(1, 4)]
+    for one in behind:
+        put_behind(one, model_gone=True)
+
+    out, err = in_process()
+
+    assert ": 3 to migrate," in out and err == ""
+    assert "org_replay_1 migrated in" in out
+    assert "The others replay its statements" in out
+    assert "org_replay_2 replayed in" in out and "org_replay_3 replayed in" in out
+    assert all(current()[one.schema_name] for one in behind)
+    reference = schema_snapshot(alongside.schema_name)
+    for one in behind:
+        snapshot = schema_snapshot(one.schema_name)
+        catalog = {part for part in differences(snapshot, reference) if "rows of " not in part}
+        assert catalog <= {"migrations", "sequences"}, one.schema_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.codename FROM {one.schema_name}.auth_permission AS p JOIN "
+                f"{one.schema_name}.django_content_type AS t ON t.id = p.content_type_id "
+                "WHERE t.app_label = 'sessions' ORDER BY p.codename"
+            )
+            assert [row[0] for row in cursor.fetchall()] == [
+                "add_session",
+                "change_session",
+                "delete_session",
+                "view_session",
+            ]
+
+
+def test_a_migration_that_runs_python_in_a_schema_is_not_replayed() -> None:
+    assert needs_python([("accounts", "0002_app_role")]) == "accounts.0002_app_role"
+    assert needs_python([("sessions", "0001_initial")]) == ""
+    # A shared app's Python does nothing in an organisation's schema (django-tenants' router).
+    assert needs_python([("subscriptions", "0002_catalogue_and_append_only_audit")]) == ""
+
+
+def test_a_schema_with_other_migrations_is_migrated_by_django() -> None:
+    first, other = organisation("mixed-first"), organisation("mixed-other")
+    put_behind(first)
+    put_behind(other)
+    call_command(  # one more migration taken back here: not what the first had
+        "migrate_schemas",
+        "mfa",
+        "zero",
+        schema_name=other.schema_name,
+        executor="standard",
+        interactive=False,
+        verbosity=0,
+    )
+    out, _ = in_process()
+    assert "org_mixed_first migrated in" in out and "org_mixed_other migrated in" in out
+    assert current()["org_mixed_other"]
 
 
 def test_all_migrates_the_organisations_at_the_latest_state_too() -> None:
@@ -162,7 +233,7 @@ def test_a_parallel_deploy_migrates_reports_and_skips(
         assert "[standard:public]" not in report or "No migrations to apply" in report
         # At the latest state: par-d, and any organisation an earlier test left (northwind).
         assert re.search(r": 3 to migrate, [1-9]\d* at the latest state\.", report)
-        assert "org_par_a migrated in" in report and "org_par_c migrated in" in report
+        assert "org_par_a migrated in" in report and "org_par_c replayed in" in report
         assert "org_par_b FAILED: ProgrammingError" in report
         assert {line.split("]")[0] for line in report.splitlines() if "/3] " in line} == {
             "[1/3",

@@ -21,6 +21,10 @@ Everything else ``set_tenant`` does still happens: the connection's ``tenant`` a
 schema are different objects), ``EXTRA_SET_TENANT_METHOD`` runs and the content type
 cache is cleared.
 
+A session that has visited ``PORTAL_CONNECTION_MAX_SCHEMAS`` organisations is closed between
+requests (its catalog cache grows with each), and the health check before a request reuses a
+connection sends nothing (``is_usable``).
+
 A deleted organisation's schema name (``portal.db.names``) is refused: its schema is gone,
 and a search path without it would read the public schema's tables in its place.
 
@@ -40,6 +44,7 @@ point django-tenants' ``ORIGINAL_BACKEND`` here: that setting names the backend
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +53,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.utils.asyncio import async_unsafe
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsDatabaseWrapper
+from django_tenants.utils import get_public_schema_name
+from psycopg.pq import TransactionStatus
 
 from portal import embedded_postgres
 from portal.db.names import DELETED_SCHEMA_PREFIX
@@ -75,6 +82,8 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Before super().__init__(): it calls set_schema_to_public().
         self._session_search_path: list[str] | None = None
+        # The organisations' schemas this session has had in its path.
+        self._schemas_visited: set[str] = set()
         super().__init__(*args, **kwargs)
 
     # --- Choosing a schema: no SET when the session already has the path ---------------
@@ -109,6 +118,42 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
         # The path just set, the path already known (no SET needed), or None when the
         # SET failed and the session's path is unknown.
         self._session_search_path = self.search_path_set_schemas
+        if self.schema_name != get_public_schema_name():
+            self._schemas_visited.add(self.schema_name)
+
+    # --- A session's memory, and whether it is still there ------------------------------
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        """Django's (at the start and end of each request, around each job): also close a
+        session that has visited ``PORTAL_CONNECTION_MAX_SCHEMAS`` organisations' schemas.
+        PostgreSQL caches the catalog of every table a session touched (about 60 KB per
+        organisation's schema) until the session ends: bounded so, a long-lived connection
+        serving every organisation in turn stays small (docs/performance.md)."""
+        super().close_if_unusable_or_obsolete()
+        limit = settings.PORTAL_CONNECTION_MAX_SCHEMAS
+        if (
+            self.connection is not None
+            and limit
+            and len(self._schemas_visited) >= limit
+            and not self.in_atomic_block
+        ):
+            self.close()
+
+    def is_usable(self) -> bool:
+        """The health check before a request reuses the connection (``CONN_HEALTH_CHECKS``),
+        without Django's round trip (``SELECT 1``): an idle session has nothing to read, so
+        a socket that is readable (the server's goodbye, or its end of file after a restart
+        or ``pg_terminate_backend``) or closed means a connection to open anew."""
+        raw = self.connection
+        if raw is None or raw.closed or raw.broken:
+            return False
+        if raw.info.transaction_status in (TransactionStatus.INERROR, TransactionStatus.UNKNOWN):
+            return False  # a failed transaction left open, or a session lost
+        try:
+            readable, _, _ = select.select([raw.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     # --- When the session may have lost or never had the path --------------------------
 
@@ -124,11 +169,13 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
         # A new session (or one from a pool) has the server's search path, not ours.
         self._session_search_path = None
         self.search_path_set_schemas = None
+        self._schemas_visited = set()
         super().connect()
 
     @async_unsafe
     def close(self) -> None:
         self._session_search_path = None
+        self._schemas_visited = set()
         super().close()
 
     @async_unsafe

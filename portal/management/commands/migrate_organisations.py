@@ -2,10 +2,13 @@
 
 The deploy's migrations: the public schema, then every organisation's schema that is not
 at the latest migration state (portal/schemas/deploy.py). As the owner role
-(``DATABASE_OWNER_URL``; portal/db/roles.py), the only one that may change schemas."""
+(``DATABASE_OWNER_URL``; portal/db/roles.py), the only one that may change schemas. Ctrl-C or
+SIGTERM stops it once the organisations in flight are done (exit status 130 or 143); run it
+again to resume."""
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
@@ -75,15 +78,28 @@ class Command(BaseCommand):
             parallel=options["parallel"],
             verbosity=max(verbosity - 1, 0),
         )
-        for done, outcome in enumerate(outcomes, 1):
-            prefix = f"[{done:>{width}}/{len(pending.to_migrate)}] {outcome.schema_name}"
-            if outcome.failed:
-                failed[outcome.schema_name] = outcome.error
-                self.stderr.write(f"{prefix} FAILED: {outcome.error}")
-                if verbosity >= 2:
-                    self.stderr.write(outcome.details)
-            else:
-                self.stdout.write(f"{prefix} migrated in {outcome.seconds:.2f} s")
+        done = 0
+        try:
+            for done, outcome in enumerate(outcomes, 1):
+                prefix = f"[{done:>{width}}/{len(pending.to_migrate)}] {outcome.schema_name}"
+                if outcome.failed:
+                    failed[outcome.schema_name] = outcome.error
+                    self.stderr.write(f"{prefix} FAILED: {outcome.error}")
+                    if verbosity >= 2:
+                        self.stderr.write(outcome.details)
+                else:
+                    how = "replayed" if outcome.replayed else "migrated"
+                    self.stdout.write(f"{prefix} {how} in {outcome.seconds:.2f} s")
+                if done == 1 and len(pending.to_migrate) > 1:
+                    self.stdout.write(_the_others(outcome))
+        except deploy.Stopped as stopped:
+            left = len(pending.to_migrate) - done
+            raise CommandError(
+                f"Stopped by {stopped.signal_name} after {_organisations(done)}: each one in "
+                f"flight finished or was rolled back, no process is left. "
+                f"{_organisations(left)} still behind: run the command again to resume.",
+                returncode=128 + signal.Signals[stopped.signal_name].value,
+            ) from None
         migrated = len(pending.to_migrate) - (len(failed) - len(pending.missing))
         took = time.perf_counter() - started
         if pending.to_migrate:
@@ -98,6 +114,14 @@ class Command(BaseCommand):
                 f"{', '.join(failed)}. Run the command again once fixed: it migrates only "
                 "the organisations still behind."
             )
+
+
+def _the_others(first: deploy.Outcome) -> str:
+    """How the organisations after the first are migrated."""
+    if first.replay is not None:
+        return "  The others replay its statements (those with the same migrations)."
+    why = first.note or "it failed"
+    return f"  The others are migrated by Django's migrations: {why}."
 
 
 def _organisations(count: int) -> str:
