@@ -86,6 +86,8 @@ bench: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python bench/run_billing.py $(or $(COUNT),10000)
 	DJANGO_DEBUG=1 $(BIN)/python bench/create_organisation.py 20
 	DJANGO_DEBUG=1 BENCH_TENANTS=$(or $(BENCH_TENANTS),1000) $(BIN)/python bench/tenants.py
+	DJANGO_DEBUG=1 $(BIN)/python bench/provisioning_interleaved.py 200 $(or $(BENCH_TENANTS),1000)
+	DJANGO_DEBUG=1 $(BIN)/python bench/schema_change.py $(or $(BENCH_TENANTS),1000)
 
 # Refresh the translation catalogue (needs GNU gettext). locale/ja/LC_MESSAGES/django.po is the
 # one source of the Japanese strings: makemessages keeps its translations, adds new messages

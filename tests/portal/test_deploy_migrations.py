@@ -213,7 +213,8 @@ def test_a_schema_with_other_migrations_is_migrated_by_django() -> None:
 def test_all_migrates_the_organisations_at_the_latest_state_too() -> None:
     organisation("recorded")
     out, _ = in_process("--all")
-    assert "org_recorded migrated in" in out and current()["org_recorded"]
+    # By Django if it comes first, else replaying the first one's (empty) statements.
+    assert re.search(r"org_recorded (migrated|replayed) in", out) and current()["org_recorded"]
 
 
 @pytest.mark.django_db(transaction=True)
