@@ -9,7 +9,8 @@ keeps what it read for ``PORTAL_HOST_LOCAL_SECONDS`` (default 5): that spares a 
 the shared cache's round trip (a bare view on an organisation's site then costs what it
 costs on the public site), and is why another process's change reaches this one within
 those seconds rather than at once. The process that saves forgets its own copy at once.
-0 turns the local layer off.
+0 turns the local layer off. It holds at most ``PORTAL_HOST_LOCAL_MAX`` host names, the
+least recently used going first.
 
 What is cached is the organisation alone (its id, name, address and schema): it changes
 only when the organisation or its host names do. Its subscription and plan, which change
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -42,8 +44,10 @@ KEY = "organisation:{fields}:{host}".format(
     fields=hashlib.sha1(",".join(FIELDS).encode()).hexdigest()[:8], host="{host}"
 )
 
-# This process's layer: host -> (read until, on ``seconds()``'s clock; field values).
-_local: dict[str, tuple[float, tuple[Any, ...]]] = {}
+# This process's layer: host -> (read until, on ``seconds()``'s clock; field values), the
+# most recently used last; at most ``PORTAL_HOST_LOCAL_MAX`` hosts (the least recently used
+# goes): with traffic spread over 10,000 organisations it would otherwise hold them all.
+_local: OrderedDict[str, tuple[float, tuple[Any, ...]]] = OrderedDict()
 
 
 def seconds() -> float:
@@ -61,6 +65,7 @@ def organisation_for_host(host: str) -> Organisation | None:
     now = seconds()
     local = _local.get(host)
     if local is not None and local[0] > now:
+        _local.move_to_end(host)
         return Organisation.from_db(DEFAULT_DB_ALIAS, FIELDS, local[1])
     key = KEY.format(host=host)
     values = _cache().get(key)
@@ -72,6 +77,9 @@ def organisation_for_host(host: str) -> Organisation | None:
         _cache().set(key, values, settings.PORTAL_HOST_CACHE_SECONDS)
     if settings.PORTAL_HOST_LOCAL_SECONDS > 0:
         _local[host] = (now + settings.PORTAL_HOST_LOCAL_SECONDS, values)
+        _local.move_to_end(host)
+        while len(_local) > settings.PORTAL_HOST_LOCAL_MAX:
+            _local.popitem(last=False)
     return Organisation.from_db(DEFAULT_DB_ALIAS, FIELDS, values)
 
 

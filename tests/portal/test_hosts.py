@@ -116,3 +116,18 @@ def test_each_request_gets_its_own_organisation_object(northwind: Site) -> None:
     second = cast(PortalRequest, client.get("/favicon.ico").wsgi_request).organisation
     assert first == second == northwind.organisation  # the same row ...
     assert first is not second  # ... but nothing one request caches on it reaches the next
+
+
+def test_each_process_keeps_at_most_so_many_host_names(
+    northwind: Site, contoso: Site, settings
+) -> None:
+    """With traffic spread over every organisation the process's copy would hold them all:
+    the least recently used goes first."""
+    settings.PORTAL_HOST_LOCAL_MAX = 2
+    third = Domain.objects.create(domain="third.localhost", tenant=northwind.organisation)
+    hosts.forget_all()
+    for host in (northwind.host, contoso.host, northwind.host, third.domain):
+        assert hosts.organisation_for_host(host) is not None
+    assert list(hosts._local) == [northwind.host, third.domain]  # contoso, least recent, went
+    assert hosts.organisation_for_host("unknown.localhost") is None  # unknown: not kept
+    assert len(hosts._local) == 2
