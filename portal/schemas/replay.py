@@ -111,7 +111,8 @@ def migrate_recording(
     if any(schema_name in statement for statement in script):
         return "a migration names the schema it runs in", None
     kept = tuple(statement for statement in script if not _POST_MIGRATE.match(statement))
-    labels = tuple(dict.fromkeys(app for app, _name in recorded if app in _tenant_apps()))
+    tenant_labels = set(_tenant_apps())
+    labels = tuple(dict.fromkeys(app for app, _name in recorded if app in tenant_labels))
     return "", Replay(before, kept, recorded, labels if len(kept) < len(script) else ())
 
 
