@@ -268,6 +268,23 @@ def test_a_new_length_and_a_new_column_go_into_the_create_table() -> None:
     ]
 
 
+def test_an_update_of_the_table_before_any_row_leaves_it_open_to_folding() -> None:
+    """A data migration's UPDATE (lower-casing e-mail addresses, say) runs on a table that
+    has no rows yet: it changes nothing, and the next column still goes into the CREATE."""
+    update = 'UPDATE "t" SET "name" = LOWER("t"."name") WHERE NOT ("t"."name" = LOWER("t"."name"))'
+    assert fold_into_create_table(
+        [CREATE, update, 'ALTER TABLE "t" ADD COLUMN "epoch" integer DEFAULT 0 NOT NULL']
+    ) == [CREATE[:-1] + ', "epoch" integer DEFAULT 0 NOT NULL)', update]
+
+
+def test_this_projects_template_adds_no_column_to_a_table_it_created() -> None:
+    """Each such ADD COLUMN costs more the more organisations the server holds (41 ms at
+    5,000 against 0.9 ms): every one in this project's migrations is folded away."""
+    script = schema_template().script
+    assert 'CREATE TABLE "accounts_user" (' in script
+    assert [sql for sql in script.split("\n;\n") if " ADD COLUMN " in sql] == []
+
+
 @pytest.mark.parametrize(
     "between",
     [
