@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo-reset serve test lint bench check-python messages clean
+.PHONY: run demo-reset serve test lint bench bench-clean check-python messages clean
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -82,12 +82,20 @@ lint: $(VENV)/.installed-dev
 
 # Benchmarks: minutes, not part of make test (run them in the background). Each prints its
 # figures and asserts nothing; each works in a throw-away database on the same server.
+# BENCH_BASELINE=DIR: bench/http.py also serves the pages from that checkout (e.g. a git
+# worktree of an earlier commit), in turns with this one, and prints the ratios.
 bench: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python bench/run_billing.py $(or $(COUNT),10000)
 	DJANGO_DEBUG=1 $(BIN)/python bench/create_organisation.py 20
-	DJANGO_DEBUG=1 BENCH_TENANTS=$(or $(BENCH_TENANTS),1000) $(BIN)/python bench/tenants.py
-	DJANGO_DEBUG=1 $(BIN)/python bench/provisioning_interleaved.py 200 $(or $(BENCH_TENANTS),1000)
-	DJANGO_DEBUG=1 $(BIN)/python bench/schema_change.py $(or $(BENCH_TENANTS),1000)
+	DJANGO_DEBUG=1 $(BIN)/python -m bench.tenants $(or $(BENCH_TENANTS),1000)
+	DJANGO_DEBUG=1 $(BIN)/python -m bench.provisioning_interleaved 200 $(or $(BENCH_TENANTS),1000)
+	DJANGO_DEBUG=1 $(BIN)/python -m bench.schema_change $(or $(BENCH_TENANTS),1000)
+
+# The organisations the benchmarks keep between runs (bench/built.py): dropped.
+bench-clean: $(VENV)/.installed-dev
+	DJANGO_DEBUG=1 $(BIN)/python -m bench.built clean
+	DJANGO_DEBUG=1 $(BIN)/python bench/http.py $(or $(BENCH_TENANTS),1000) \
+		$(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 # Refresh the translation catalogue (needs GNU gettext). locale/ja/LC_MESSAGES/django.po is the
 # one source of the Japanese strings: makemessages keeps its translations, adds new messages

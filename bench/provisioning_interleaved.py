@@ -1,14 +1,15 @@
 """Whether provisioning stays flat as organisations grow, measured interleaved (issue 26,
-point 3): two throw-away databases on the same server, one with SMALL organisations and one
-with LARGE, built first; then ROUNDS rounds in this one process, each creating one
-organisation in each database (which goes first alternates), so that machine load and
-warm caches fall on both alike. Prints each database's provisioning (``create_schema``: the
-template's replay) and whole creation, and the ratio; asserts nothing. (Comparing the first
-and last hundred of one sequential run mixes growth with load: issue 26 saw 243 to 961 ms.)
+point 3): two throw-away databases on the same server, copies of SMALL and of LARGE
+organisations kept by ``bench/built.py`` (built first if need be); then ROUNDS rounds in
+this one process, each creating one organisation in each database (which goes first
+alternates), so that machine load and warm caches fall on both alike. Prints each
+database's provisioning (``create_schema``: the template's replay) and whole creation, and
+the ratio; asserts nothing. (Comparing the first and last hundred of one sequential run
+mixes growth with load: issue 26 saw 243 to 961 ms.)
 
-Run: DATABASE_URL=... .venv/bin/python bench/provisioning_interleaved.py [SMALL LARGE ROUNDS]
-(default 200 2000 100). Databases ``portal_bench_small`` and ``portal_bench_large``, dropped
-afterwards.
+Run: DATABASE_URL=... .venv/bin/python -m bench.provisioning_interleaved [SMALL LARGE ROUNDS]
+(default 200 2000 100). The copies, ``portal_bench_small`` and ``portal_bench_large``, are
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -25,17 +26,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
 DATABASES = {"small": "portal_bench_small", "large": "portal_bench_large"}
-
-
-def _use(name: str) -> None:
-    """This process's connection on database ``name`` (the template read anew from it)."""
-    from django.db import connection
-
-    from portal.schemas import provisioning
-
-    connection.close()
-    connection.settings_dict["NAME"] = name
-    provisioning._templates.clear()
 
 
 def _created(slug: str) -> tuple[float, float]:
@@ -74,43 +64,35 @@ def _summary(values: list[float]) -> str:
 
 
 def main(small: int, large: int, rounds: int) -> None:
-    from bench import setup_django
+    from bench import built, setup_django
 
     setup_django()
     from django.conf import settings
-    from django.db import connection
 
-    from bench.tenants import create_organisations, machine
+    from bench.tenants import machine
     from portal.db.roles import connect_as_owner
 
     connect_as_owner()
     settings.DEBUG = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     sizes = {"small": small, "large": large}
-    made: list[str] = []
     try:
         for which, name in DATABASES.items():
-            connection.settings_dict["TEST"]["NAME"] = name
-            connection.creation.create_test_db(verbosity=0, autoclobber=True)
-            made.append(name)
-            _use(name)
-            print(f"Building {sizes[which]} organisations in {name}", flush=True)
-            create_organisations(sizes[which])
+            built.copy(sizes[which], name)
         times: dict[str, tuple[list[float], list[float]]] = {w: ([], []) for w in DATABASES}
         print(f"{rounds} rounds, one organisation in each database per round...", flush=True)
         for number in range(rounds):
             order = list(DATABASES) if number % 2 == 0 else list(reversed(DATABASES))
             for which in order:
-                _use(DATABASES[which])
+                built.point_at(DATABASES[which])
                 provisioned, created = _created(f"interleaved-{number}")
                 times[which][0].append(provisioned)
                 times[which][1].append(created)
         server = machine()
     finally:
-        connection.close()
-        creation: Any = connection.creation
-        for name in made:
-            creation._destroy_test_db(name, verbosity=0)
+        for name in DATABASES.values():
+            built.drop(name)
 
     print()
     print(f"machine: {server}")

@@ -1,13 +1,15 @@
-"""What N organisations cost, in one table: provisioning per organisation (first and last
-100: it must stay flat), the queries that resolve a tenant, page latency on an
-organisation's site against the bare public view and against django-tenants' stock
+"""What N organisations cost, in one table: the queries that resolve a tenant, page latency
+on an organisation's site against the bare public view and against django-tenants' stock
 middleware measured in the same run, a connection's memory as it serves every organisation
 (``bench/connections.py``), a no-op deploy migration, and the reports that read every
-organisation (issue 11, point 8).
+organisation (issue 11, point 8), at N / 10 and N. Provisioning is measured interleaved
+between two sizes by ``bench/provisioning_interleaved.py``; pages over HTTP, with traffic
+spread over every organisation, by ``bench/served.py``.
 
-Run: DATABASE_URL=... .venv/bin/python bench/tenants.py [N]   (N: argv, else BENCH_TENANTS,
-else 1000). It works in a throw-away database `portal_bench_tenants` on the same server
-(embedded or DATABASE_URL) and drops it afterwards. Prints figures; asserts nothing.
+Run: DATABASE_URL=... .venv/bin/python -m bench.tenants [N]   (N: argv, else BENCH_TENANTS,
+else 1000). It reads the organisations kept by ``bench/built.py`` (on the same server,
+embedded or DATABASE_URL; built first if need be) and changes nothing in them but a staff
+user and sessions. Prints figures; asserts nothing.
 
 Pages go through ``django.test.Client`` (in-process WSGI, no network) with ``DEBUG`` off;
 timings and query counts come from separate passes, because counting queries turns on the
@@ -24,7 +26,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
@@ -48,9 +50,7 @@ if TYPE_CHECKING:
     from portal.http import PortalRequest
     from portal.models import Organisation
 
-DATABASE_NAME = "portal_bench_tenants"
 DEFAULT_COUNT = 1000
-GROUP = 100  # organisations in the "first" and "last" provisioning groups
 ROUNDS = 10  # rounds of the latency pass; each alternates which middleware goes first
 PER_ROUND = 20  # requests per page, middleware and round: 200 samples per figure
 # The bare view takes a few tenths of a millisecond and its target is within 5%: ten times
@@ -229,10 +229,13 @@ def check(client: Client, page: Page, host: str) -> None:
 
 
 def create_organisations(
-    count: int, on_progress: Callable[[int], None] = lambda built: None
+    count: int,
+    on_progress: Callable[[int], None] = lambda done: None,
+    numbers: Iterable[int] | None = None,
 ) -> tuple[list[float], list[float]]:
-    """Create ``count`` organisations; the seconds each one's provisioning
-    (``Organisation.create_schema``, timed apart) and whole creation took."""
+    """Create ``count`` organisations (``bench-<number>`` for each of ``numbers``, by default
+    0 to ``count`` - 1); the seconds each one's provisioning (``Organisation.create_schema``,
+    timed apart) and whole creation took."""
     from organisations.services import create_organisation
     from portal.models import Organisation
 
@@ -250,7 +253,7 @@ def create_organisations(
     creation: list[float] = []
     began = time.perf_counter()
     try:
-        for number in range(count):
+        for done, number in enumerate(range(count) if numbers is None else numbers):
             started = time.perf_counter()
             create_organisation(
                 name=f"Bench {number}",
@@ -259,13 +262,13 @@ def create_organisations(
                 primary_contact_password="x" * 12,
             )
             creation.append(time.perf_counter() - started)
-            if (number + 1) % max(count // 10, 1) == 0:
+            if (done + 1) % max(count // 10, 1) == 0:
                 print(
-                    f"  {number + 1:>6} organisations, {time.perf_counter() - began:6.0f} s; "
+                    f"  {done + 1:>6} organisations, {time.perf_counter() - began:6.0f} s; "
                     f"the last provisioned in {duration(provisioning[-1])}",
                     flush=True,
                 )
-            on_progress(number + 1)
+            on_progress(done + 1)
     finally:
         Organisation.create_schema = create_schema  # type: ignore[method-assign]
     return provisioning, creation
@@ -277,7 +280,8 @@ def create_staff() -> User:
     from portal.tenancy import use_public_schema
 
     use_public_schema()
-    return User.objects.create_superuser("staff@bench.test", None)
+    staff = User.objects.filter(email="staff@bench.test").first()
+    return staff or User.objects.create_superuser("staff@bench.test", None)
 
 
 def signed_in(host: str, organisation: Organisation | None, user: User) -> Client:
@@ -476,42 +480,6 @@ def catalog_size() -> str:
 # --- The table --------------------------------------------------------------------------
 
 
-def provisioning_rows(provisioning: list[float], creation: list[float]) -> list[tuple[str, ...]]:
-    """The first organisation alone (it captures the schema template), then the next
-    GROUP and the last GROUP (fewer when N is small, so that they do not overlap)."""
-    count = len(creation)
-    size = max(min(GROUP, (count - 1) // 2), 1)
-    first, last = slice(1, 1 + size), slice(count - size, count)
-    rows: list[tuple[str, ...]] = [
-        (
-            "1st organisation (captures the template)",
-            f"provisioning {duration(provisioning[0])}, creation {duration(creation[0])}",
-            "",
-            "",
-            "",
-        )
-    ]
-    for title, values, target in (
-        ("provisioning (create_schema)", provisioning, "≤ 0.3 s, flat"),
-        ("creation (create_organisation)", creation, ""),
-    ):
-        for which, part in (
-            (f"#2–#{1 + size}", first),
-            (f"#{count - size + 1}–#{count}", last),
-        ):
-            rows.append(
-                (
-                    f"{title}, {which}",
-                    f"median {duration(statistics.median(values[part]))}, "
-                    f"mean {duration(statistics.mean(values[part]))}",
-                    "",
-                    "",
-                    target,
-                )
-            )
-    return rows
-
-
 def page_rows(
     samples: dict[str, list[float]], queries: dict[str, list[Queries]]
 ) -> list[tuple[str, ...]]:
@@ -625,12 +593,12 @@ def report_rows(reports: list[Reports]) -> list[tuple[str, ...]]:
 
 def main(count: int) -> None:
 
-    from bench import setup_django
+    from bench import built, setup_django
 
     setup_django()
     from portal.db.roles import connect_as_owner
 
-    connect_as_owner()  # it makes and drops its own database
+    connect_as_owner()  # it makes databases (bench/built.py)
     from django.conf import settings
     from django.db import connection
 
@@ -643,47 +611,36 @@ def main(count: int) -> None:
     settings.PORTAL_STAFF_MFA = False  # the bench's staff has no TOTP
     # WhiteNoise warns once that `collectstatic` was not run; the bench serves no static file.
     warnings.filterwarnings("ignore", message="No directory at: ")
-    connection.settings_dict["TEST"]["NAME"] = DATABASE_NAME
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        print(f"Building {count} organisations in {DATABASE_NAME}", flush=True)
-        staff = create_staff()
-        reports: list[Reports] = []
-        checkpoint = max(count // 10, 1)
+    print(f"Reports at {count // 10} organisations...", flush=True)
+    built.use(max(count // 10, 1))
+    reports = [measure_reports(create_staff(), max(count // 10, 1))]
+    built.use(count)
+    staff = create_staff()
+    reports.append(measure_reports(staff, count))
+    catalog = catalog_size()
+    print("Pages...", flush=True)
+    organisations = sample_organisations(count)
+    samples, queries = measure_pages(organisations)
+    lookups = measure_lookups(*organisations[-1])
+    print("Connection memory...", flush=True)
+    memory = connection_memory.measure(every_schema())
+    print("No-op deploys...", flush=True)
+    deploys = measure_deploys()
+    connection.close()
 
-        def on_progress(built: int) -> None:
-            if built == checkpoint and checkpoint < count:
-                reports.append(measure_reports(staff, built))
-
-        provisioning, creation = create_organisations(count, on_progress)
-        reports.append(measure_reports(staff, count))
-        catalog = catalog_size()
-        print("Pages...", flush=True)
-        organisations = sample_organisations(count)
-        samples, queries = measure_pages(organisations)
-        lookups = measure_lookups(*organisations[-1])
-        print("Connection memory...", flush=True)
-        memory = connection_memory.measure(every_schema())
-        print("No-op deploys...", flush=True)
-        deploys = measure_deploys()
-
-        print()
-        print_table(
-            [
-                ("organisations (N)", str(count), "", "", ""),
-                ("machine", machine(), "", "", ""),
-                ("catalog after building", catalog, "", "", ""),
-                *provisioning_rows(provisioning, creation),
-                *lookup_rows(lookups),
-                *page_rows(samples, queries),
-                *memory,
-                *deploy_rows(deploys, count),
-                *report_rows(reports),
-            ]
-        )
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    print()
+    print_table(
+        [
+            ("organisations (N)", str(count), "", "", ""),
+            ("machine", machine(), "", "", ""),
+            ("catalog", catalog, "", "", ""),
+            *lookup_rows(lookups),
+            *page_rows(samples, queries),
+            *memory,
+            *deploy_rows(deploys, count),
+            *report_rows(reports),
+        ]
+    )
 
 
 def organisations_wanted() -> int:
