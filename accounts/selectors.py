@@ -129,8 +129,12 @@ class Departments:
 
 
 def departments_under_limit(limit: int | None) -> Departments:
-    """The current organisation's departments under the plan's limit (two queries)."""
-    return Departments(list(list_departments(limit)), count_departments(), limit)
+    """The current organisation's departments under the plan's limit: one query (the
+    oldest ``limit`` and one more, to know whether any is hidden), two when some are."""
+    oldest = list(list_departments(None if limit is None else limit + 1))
+    if limit is None or len(oldest) <= limit:
+        return Departments(oldest, len(oldest), limit)
+    return Departments(oldest[:limit], count_departments(), limit)
 
 
 def list_departments(limit: int | None = None) -> QuerySet[Department]:

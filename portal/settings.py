@@ -175,8 +175,9 @@ CACHES = {
     }
 }
 if "REDIS_URL" in env:
+    # Django's Redis backend, with one client per connection pool (portal/cache.py).
     CACHES["default"] = {
-        **env.cache_url("REDIS_URL", backend="django.core.cache.backends.redis.RedisCache"),
+        **env.cache_url("REDIS_URL", backend="portal.cache.RedisCache"),
         "KEY_FUNCTION": "django_tenants.cache.make_key",
     }
 
@@ -233,7 +234,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # second factor (TOTP) there. On unless debugging; the demo (`make run`) runs with it off.
 PORTAL_STAFF_MFA = env.bool("PORTAL_STAFF_MFA", default=not DEBUG)
 
-# Database sessions whose key is checked for its shape before the lookup (portal/sessions.py).
+# Database sessions read through the cache, whose key is checked for its shape before the
+# lookup (portal/sessions.py).
 SESSION_ENGINE = "portal.sessions"
 # Host-only cookies: a session from one organisation's site is never sent to another.
 SESSION_COOKIE_DOMAIN = None

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db.models import Q
@@ -33,7 +36,12 @@ from subscriptions.models import (
     TransitionKind,
 )
 from subscriptions.models.catalogue import FREE_PLAN
-from subscriptions.selectors.entitlements import ENTITLEMENTS_CACHE_SECONDS, Entitlements
+from subscriptions.selectors.entitlements import (
+    ENTITLEMENTS_CACHE_SECONDS,
+    VALUE_COLUMNS,
+    Entitlements,
+    ValueRow,
+)
 
 # The five downgrades of the seed article; the catalogue may never lose one.
 SEED_DOWNGRADES = frozenset(
@@ -110,7 +118,7 @@ def _plan_names_key(language: str) -> str:
 
 def plan_names() -> dict[str, str]:
     """Each plan's name in the active language, by code: from the shared cache (staff's
-    catalogue edits forget it: ``forget_plan_names``), else one query."""
+    catalogue edits forget it: ``forget_catalogue``), else one query."""
     cache, key = caches["entitlements"], _plan_names_key(get_language())
     names: dict[str, str] | None = cache.get(key)
     if names is None:
@@ -119,16 +127,22 @@ def plan_names() -> dict[str, str]:
     return names
 
 
-def forget_plan_names() -> None:
-    """After a catalogue edit: the plan names are read afresh, in every language."""
-    caches["entitlements"].delete_many([_plan_names_key(code) for code, _ in settings.LANGUAGES])
+def forget_catalogue() -> None:
+    """After a catalogue edit: the plan names, in every language, and the Store's catalogue
+    (``store_catalogue``) are read afresh."""
+    keys = [_plan_names_key(code) for code, _ in settings.LANGUAGES]
+    caches["entitlements"].delete_many([*keys, _store_catalogue_key()])
 
 
 def seat_rate(plan: Plan, cycle: str, currency: str) -> Decimal:
-    """The plan's monthly price per seat for the cycle and currency."""
-    price = PlanPrice.objects.filter(plan=plan, cycle=cycle, currency=currency).first()
-    if price is None:
-        raise PriceMissing(plan=plan.name, cycle=BillingCycle(cycle).label, currency=currency)
+    """The plan's monthly price per seat for the cycle and currency (one query; one price
+    at most: ``subscriptions_one_price_per_cycle``)."""
+    try:
+        price = PlanPrice.objects.get(plan=plan, cycle=cycle, currency=currency)
+    except PlanPrice.DoesNotExist:
+        raise PriceMissing(
+            plan=plan.name, cycle=BillingCycle(cycle).label, currency=currency
+        ) from None
     return price.per_seat_month
 
 
@@ -186,13 +200,34 @@ def feature_rows(entitlements: Entitlements) -> list[FeatureRow]:
     ]
 
 
+@dataclass(frozen=True)
+class Edge:
+    """A move the transition table allows, with the plan it leads to."""
+
+    to_plan: Plan
+    from_plan_id: int
+    to_plan_id: int
+    kind: str
+
+
 def transition_refusals(
     from_plan: Plan, to_plans: Iterable[Plan]
 ) -> dict[int, SubscriptionError | None]:
     """For each of ``to_plans`` (by id): None when the transition table allows the move
     from ``from_plan``, else the reason, naming the intermediate plan when two allowed
     steps lead there (one query, whatever the size of the catalogue)."""
-    edges = list(PlanTransition.objects.select_related("to_plan"))
+    edges = [
+        Edge(edge.to_plan, edge.from_plan_id, edge.to_plan_id, edge.kind)
+        for edge in PlanTransition.objects.select_related("to_plan")
+    ]
+    return refusals_by_table(edges, from_plan, to_plans)
+
+
+def refusals_by_table(
+    edges: Iterable[Edge], from_plan: Plan, to_plans: Iterable[Plan]
+) -> dict[int, SubscriptionError | None]:
+    """``transition_refusals`` over the table's ``edges``, read already."""
+    edges = list(edges)
     allowed = {(edge.from_plan_id, edge.to_plan_id) for edge in edges}
     # The highest plan one allowed downgrade away: the step a refusal suggests first.
     steps = sorted(
@@ -234,3 +269,77 @@ def transition_matrix() -> TransitionMatrix:
     kinds = {(t.from_plan_id, t.to_plan_id): t.kind for t in PlanTransition.objects.all()}
     rows = [(row, [kinds.get((row.pk, col.pk), "") for col in plans]) for row in plans]
     return TransitionMatrix(plans, rows)
+
+
+@dataclass(frozen=True)
+class StoreCatalogue:
+    """The catalogue as the Store's plan cards show it, the same for every organisation:
+    the plans (by rank), the features (in their order), every monthly price per seat and
+    the transition table."""
+
+    plans: tuple[Plan, ...]
+    features: tuple[Feature, ...]
+    prices: tuple[tuple[int, str, str, Decimal], ...]  # plan id, cycle, currency, price
+    transitions: tuple[tuple[int, int, str], ...]  # from plan id, to plan id, kind
+    values: tuple[tuple[int, ValueRow], ...]  # plan id, and one of its features' values
+
+    def plan_values(self) -> dict[int, list[ValueRow]]:
+        """Each plan's feature values, by plan id (``entitlements_with``)."""
+        by_plan: dict[int, list[ValueRow]] = {}
+        for plan_id, row in self.values:
+            by_plan.setdefault(plan_id, []).append(row)
+        return by_plan
+
+    def seat_rates(self, cycle: str, currency: str) -> dict[int, Decimal]:
+        """As ``seat_rates``, without a query."""
+        return {
+            plan_id: price
+            for plan_id, price_cycle, price_currency, price in self.prices
+            if (price_cycle, price_currency) == (cycle, currency)
+        }
+
+    def transition_refusals(
+        self, from_plan: Plan, to_plans: Iterable[Plan]
+    ) -> dict[int, SubscriptionError | None]:
+        """As ``transition_refusals``, without a query."""
+        plans = {plan.pk: plan for plan in self.plans}
+        edges = (
+            Edge(plans[to_id], from_id, to_id, kind) for from_id, to_id, kind in self.transitions
+        )
+        return refusals_by_table(edges, from_plan, to_plans)
+
+
+@cache
+def _store_catalogue_key() -> str:
+    """The key names the catalogue app's latest migration: a deploy that migrates the
+    catalogue (a feature added by a data migration) reads it afresh; staff's edits forget
+    it (``forget_catalogue``)."""
+    migrations = Path(apps.get_app_config("subscriptions").path) / "migrations"
+    return "store-catalogue:" + max(path.stem for path in migrations.glob("[0-9]*.py"))
+
+
+def store_catalogue() -> StoreCatalogue:
+    """The Store's catalogue, from the shared cache (the same for every organisation's
+    cards), else five queries. What a change costs is not read here: its preview and the
+    change itself read the prices and the transition table anew."""
+    cache, key = caches["entitlements"], _store_catalogue_key()
+    found: StoreCatalogue | None = cache.get(key)
+    if found is None:
+        found = StoreCatalogue(
+            plans=tuple(Plan.objects.all()),
+            features=tuple(Feature.objects.all()),
+            prices=tuple(
+                PlanPrice.objects.values_list("plan_id", "cycle", "currency", "per_seat_month")
+            ),
+            transitions=tuple(
+                PlanTransition.objects.values_list("from_plan_id", "to_plan_id", "kind")
+            ),
+            values=tuple(
+                (plan_id, (code, kind, enabled, limit))
+                for plan_id, code, kind, enabled, limit in PlanFeature.objects.values_list(
+                    "plan_id", *VALUE_COLUMNS
+                )
+            ),
+        )
+        cache.set(key, found, ENTITLEMENTS_CACHE_SECONDS)
+    return found

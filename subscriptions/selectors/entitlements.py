@@ -5,7 +5,7 @@ Usage against the limits is counted here too."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -20,6 +20,9 @@ from subscriptions.exceptions import NoSubscription
 from subscriptions.models import EntitlementOverride, Feature, Plan, PlanFeature, Subscription
 
 ENTITLEMENTS_CACHE_SECONDS = 6 * 3600
+# The shape of what the cache holds: raised when ``Entitlements`` changes, so that a new
+# release never reads what an older one wrote.
+ENTITLEMENTS_CACHE_VERSION = 2
 
 # Limits whose objects exist in the portal, counted in the organisation's schema. To gate
 # a new kind of object by a limit, add its counter here (docs/architecture.md).
@@ -41,6 +44,9 @@ class Entitlements:
     seats: int
     switches: frozenset[str]
     limit_values: tuple[tuple[str, int | None], ...]
+    # The organisation's overrides active that day, as they raised the plan's values: what
+    # another plan's values would be raised by (``entitlements_with``).
+    overrides: tuple[ValueRow, ...] = field(default=(), compare=False)
     _limits: dict[str, int | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -86,12 +92,14 @@ def _higher(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else max(a, b)
 
 
-def _combine(plan: Plan, seats: int, rows: Iterable[ValueRow]) -> Entitlements:
-    """The plan's values raised by the overrides among ``rows``: a switch is on if any
-    row turns it on; a limit is the highest of its rows (None, unlimited, wins)."""
+def _combine(
+    plan: Plan, seats: int, plan_values: Iterable[ValueRow], overrides: Sequence[ValueRow]
+) -> Entitlements:
+    """The plan's values raised by the overrides: a switch is on if any row turns it on; a
+    limit is the highest of its rows (None, unlimited, wins)."""
     switches: set[str] = set()
     limits: dict[str, int | None] = {}
-    for code, kind, enabled, limit in rows:
+    for code, kind, enabled, limit in [*plan_values, *overrides]:
         if kind == Feature.Kind.SWITCH:
             if enabled:
                 switches.add(code)
@@ -103,6 +111,7 @@ def _combine(plan: Plan, seats: int, rows: Iterable[ValueRow]) -> Entitlements:
         seats=seats,
         switches=frozenset(switches),
         limit_values=tuple(sorted(limits.items())),
+        overrides=tuple(overrides),
     )
 
 
@@ -124,9 +133,7 @@ def _entitlements(
     values: dict[int | None, list[ValueRow]] = {None: []}
     for plan_id, code, kind, enabled, limit in rows:
         values.setdefault(plan_id, []).append((code, kind, enabled, limit))
-    return [
-        _combine(plan, seats, [*values.get(plan.pk, []), *values[None]]) for plan, seats in plans
-    ]
+    return [_combine(plan, seats, values.get(plan.pk, []), values[None]) for plan, seats in plans]
 
 
 def compute_entitlements(subscription: Subscription, today: date) -> Entitlements:
@@ -148,6 +155,20 @@ def entitlements_on(
     return _entitlements(organisation.pk, plans, today or clock.today(organisation))
 
 
+def entitlements_with(
+    current: Entitlements,
+    plans: Sequence[tuple[Plan, int]],
+    plan_values: Mapping[int, Sequence[ValueRow]],
+) -> list[Entitlements]:
+    """What ``entitlements_on`` computes, from what is at hand instead of a query: the
+    plans' values (the Store's catalogue) raised by the overrides the organisation's
+    ``current`` entitlements hold (active on the day they were computed for)."""
+    return [
+        _combine(plan, seats, plan_values.get(plan.pk, ()), current.overrides)
+        for plan, seats in plans
+    ]
+
+
 def subscription_of(organisation: Organisation) -> Subscription:
     """The organisation's subscription with its plan: one query the first time in a
     request, then kept on the organisation."""
@@ -155,9 +176,10 @@ def subscription_of(organisation: Organisation) -> Subscription:
         subscription: Subscription = organisation.subscription
         if "plan" in subscription._state.fields_cache:
             return subscription
-    found = Subscription.objects.select_related("plan").filter(organisation=organisation).first()
-    if found is None:
-        raise NoSubscription(organisation=organisation)
+    try:  # one at most (a one-to-one): get() orders nothing, where first() would
+        found = Subscription.objects.select_related("plan").get(organisation=organisation)
+    except Subscription.DoesNotExist:
+        raise NoSubscription(organisation=organisation) from None
     organisation.subscription = found
     return found
 
@@ -174,10 +196,10 @@ def entitlements_for(organisation: Organisation, *, today: date | None = None) -
     subscription = subscription_of(organisation)
     key = f"org{organisation.pk}:{subscription.stamp.hex}:{day.isoformat()}"
     cache = caches["entitlements"]
-    entitlements = cache.get(key)
+    entitlements = cache.get(key, version=ENTITLEMENTS_CACHE_VERSION)
     if entitlements is None:
         entitlements = compute_entitlements(subscription, day)
-        cache.set(key, entitlements, ENTITLEMENTS_CACHE_SECONDS)
+        cache.set(key, entitlements, ENTITLEMENTS_CACHE_SECONDS, version=ENTITLEMENTS_CACHE_VERSION)
     organisation.__dict__["_entitlements"] = entitlements
     return entitlements
 

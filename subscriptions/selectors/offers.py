@@ -11,11 +11,11 @@ from portal.models import Organisation
 from subscriptions.exceptions import PriceMissing, SubscriptionError
 from subscriptions.models import BillingCycle, Feature, Plan
 from subscriptions.proration import cycle_price
-from subscriptions.selectors.catalogue import seat_rates, transition_refusals
+from subscriptions.selectors.catalogue import store_catalogue
 from subscriptions.selectors.change_rules import change_kind, change_refusal, default_seats
 from subscriptions.selectors.entitlements import (
     entitlements_for,
-    entitlements_on,
+    entitlements_with,
     feature_changes,
     subscription_of,
 )
@@ -45,19 +45,22 @@ class PlanOffer:
 def store_offers(organisation: Organisation) -> list[PlanOffer]:
     """Every other plan (during a trial, every plan: the one tried may be chosen too), for
     the Store: with the seats, price and entitlements the preview of that change would
-    compute (a handful of queries whatever the catalogue)."""
+    compute: from the shared cache (the catalogue, and the organisation's entitlements with
+    its overrides), no query beyond the subscription."""
     subscription = subscription_of(organisation)
     current = entitlements_for(organisation)
-    features = list(Feature.objects.all())
-    rates = seat_rates(subscription.cycle, subscription.currency)
+    catalogue = store_catalogue()
+    features = catalogue.features
+    rates = catalogue.seat_rates(subscription.cycle, subscription.currency)
     targets = [
         (plan, default_seats(subscription, plan))
-        for plan in Plan.objects.all()
+        for plan in catalogue.plans
         if subscription.on_trial or plan.pk != subscription.plan_id
     ]
-    refusals = transition_refusals(subscription.plan, [plan for plan, _seats in targets])
+    refusals = catalogue.transition_refusals(subscription.plan, [plan for plan, _ in targets])
     offers = []
-    for (plan, seats), after in zip(targets, entitlements_on(organisation, targets), strict=True):
+    afters = entitlements_with(current, targets, catalogue.plan_values())
+    for (plan, seats), after in zip(targets, afters, strict=True):
         changes = feature_changes(current, after, features)
         price = cycle_price(rates.get(plan.pk, Decimal(0)), seats, subscription.cycle)
         refusal = (

@@ -12,12 +12,15 @@ from subscriptions.models import PlanChange, ScheduledChange
 
 
 def scheduled_change_of(organisation: Organisation) -> ScheduledChange | None:
-    """The change waiting for the end of the organisation's period, or None (one query)."""
-    return (
-        ScheduledChange.objects.select_related("to_plan", "from_plan")
-        .filter(organisation=organisation, status=ScheduledChange.Status.SCHEDULED)
-        .first()
-    )
+    """The change waiting for the end of the organisation's period, or None (one query).
+    One at most (``subscriptions_one_scheduled_change``): get() orders nothing, where
+    first() would."""
+    try:
+        return ScheduledChange.objects.select_related("to_plan", "from_plan").get(
+            organisation=organisation, status=ScheduledChange.Status.SCHEDULED
+        )
+    except ScheduledChange.DoesNotExist:
+        return None
 
 
 def scheduled_changes_of(organisation: Organisation) -> QuerySet[ScheduledChange]:

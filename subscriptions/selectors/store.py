@@ -34,8 +34,11 @@ SUBSCRIPTION_ACTIONS = frozenset(
 
 
 def plan_changes_of(organisation: Organisation) -> QuerySet[PlanChange]:
+    """The organisation's plan changes with their plans, newest first (its refund request
+    is not read: the lists do not show it, and its columns cost Django as much to compile
+    as the change's own)."""
     return PlanChange.objects.filter(organisation=organisation).select_related(
-        "from_plan", "to_plan", "refund_request"
+        "from_plan", "to_plan"
     )
 
 

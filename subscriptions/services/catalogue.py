@@ -13,7 +13,7 @@ from accounts.models import User
 from audit.services import Action, record
 from subscriptions.exceptions import CatalogueRuleBroken
 from subscriptions.models import Feature, Plan, PlanTransition, Subscription, TransitionKind
-from subscriptions.selectors.catalogue import SEED_DOWNGRADES, SEED_PLAN_CODES, forget_plan_names
+from subscriptions.selectors.catalogue import SEED_DOWNGRADES, SEED_PLAN_CODES, forget_catalogue
 from subscriptions.selectors.entitlements import USAGE_COUNTERS
 
 
@@ -77,10 +77,10 @@ def record_catalogue_change(
 ) -> None:
     """After staff add, change or delete (before deleting) a catalogue entry (plan,
     price, feature, value, transition): audit it, and make every organisation's
-    entitlements, and the plan names, be computed afresh."""
+    entitlements, and the plan names and the Store's catalogue, be computed afresh."""
     with transaction.atomic():
         Subscription.objects.touch()
-        transaction.on_commit(forget_plan_names)
+        transaction.on_commit(forget_catalogue)
         record(
             action,
             acting_user=acting_user,

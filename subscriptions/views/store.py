@@ -260,7 +260,9 @@ def _scheduled(scheduled: ScheduledChange) -> str:
 
 
 def _change(request: OrganisationRequest, pk: int) -> PlanChange:
-    return get_object_or_404(store.plan_changes_of(request.organisation), pk=pk)
+    """The change with its refund request, if any (its page offers or shows it)."""
+    changes = store.plan_changes_of(request.organisation).select_related("refund_request")
+    return get_object_or_404(changes, pk=pk)
 
 
 def _result_page(

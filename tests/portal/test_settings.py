@@ -176,19 +176,19 @@ def test_cache_url_lists_numbers_and_booleans_are_read() -> None:
     )
     assert read["CACHES"] == {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.RedisCache",
             "LOCATION": "redis://:pw@redis.internal:6379/1",
             "KEY_FUNCTION": "django_tenants.cache.make_key",
         },
         # Host names and entitlement keys carry the organisation themselves, not the
         # connection's schema.
         "hosts": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.RedisCache",
             "LOCATION": "redis://:pw@redis.internal:6379/1",
             "KEY_PREFIX": "hosts",
         },
         "entitlements": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.RedisCache",
             "LOCATION": "redis://:pw@redis.internal:6379/1",
             "KEY_PREFIX": "entitlements",
         },
