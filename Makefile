@@ -81,8 +81,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports --no-logo  # the apps' layers, no import loop (pyproject.toml)
 
 # Benchmarks: minutes, not part of make test (run them in the background). Each prints its
-# figures and asserts nothing; each works in a throw-away database on the same server.
-# BENCH_BASELINE=DIR: bench/http.py also serves the pages from that checkout (e.g. a git
+# figures and asserts nothing. They share the organisations kept by bench/built.py
+# (portal_bench_<N>, built on the first run: half an hour at 10,000), or a copy of them.
+# BENCH_BASELINE=DIR: bench/served.py also serves the pages from that checkout (e.g. a git
 # worktree of an earlier commit), in turns with this one, and prints the ratios.
 bench: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python bench/run_billing.py $(or $(COUNT),10000)
@@ -90,12 +91,12 @@ bench: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python -m bench.tenants $(or $(BENCH_TENANTS),1000)
 	DJANGO_DEBUG=1 $(BIN)/python -m bench.provisioning_interleaved 200 $(or $(BENCH_TENANTS),1000)
 	DJANGO_DEBUG=1 $(BIN)/python -m bench.schema_change $(or $(BENCH_TENANTS),1000)
+	DJANGO_DEBUG=1 $(BIN)/python -m bench.served $(or $(BENCH_TENANTS),1000) \
+		$(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 # The organisations the benchmarks keep between runs (bench/built.py): dropped.
 bench-clean: $(VENV)/.installed-dev
 	DJANGO_DEBUG=1 $(BIN)/python -m bench.built clean
-	DJANGO_DEBUG=1 $(BIN)/python bench/http.py $(or $(BENCH_TENANTS),1000) \
-		$(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 # Refresh the translation catalogue (needs GNU gettext). locale/ja/LC_MESSAGES/django.po is the
 # one source of the Japanese strings: makemessages keeps its translations, adds new messages

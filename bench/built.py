@@ -21,10 +21,19 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 from bench import ROOT
 
 PREFIX = "portal_bench_"
+
+
+def _server_cursor() -> Any:
+    """A cursor on the server's maintenance database (Django's own, for CREATE DATABASE)."""
+    from django.db import connection
+
+    creation: Any = connection.creation  # _nodb_cursor is not in django-stubs
+    return creation._nodb_cursor()
 
 
 def name_of(count: int) -> str:
@@ -46,11 +55,36 @@ def point_at(name: str) -> None:
         caches[alias].clear()
 
 
+def app_role() -> dict[str, object]:
+    """The app role's connection settings. With one role configured (a plain DATABASE_URL,
+    as the test suite does), a role ``portal_app`` that owns nothing, as production's
+    servers have: the migrations and every schema grant it what the app role has, so the
+    kept organisations serve ``bench/served.py``'s gunicorn, whichever bench built them."""
+    import psycopg
+    from django.conf import settings
+    from psycopg import sql
+
+    app = dict(settings.DATABASES["default"])
+    owner = settings.PORTAL_DATABASE_OWNER
+    if owner["USER"] != settings.PORTAL_DATABASE_APP_ROLE:
+        return app
+    settings.PORTAL_DATABASE_APP_ROLE = "portal_app"
+    with psycopg.connect(
+        host=owner["HOST"] or None,
+        port=owner["PORT"] or None,
+        user=owner["USER"],
+        password=owner["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'portal_app'").fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier("portal_app")))
+    return {**app, "USER": "portal_app", "PASSWORD": ""}
+
+
 def _comment(name: str) -> str | None:
     """The kept database's comment; None when there is no such database."""
-    from django.db import connection
-
-    with connection.creation._nodb_cursor() as cursor:
+    with _server_cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
             "WHERE datname = %s",
@@ -72,6 +106,7 @@ def use(count: int) -> str:
     from django.db import connection
 
     name = name_of(count)
+    app_role()
     key = _expected_key()
     comment = _comment(name)
     if comment == f"{key} built":
@@ -79,6 +114,8 @@ def use(count: int) -> str:
         print(f"Using the {count} organisations kept in {name}", flush=True)
         return name
     if comment != f"{key} building":
+        if comment is not None:
+            print(f"{name} was built by other code (another schema template): building anew")
         connection.settings_dict["TEST"]["NAME"] = name
         connection.creation.create_test_db(verbosity=0, autoclobber=True)
         point_at(name)
@@ -146,7 +183,7 @@ def copy(count: int, name: str) -> None:
     connection.close()
     drop(name)
     started = time.perf_counter()
-    with connection.creation._nodb_cursor() as cursor:
+    with _server_cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{name_of(count)}" STRATEGY FILE_COPY')
     point_at(name)
     print(f"Copied into {name} in {time.perf_counter() - started:.0f} s", flush=True)
@@ -156,15 +193,14 @@ def drop(name: str) -> None:
     from django.db import connection
 
     connection.close()
-    with connection.creation._nodb_cursor() as cursor:
+    with _server_cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def clean() -> None:
     """Drop every kept database."""
-    from django.db import connection
 
-    with connection.creation._nodb_cursor() as cursor:
+    with _server_cursor() as cursor:
         cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"])
         names = [row[0] for row in cursor.fetchall()]
     for name in names:
@@ -186,6 +222,7 @@ def main(arguments: list[str]) -> None:
     settings.DEBUG = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    app_role()  # as the process that started this one (``_build``): the same template key
     if arguments == ["clean"]:
         clean()
     elif arguments[:1] == ["--part"]:

@@ -161,9 +161,11 @@ def counted(items: list[Queries]) -> str:
     return f"{queries} q" + ("" if sets == "0" else f" + {sets} SET")
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
+FIGURES = ("Figure", "Value", "÷ bare public (p50 / p95)", "÷ stock (p50 / p95)", "Target")
+
+
+def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = FIGURES) -> None:
     """A markdown table whose columns also line up as plain text."""
-    header = ("Figure", "Value", "÷ bare public (p50 / p95)", "÷ stock (p50 / p95)", "Target")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: tuple[str, ...]) -> str:
