@@ -577,6 +577,21 @@ def test_the_plan_names_are_cached_until_staff_edit_the_catalogue(
     assert catalogue.plan_names()["standard"] == "Standard+"
 
 
+def test_the_store_catalogue_is_cached_until_staff_edit_the_catalogue(
+    django_capture_on_commit_callbacks,
+) -> None:
+    plan = Plan.objects.get(code="standard")
+    price = PlanPrice.objects.filter(plan=plan).first()
+    assert price is not None
+    rates = catalogue.store_catalogue().seat_rates(price.cycle, price.currency)  # cached now
+    PlanPrice.objects.filter(pk=price.pk).update(per_seat_month=price.per_seat_month + 1)
+    assert catalogue.store_catalogue().seat_rates(price.cycle, price.currency) == rates
+    with django_capture_on_commit_callbacks(execute=True):
+        record_catalogue_change(price, acting_user=None, action=Action.CATALOGUE_CHANGED)
+    after = catalogue.store_catalogue().seat_rates(price.cycle, price.currency)
+    assert after[plan.pk] == price.per_seat_month + 1
+
+
 def test_the_store_shows_the_latest_history_and_pages_through_the_rest(northwind: Site) -> None:
     for number in range(12):  # 12 plan changes, 12 charges or none
         plan_changes.change_plan(
