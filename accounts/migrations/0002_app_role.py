@@ -30,8 +30,10 @@ def _quoted(name: str) -> str:
 
 # The schema is named by current_schema(), not in the statement: the schema template
 # (portal/schemas/provisioning.py) replays statements in schemas other than the one
-# they were captured in.
-GRANT = """
+# they were captured in. The template leaves this one out (its first line says so): in a
+# new schema it would change nothing, and GRANT ... ON ALL TABLES IN SCHEMA reads the
+# whole of pg_class, every organisation's tables (135 ms at 2,000 organisations).
+GRANT = """-- not in the schema template: the owner's default privileges (portal.0003) grant this
 DO $$ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA %%I TO %%I', current_schema(), %s);
     EXECUTE format(

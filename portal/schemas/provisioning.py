@@ -1,16 +1,17 @@
 """Creating an organisation's schema from the schema template, in a few round trips.
 
 Migrating a fresh schema runs every migration (35 of them here, 315 statements, half the
-time spent rendering migration states) and costs about a second, more as the catalog
-grows. The *schema template* is what that migration changes, captured once: Django's
-statements, each rendered with its parameters, run while migrating a scratch schema
-(tables, indexes, constraints, the rows post_migrate handlers write: content types,
-permissions), minus the introspection of the catalog and what steers the session,
-followed by one INSERT of the migrations it recorded. The statements name no schema, so
-replayed with the search path ``<new schema>, public`` they build the same schema there.
-The app role (portal/db/roles.py) owns nothing and runs no DDL: it replays a template through
-``portal_provision_schema`` (``portal/migrations/0003_app_role.py``), a function of the owner
-role that runs a stored template's script, as the owner, in the caller's transaction.
+time spent rendering migration states) and costs about a second, more as the catalog grows.
+The *schema template* is what that migration changes, captured once: Django's statements,
+each rendered with its parameters, run while migrating a scratch schema (tables, indexes,
+constraints, the rows post_migrate handlers write: content types, permissions), minus the
+introspection of the catalog, what steers the session and what a migration marks as not
+needed in a new schema (accounts.0002's grants), followed by one INSERT of the migrations it
+recorded. The statements name no schema, so replayed with the search path ``<new schema>,
+public`` they build the same schema there. The app role (portal/db/roles.py) owns nothing
+and runs no DDL: it replays a template through ``portal_provision_schema``
+(``portal/migrations/0003_app_role.py``), a function of the owner role that runs a stored
+template's script, as the owner, in the caller's transaction.
 
 A template is stored in ``portal_schema_template`` (public; a plain table, not a model:
 the test suite's flush leaves it alone), keyed by everything it depends on: every
@@ -50,7 +51,7 @@ from portal.schemas.state import (
 )
 
 # Bump when the capture changes what it keeps: templates stored before are then ignored.
-TEMPLATE_FORMAT = 5
+TEMPLATE_FORMAT = 6
 # The schema migrated to capture the template: created and rolled back in one
 # transaction, never seen by another session. Not an organisation's name (those are org_…).
 SCRATCH_SCHEMA = "portal_template_scratch"
@@ -65,6 +66,9 @@ _SESSION_OR_RECORD = re.compile(
     r'|INSERT\s+INTO\s+"django_migrations"\s)',
     re.IGNORECASE,
 )
+# Nor a statement that says, on its first line, that a new schema does not need it (a
+# migration bringing schemas made earlier to what newer ones get at creation).
+_NOT_IN_TEMPLATE = re.compile(r"\s*-- not in the schema template\b")
 # Nor Django's introspection: reads of the system catalogs, which change nothing and cost
 # more as the catalog grows (pg_class holds every organisation's tables). Other reads are
 # replayed: the ORM's look-ups cost little, and a SELECT may call a function that writes.
@@ -78,7 +82,7 @@ _CATALOG = re.compile(
 
 def _replayed(sql: str) -> bool:
     """Whether a statement of the migration run belongs in the template."""
-    if _SESSION_OR_RECORD.match(sql):
+    if _SESSION_OR_RECORD.match(sql) or _NOT_IN_TEMPLATE.match(sql):
         return False
     return not (_SELECT.match(sql) and _CATALOG.search(sql))
 

@@ -1,6 +1,7 @@
 """A schema as the catalog describes it, with its own name taken out, so that two
 schemas can be compared: relations, columns, indexes, constraints, triggers, sequences,
-functions, the migrations recorded and every table's rows."""
+functions, who owns what and who may do what with it, the migrations recorded and every
+table's rows."""
 
 from __future__ import annotations
 
@@ -65,6 +66,15 @@ _CATALOG = {
              ON owner_column.attrelid = d.refobjid AND owner_column.attnum = d.refobjsubid
         WHERE c.relnamespace = %(schema)s::regnamespace
         ORDER BY 1
+    """,
+    # The schema's and each relation's owner and rights (the app role's among them).
+    "privileges": """
+        SELECT c.relname, c.relkind::text, pg_get_userbyid(c.relowner), c.relacl::text
+        FROM pg_class c WHERE c.relnamespace = %(schema)s::regnamespace
+        UNION ALL
+        SELECT NULL, 'schema', pg_get_userbyid(n.nspowner), n.nspacl::text
+        FROM pg_namespace n WHERE n.oid = %(schema)s::regnamespace
+        ORDER BY 1 NULLS FIRST
     """,
     "functions": """
         SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid)
