@@ -26,6 +26,9 @@ class Limits(Protocol):
     def departments(self, organisation: Organisation) -> int | None:
         """How many departments the plan allows (None: no limit; 0: none)."""
 
+    def seats_in_use(self, organisation: Organisation) -> int:
+        """The count of active users kept for the plan (``record_seats_in_use``)."""
+
     def record_seats_in_use(self, organisation: Organisation, used: int) -> None:
         """Within the change of who is active: keep ``used`` where the plan reads it."""
 

@@ -4,6 +4,7 @@ lives here once; views, templates, services and commands call these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeGuard
 
 from allauth.account.forms import default_token_generator
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
+from portal.db.prepared import Prepared
 
 
 def _is_active_user(user: object) -> TypeGuard[User]:
@@ -131,7 +133,7 @@ class Departments:
 def departments_under_limit(limit: int | None) -> Departments:
     """The current organisation's departments under the plan's limit: one query (the
     oldest ``limit`` and one more, to know whether any is hidden), two when some are."""
-    oldest = list(list_departments(None if limit is None else limit + 1))
+    oldest = _oldest_departments(None if limit is None else limit + 1).all()
     if limit is None or len(oldest) <= limit:
         return Departments(oldest, len(oldest), limit)
     return Departments(oldest[:limit], count_departments(), limit)
@@ -142,6 +144,13 @@ def list_departments(limit: int | None = None) -> QuerySet[Department]:
     oldest ``limit``: those past the plan's limit are hidden (their rows untouched)."""
     departments = Department.objects.order_by("created_at", "id")
     return departments if limit is None else departments[:limit]
+
+
+@lru_cache(maxsize=64)  # one per limit in use, the catalogue's and overrides'
+def _oldest_departments(count: int | None) -> Prepared[Department]:
+    """``list_departments(count)``, its SQL built once (portal/db/prepared.py): every
+    dashboard reads it."""
+    return Prepared(lambda: list_departments(count))
 
 
 def hidden_departments(limit: int | None) -> list[Department]:

@@ -52,7 +52,8 @@ def dashboard(request: OrganisationRequest) -> HttpResponse:
     departments = _departments(request)
     context = {
         "role_labels": selectors.role_labels(request.user),
-        "active_users": selectors.count_active_users(),
+        # The count kept with every change of who is active: no query of its own.
+        "active_users": limits().seats_in_use(request.organisation),
         "departments": departments.visible,
         "department_hidden": departments.hidden_count,
         "department_limit": departments.limit,

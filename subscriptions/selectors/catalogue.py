@@ -14,6 +14,7 @@ from django.core.cache import caches
 from django.db.models import Q
 from django.utils.translation import get_language
 
+from portal.db.prepared import Prepared
 from subscriptions.exceptions import (
     InvalidChoice,
     InvalidSeats,
@@ -134,11 +135,20 @@ def forget_catalogue() -> None:
     caches["entitlements"].delete_many([*keys, _store_catalogue_key()])
 
 
+# The Store's home asks on every visit (the next bill): its SQL is built once
+# (portal/db/prepared.py).
+_PRICE = Prepared(
+    lambda plan, cycle, currency: PlanPrice.objects.filter(
+        plan=plan, cycle=cycle, currency=currency
+    )
+)
+
+
 def seat_rate(plan: Plan, cycle: str, currency: str) -> Decimal:
     """The plan's monthly price per seat for the cycle and currency (one query; one price
     at most: ``subscriptions_one_price_per_cycle``)."""
     try:
-        price = PlanPrice.objects.get(plan=plan, cycle=cycle, currency=currency)
+        price = _PRICE.get(plan=plan, cycle=cycle, currency=currency)
     except PlanPrice.DoesNotExist:
         raise PriceMissing(
             plan=plan.name, cycle=BillingCycle(cycle).label, currency=currency

@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.selectors import count_active_users, count_departments
 from portal import clock
+from portal.db.prepared import Prepared
 from portal.models import Organisation
 from subscriptions.exceptions import NoSubscription
 from subscriptions.models import EntitlementOverride, Feature, Plan, PlanFeature, Subscription
@@ -169,6 +170,14 @@ def entitlements_with(
     ]
 
 
+# Every page of an organisation reads it: its SQL is built once (portal/db/prepared.py).
+_SUBSCRIPTION_WITH_PLAN = Prepared(
+    lambda organisation: Subscription.objects.select_related("plan").filter(
+        organisation=organisation
+    )
+)
+
+
 def subscription_of(organisation: Organisation) -> Subscription:
     """The organisation's subscription with its plan: one query the first time in a
     request, then kept on the organisation."""
@@ -176,8 +185,8 @@ def subscription_of(organisation: Organisation) -> Subscription:
         subscription: Subscription = organisation.subscription
         if "plan" in subscription._state.fields_cache:
             return subscription
-    try:  # one at most (a one-to-one): get() orders nothing, where first() would
-        found = Subscription.objects.select_related("plan").get(organisation=organisation)
+    try:
+        found = _SUBSCRIPTION_WITH_PLAN.get(organisation=organisation)
     except Subscription.DoesNotExist:
         raise NoSubscription(organisation=organisation) from None
     organisation.subscription = found

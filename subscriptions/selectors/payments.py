@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from portal.db.prepared import Prepared
 from portal.models import Organisation
 from subscriptions import stripe_gateway
 from subscriptions.models import PaymentAccount, Subscription
@@ -12,7 +13,14 @@ from subscriptions.models import PaymentAccount, Subscription
 
 def payment_account_of(organisation: Organisation) -> PaymentAccount | None:
     """The organisation's account at the payment provider, or None (one query)."""
-    return PaymentAccount.objects.filter(organisation=organisation).first()
+    found = _PAYMENT_ACCOUNT.all(organisation=organisation)
+    return found[0] if found else None
+
+
+# The Store's home asks on every visit: its SQL is built once (portal/db/prepared.py).
+_PAYMENT_ACCOUNT = Prepared(
+    lambda organisation: PaymentAccount.objects.filter(organisation=organisation).order_by("pk")[:1]
+)
 
 
 def past_due_since(organisation: Organisation) -> date | None:

@@ -7,20 +7,26 @@ from datetime import date, timedelta
 from django.db.models import Q, QuerySet
 
 from portal import clock
+from portal.db.prepared import Prepared
 from portal.models import Organisation
 from subscriptions.models import PlanChange, ScheduledChange
 
 
 def scheduled_change_of(organisation: Organisation) -> ScheduledChange | None:
     """The change waiting for the end of the organisation's period, or None (one query).
-    One at most (``subscriptions_one_scheduled_change``): get() orders nothing, where
-    first() would."""
+    One at most (``subscriptions_one_scheduled_change``)."""
     try:
-        return ScheduledChange.objects.select_related("to_plan", "from_plan").get(
-            organisation=organisation, status=ScheduledChange.Status.SCHEDULED
-        )
+        return _SCHEDULED.get(organisation=organisation)
     except ScheduledChange.DoesNotExist:
         return None
+
+
+# Every Store page asks: its SQL is built once (portal/db/prepared.py).
+_SCHEDULED = Prepared(
+    lambda organisation: ScheduledChange.objects.select_related("to_plan", "from_plan").filter(
+        organisation=organisation, status=ScheduledChange.Status.SCHEDULED
+    )
+)
 
 
 def scheduled_changes_of(organisation: Organisation) -> QuerySet[ScheduledChange]:

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from audit.models import AuditEvent
 from audit.selectors import events_of
 from audit.services import Action
+from portal.db.prepared import Prepared
 from portal.models import Organisation
-from subscriptions.models import PlanChange, RefundRequest
+from subscriptions.models import LedgerLine, PlanChange, RefundRequest
+from subscriptions.selectors.ledger import lines_of
 
 # What the Store's activity list shows of an organisation's log.
 SUBSCRIPTION_ACTIONS = frozenset(
@@ -48,10 +52,39 @@ def refund_requests_of(organisation: Organisation) -> QuerySet[RefundRequest]:
     )
 
 
-def subscription_activity(organisation: Organisation, limit: int = 50) -> list[AuditEvent]:
-    """The organisation's subscription events, newest first (one query); the Store
-    words them with the ``activity_text`` template tag."""
-    return list(events_of(organisation, SUBSCRIPTION_ACTIONS)[:limit])
+# How much of each history the Store's home shows; it reads one more row of each, to know
+# whether to link to the rest.
+ON_HOME = 10
+
+# Read on every visit to the Store's home: their SQL is built once (portal/db/prepared.py).
+_LATEST_LINES = Prepared(lambda organisation: lines_of(organisation)[: ON_HOME + 1])
+_LATEST_CHANGES = Prepared(lambda organisation: plan_changes_of(organisation)[: ON_HOME + 1])
+_LATEST_REFUNDS = Prepared(lambda organisation: refund_requests_of(organisation)[:20])
+# The organisation's latest subscription events; the Store words them with the
+# ``activity_text`` template tag.
+_ACTIVITY = Prepared(lambda organisation: events_of(organisation, SUBSCRIPTION_ACTIONS)[:50])
+
+
+@dataclass(frozen=True)
+class Histories:
+    """The latest of each of an organisation's histories, as the Store's home lists
+    them: ``ON_HOME`` of its billing lines and plan changes (and one more of each when
+    there are more), its latest 20 refund requests and 50 subscription events."""
+
+    billing: list[LedgerLine]
+    changes: list[PlanChange]
+    refunds: list[RefundRequest]
+    activity: list[AuditEvent]
+
+
+def latest_histories(organisation: Organisation) -> Histories:
+    """Four queries."""
+    return Histories(
+        billing=_LATEST_LINES.all(organisation=organisation),
+        changes=_LATEST_CHANGES.all(organisation=organisation),
+        refunds=_LATEST_REFUNDS.all(organisation=organisation),
+        activity=_ACTIVITY.all(organisation=organisation),
+    )
 
 
 def is_latest_change(change: PlanChange) -> bool:

@@ -60,8 +60,8 @@ from subscriptions.services import changes, plan_changes, refunds, scheduled_cha
 from subscriptions.views.provider import page_csp, script_url
 
 store_page = organisation_page(can_manage_subscription)
-# The Store page shows the latest of its histories; their own pages show them all.
-HISTORY_ON_HOME = 10
+# The Store page shows the latest of its histories (selectors.store.ON_HOME); their own
+# pages show them all, a page at a time.
 HISTORY_PER_PAGE = 25
 
 
@@ -71,18 +71,18 @@ def home(request: OrganisationRequest) -> HttpResponse:
     subscription = entitlements.subscription_of(organisation)
     scheduled = scheduled_change_of(organisation)
     cards_kept = stripe_gateway.in_use()
+    histories = store.latest_histories(organisation)
     context = {
         "subscription": subscription,
         "scheduled": scheduled,
         "paid_for_period": ledger.paid_for_period(subscription),
         "next_bill": periods.next_bill(subscription, scheduled=scheduled),
         "seats_max": subscription.plan.seat_cap or MAX_SEATS,
-        # Ten of each, the eleventh only to know whether to link to the rest.
-        "billing": ledger.lines_of(organisation)[: HISTORY_ON_HOME + 1],
+        "billing": histories.billing,
         "seats_used": entitlements.seats_in_use(organisation),
-        "changes": store.plan_changes_of(organisation)[: HISTORY_ON_HOME + 1],
-        "refunds": store.refund_requests_of(organisation)[:20],
-        "activity": store.subscription_activity(organisation),
+        "changes": histories.changes,
+        "refunds": histories.refunds,
+        "activity": histories.activity,
         "plan_names": catalogue.plan_names(),
         "new_key": new_key,
         # The card on file, where payments go through the provider (one query then).
