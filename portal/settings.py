@@ -123,6 +123,9 @@ TEMPLATES = [
                 "accounts.context_processors.menu",
                 "subscriptions.context_processors.entitlements",
             ],
+            # {% translate "..." %} and {% url 'name' %} rendered once per language or site.
+            "libraries": {"i18n": "portal.templatetags.rendered_once"},
+            "builtins": ["portal.templatetags.rendered_once"],
         },
     },
 ]
