@@ -223,6 +223,6 @@ def welcome(request: PortalRequest, key: str) -> HttpResponse:
         return render(
             request, "organisations/signup_link.html", {"error": error}, status=error.status
         )
-    login(request, user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    login(request, user, backend="accounts.backends.AuthenticationBackend")
     messages.success(request, _("Welcome! Your helpdesk site is ready."))
     return redirect("dashboard")

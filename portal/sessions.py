@@ -16,13 +16,32 @@ every request checks against the user's row, not the cache."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 
 # What django.contrib.sessions issues: 32 of a-z and 0-9.
 SESSION_KEY = re.compile(r"[a-z0-9]{32}")
 
 
+# The sign-in backends' names before accounts/backends.py (December 2026): a session made
+# then still names one, and stays signed in. Sessions last two weeks (SESSION_COOKIE_AGE).
+RENAMED_BACKENDS = {
+    "django.contrib.auth.backends.ModelBackend": "accounts.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend": (
+        "accounts.backends.AuthenticationBackend"
+    ),
+}
+
+
 class SessionStore(cached_db.SessionStore):
     def _validate_session_key(self, key: str | None) -> bool:
         return key is not None and SESSION_KEY.fullmatch(key) is not None
+
+    def load(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().load()
+        renamed = RENAMED_BACKENDS.get(data.get(BACKEND_SESSION_KEY, ""))
+        if renamed is not None:
+            data[BACKEND_SESSION_KEY] = renamed
+        return data

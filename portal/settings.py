@@ -186,9 +186,10 @@ if "REDIS_URL" in env:
 
 # --- Users and sign-in ---
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's, the signed-in user read with a prepared query.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -108,12 +108,12 @@ def test_none_or_several_raise_the_models_own_errors(northwind: Site, contoso: S
     prepared = Prepared(with_plan)
     with pytest.raises(Subscription.DoesNotExist):
         prepared.get(organisation=0)
-    every = Prepared(lambda: Subscription.objects.all())
+    every = Prepared(Subscription.objects.all)
     with pytest.raises(Subscription.MultipleObjectsReturned):
         every.get()
 
 
 def test_only_a_queryset_of_model_instances_can_be_prepared(northwind: Site) -> None:
-    counted = Prepared(lambda: Subscription.objects.values("pk"))  # type: ignore[arg-type,return-value]
+    counted = Prepared(lambda: Subscription.objects.values("pk"))  # type: ignore[type-var]
     with pytest.raises(TypeError, match="plain model instances"):
         counted.all()

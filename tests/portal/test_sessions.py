@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.test import Client
+from django_tenants.utils import schema_context
 
-from portal.sessions import SESSION_KEY, SessionStore
+from portal.sessions import RENAMED_BACKENDS, SESSION_KEY, SessionStore
 from tests.conftest import Site, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -29,3 +31,19 @@ def test_the_keys_django_issues_are_accepted(northwind: Site) -> None:
     key = store.session_key
     assert key is not None and SESSION_KEY.fullmatch(key)
     assert SessionStore(key).exists(key)
+
+
+@pytest.mark.parametrize("before", list(RENAMED_BACKENDS))
+def test_a_session_made_before_the_backends_were_renamed_stays_signed_in(
+    northwind: Site, before: str
+) -> None:
+    client = signed_in(northwind, "agent")
+    key = client.cookies["sessionid"].value
+    with schema_context(northwind.organisation.schema_name):
+        store = SessionStore(key)
+        store[BACKEND_SESSION_KEY] = before
+        store.save()
+
+    assert client.get("/").status_code == 200
+    with schema_context(northwind.organisation.schema_name):
+        assert SessionStore(key)[BACKEND_SESSION_KEY] == RENAMED_BACKENDS[before]
