@@ -11,9 +11,10 @@ the schema). What it returns is what the queryset would: the same statement, the
 instances, ``select_related`` objects included.
 
 The function may use its arguments only as filter values (a slot has no attributes) and
-must build the same query whatever they are: model instances only (no ``values()``, no
-annotations), no ``prefetch_related``. A model instance given as a value stands for its
-primary key, as in a filter.
+must build the same query whatever they are, with no ``prefetch_related``: model instances
+(``all``, ``get``: no annotations) or rows of ``values_list()`` (``rows``, a ``union()``
+of them too). A model instance given as a value stands for its primary key, as in a
+filter.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Expression, Model, QuerySet
-from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+from django.db.models.query import (  # type: ignore[attr-defined]
+    ModelIterable,
+    get_related_populators,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -50,10 +54,12 @@ class _Compiled:
 
     sql: str
     params: tuple[Any, ...]  # values, and a Slot where each run gives one
-    columns: slice  # the model's own columns in a row
-    attnames: list[str]
-    related: list[Any]  # Django's RelatedPopulator for each select_related model
     converters: dict[int, tuple[list[Any], Any]]
+    # For model instances: the model's own columns in a row, their names, and Django's
+    # RelatedPopulator for each select_related model. None for rows of values.
+    columns: slice | None
+    attnames: list[str]
+    related: list[Any]
 
 
 class Prepared(Generic[M]):
@@ -76,23 +82,29 @@ class Prepared(Generic[M]):
         sql, params = compiler.as_sql()
         select, klass_info = compiler.select, compiler.klass_info
         prefetches = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
-        if compiler.annotation_col_map or klass_info is None or prefetches:
-            raise TypeError(f"Not a queryset of plain model instances: {queryset.query}")
-        fields = klass_info["select_fields"]
-        columns = slice(fields[0], fields[-1] + 1)
+        instances = queryset._iterable_class is ModelIterable  # type: ignore[attr-defined]
+        if prefetches or (instances and compiler.annotation_col_map):
+            raise TypeError(f"Neither plain model instances nor values: {queryset.query}")
+        columns, attnames, related = None, [], []
+        if instances:
+            fields = klass_info["select_fields"]
+            columns = slice(fields[0], fields[-1] + 1)
+            attnames = [column[0].target.attname for column in select[columns]]
+            related = get_related_populators(klass_info, select, alias)
         compiled = _Compiled(
             sql=sql,
             params=tuple(params),
-            columns=columns,
-            attnames=[column[0].target.attname for column in select[columns]],
-            related=get_related_populators(klass_info, select, alias),
             converters=compiler.get_converters([column[0] for column in select]),
+            columns=columns,
+            attnames=attnames,
+            related=related,
         )
         self._compiled[alias] = (queryset.model, compiled)
         return queryset.model, compiled
 
-    def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[M]:
-        """The instances the queryset gives for these values of its arguments (one query)."""
+    def _rows(
+        self, using: str, values: dict[str, Any]
+    ) -> tuple[type[M], _Compiled, list[list[Any]]]:
         model, compiled = self._compile(using)
         given = {
             name: value.pk if isinstance(value, Model) else value for name, value in values.items()
@@ -103,18 +115,35 @@ class Prepared(Generic[M]):
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            rows: Sequence[Sequence[Any]] = cursor.fetchall()
-        found = []
-        for fetched in rows:
-            row = list(fetched)
+            fetched: Sequence[Sequence[Any]] = cursor.fetchall()
+        rows = []
+        for one in fetched:
+            row = list(one)
             for position, (functions, expression) in compiled.converters.items():
                 for function in functions:
                     row[position] = function(row[position], expression, connection)
+            rows.append(row)
+        return model, compiled, rows
+
+    def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[M]:
+        """The instances the queryset gives for these values of its arguments (one query)."""
+        model, compiled, rows = self._rows(using, values)
+        if compiled.columns is None:
+            raise TypeError("A query of values: rows(), not all()")
+        found = []
+        for row in rows:
             instance = model.from_db(using, compiled.attnames, row[compiled.columns])
             for populator in compiled.related:
                 populator.populate(row, instance)
             found.append(instance)
         return found
+
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple[Any, ...]]:
+        """The rows a ``values_list()`` queryset gives for these values (one query)."""
+        _model, compiled, rows = self._rows(using, values)
+        if compiled.columns is not None:
+            raise TypeError("A query of model instances: all(), not rows()")
+        return [tuple(row) for row in rows]
 
     def get(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> M:
         """The one instance (``DoesNotExist`` or ``MultipleObjectsReturned`` otherwise)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.core.cache import caches
-from django.db.models import BigIntegerField, Q, Value
+from django.db.models import BigIntegerField, Q, QuerySet, Value
 from django_tenants.utils import tenant_context
 
 from accounts.selectors import count_active_users, count_departments
@@ -116,32 +117,56 @@ def _combine(
     )
 
 
-def _entitlements(
-    organisation_id: int, plans: Sequence[tuple[Plan, int]], today: date
-) -> list[Entitlements]:
-    """For each (plan, seats): the plan's values raised by the organisation's overrides
-    active on ``today``. One query (plan values and overrides in one UNION)."""
-    plan_values = PlanFeature.objects.filter(plan_id__in={plan.pk for plan, _ in plans})
+def _value_rows(plans: Q, organisation: int, today: date) -> QuerySet[Any]:
+    """The values of the plans ``plans`` selects, with their plan's id, and the
+    organisation's overrides active on ``today``, with None: one query (a UNION)."""
+    plan_values = PlanFeature.objects.filter(plans)
     overrides = EntitlementOverride.objects.filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-        organisation_id=organisation_id,
+        organisation_id=organisation,
         revoked_at__isnull=True,
     ).annotate(any_plan=Value(None, output_field=BigIntegerField()), granted=Value(True))
-    rows = plan_values.values_list("plan_id", *VALUE_COLUMNS).union(
+    return plan_values.values_list("plan_id", *VALUE_COLUMNS).union(
         overrides.values_list("any_plan", "feature__code", "feature__kind", "granted", "limit"),
         all=True,
     )
+
+
+def _combined(
+    plans: Sequence[tuple[Plan, int]], rows: Iterable[tuple[Any, ...]]
+) -> list[Entitlements]:
+    """For each (plan, seats): the plan's values raised by the overrides in ``rows``."""
     values: dict[int | None, list[ValueRow]] = {None: []}
     for plan_id, code, kind, enabled, limit in rows:
         values.setdefault(plan_id, []).append((code, kind, enabled, limit))
     return [_combine(plan, seats, values.get(plan.pk, []), values[None]) for plan, seats in plans]
 
 
+def _entitlements(
+    organisation_id: int, plans: Sequence[tuple[Plan, int]], today: date
+) -> list[Entitlements]:
+    """For each (plan, seats): the plan's values raised by the organisation's overrides
+    active on ``today``. One query."""
+    plan_ids = Q(plan_id__in={plan.pk for plan, _ in plans})
+    return _combined(plans, _value_rows(plan_ids, organisation_id, today))
+
+
+# An organisation's own entitlements, computed on every page whose organisation the
+# shared cache has not seen today (most of them, with traffic spread over many): the
+# query's SQL is built once (portal/db/prepared.py).
+_OWN_VALUE_ROWS = Prepared(
+    lambda plan, organisation, today: _value_rows(Q(plan=plan), organisation, today)
+)
+
+
 def compute_entitlements(subscription: Subscription, today: date) -> Entitlements:
     """From the catalogue: the subscription's plan values and the organisation's active
     overrides, in one query."""
     plan_and_seats = [(subscription.plan, subscription.seats)]
-    return _entitlements(subscription.organisation_id, plan_and_seats, today)[0]
+    rows = _OWN_VALUE_ROWS.rows(
+        plan=subscription.plan_id, organisation=subscription.organisation_id, today=today
+    )
+    return _combined(plan_and_seats, rows)[0]
 
 
 def entitlements_on(

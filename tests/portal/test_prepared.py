@@ -113,7 +113,24 @@ def test_none_or_several_raise_the_models_own_errors(northwind: Site, contoso: S
         every.get()
 
 
-def test_only_a_queryset_of_model_instances_can_be_prepared(northwind: Site) -> None:
-    counted = Prepared(lambda: Subscription.objects.values("pk"))  # type: ignore[type-var]
-    with pytest.raises(TypeError, match="plain model instances"):
-        counted.all()
+def test_rows_of_values_are_those_of_the_queryset(northwind: Site, contoso: Site) -> None:
+    def plans_of(organisation: Any) -> Any:
+        subscriptions = Subscription.objects.filter(organisation=organisation)
+        return subscriptions.values_list("organisation_id", "plan__code").union(
+            subscriptions.values_list("organisation_id", "cycle"), all=True
+        )
+
+    prepared = Prepared(plans_of)
+    for site in (northwind, contoso):
+        expected = sorted(plans_of(site.organisation), key=str)
+        assert sorted(prepared.rows(organisation=site.organisation), key=str) == expected
+    with pytest.raises(TypeError, match=r"rows\(\)"):
+        prepared.all(organisation=northwind.organisation)
+    with pytest.raises(TypeError, match=r"all\(\)"):
+        Prepared(with_plan).rows(organisation=northwind.organisation)
+
+
+def test_a_prefetch_cannot_be_prepared(northwind: Site) -> None:
+    prefetching = Prepared(lambda: Subscription.objects.prefetch_related("plan"))
+    with pytest.raises(TypeError, match="Neither plain model instances nor values"):
+        prefetching.all()
