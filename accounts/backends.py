@@ -1,7 +1,7 @@
 """The sign-in backends: Django's (the vendor's admin) and allauth's (organisations' sites),
 as shipped but for one thing: the signed-in user, which every page reads, is read with a
 prepared query (portal/db/prepared.py), Django compiling its SQL once per process rather
-than on every request (a tenth of a dashboard's CPU, measured: docs/performance.md)."""
+than on every request (about 0.5 ms of CPU on every page, measured: docs/performance.md)."""
 
 from __future__ import annotations
 

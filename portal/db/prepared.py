@@ -63,11 +63,9 @@ class _Compiled:
 
 
 class Prepared(Generic[M]):
-    """A query run with new values, compiled once per process and database::
-
-    RECENT = Prepared(lambda organisation: changes_of(organisation)[:10])
-    RECENT.all(organisation=organisation)
-    """
+    """A query run with new values, compiled once per process and database, e.g.
+    ``RECENT = Prepared(lambda organisation: changes_of(organisation)[:10])``, then
+    ``RECENT.all(organisation=organisation)`` in each request."""
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self.build = build
