@@ -80,7 +80,7 @@ class Prepared(Generic[M]):
         sql, params = compiler.as_sql()
         select, klass_info = compiler.select, compiler.klass_info
         prefetches = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
-        instances = queryset._iterable_class is ModelIterable  # type: ignore[attr-defined]
+        instances = queryset._iterable_class is ModelIterable
         if prefetches or (instances and compiler.annotation_col_map):
             raise TypeError(f"Neither plain model instances nor values: {queryset.query}")
         columns, attnames, related = None, [], []
