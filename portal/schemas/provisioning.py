@@ -66,9 +66,6 @@ _SESSION_OR_RECORD = re.compile(
     r'|INSERT\s+INTO\s+"django_migrations"\s)',
     re.IGNORECASE,
 )
-# Nor a statement that says, on its first line, that a new schema does not need it (a
-# migration bringing schemas made earlier to what newer ones get at creation).
-_NOT_IN_TEMPLATE = re.compile(r"\s*-- not in the schema template\b")
 # Nor Django's introspection: reads of the system catalogs, which change nothing and cost
 # more as the catalog grows (pg_class holds every organisation's tables). Other reads are
 # replayed: the ORM's look-ups cost little, and a SELECT may call a function that writes.
@@ -80,9 +77,15 @@ _CATALOG = re.compile(
 )
 
 
+# A statement that says, on its first line, that a new schema does not need it (a migration
+# bringing schemas made earlier to what newer ones get at creation): left out of the
+# template only; a deploy's replay in existing schemas (portal/schemas/replay.py) runs it.
+_NOT_IN_TEMPLATE = re.compile(r"\s*-- not in the schema template\b")
+
+
 def _replayed(sql: str) -> bool:
-    """Whether a statement of the migration run belongs in the template."""
-    if _SESSION_OR_RECORD.match(sql) or _NOT_IN_TEMPLATE.match(sql):
+    """Whether a statement of the migration run changes something in the schema."""
+    if _SESSION_OR_RECORD.match(sql):
         return False
     return not (_SELECT.match(sql) and _CATALOG.search(sql))
 
@@ -258,7 +261,8 @@ def capture_script() -> str:
             connection.set_schema_to_public()
         transaction.set_rollback(True, using=connection.alias)
 
-    script = fold_into_create_table(rendered(statements.sent))
+    made = [sql for sql in rendered(statements.sent) if not _NOT_IN_TEMPLATE.match(sql)]
+    script = fold_into_create_table(made)
     rows = ", ".join(
         connection.ops.compose_sql("(%s, %s, now())", [app, name]) for app, name in recorded
     )

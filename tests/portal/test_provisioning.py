@@ -22,6 +22,7 @@ from portal.schemas.provisioning import (
     SchemaTemplateMissing,
     fold_into_create_table,
     provision_schema,
+    rendered,
     schema_template,
     template_key,
 )
@@ -303,6 +304,13 @@ def test_this_projects_template_grants_nothing_schema_wide() -> None:
     script = schema_template().script
     assert "IN SCHEMA" not in script
     assert 'CREATE TABLE "accounts_user" (' in script
+
+
+def test_a_statement_left_out_of_the_template_is_still_replayed_by_a_deploy() -> None:
+    """The mark says a new schema does not need it; schemas made before do (the deploy's
+    replay in them renders the same statements)."""
+    marked = "-- not in the schema template: a new schema has it\nGRANT USAGE ON SCHEMA x TO y"
+    assert rendered([(marked, None, False)]) == [marked]
 
 
 @pytest.mark.parametrize(
